@@ -1,0 +1,34 @@
+# bihuan — two commands: `make run` (engine on SQLite with demo data) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint venv clean
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bihuan needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/lock.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the engine on SQLite (./var/bihuan.db) with the shipped processes and demo data.
+run: $(STAMP)
+	BIHUAN_DEMO=1 $(BIN)/bihuan db upgrade
+	BIHUAN_DEMO=1 $(BIN)/bihuan demo
+	BIHUAN_DEMO=1 $(BIN)/bihuan serve
+
+## Lint, format check, type check, then the whole test suite (SQLite always; PostgreSQL when
+## BIHUAN_TEST_POSTGRES_URL is set).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

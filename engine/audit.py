@@ -1,0 +1,139 @@
+"""Audit events: appended in the command's own transaction, hash-chained per case.
+
+Each event's ``hash`` = SHA-256 over the previous event's hash and this event's canonical content,
+so an edit, deletion, insertion or reordering breaks the chain at the first affected event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.storage.models import AuditEvent
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user in a role at an organisation unit, or the engine itself."""
+
+    user_id: str
+    role: str | None = None
+    org_id: str | None = None
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id.startswith("system:")
+
+
+SYSTEM = Actor("system:engine", "system", None)
+SCHEDULER = Actor("system:scheduler", "system", None)
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def event_content(e: AuditEvent) -> dict[str, Any]:
+    """The hashed content of an event (everything but its id and its own hash)."""
+    return {
+        "case_no": e.case_no,
+        "seq": e.seq,
+        "instance_id": e.instance_id,
+        "event_type": e.event_type,
+        "at": e.at.isoformat(),
+        "actor_user": e.actor_user,
+        "actor_role": e.actor_role,
+        "actor_org": e.actor_org,
+        "org_path": e.org_path,
+        "task_id": e.task_id,
+        "element_id": e.element_id,
+        "element_name": e.element_name,
+        "data_before": e.data_before,
+        "data_after": e.data_after,
+        "reason": e.reason,
+        "details": e.details,
+        "prev_hash": e.prev_hash,
+    }
+
+
+def event_hash(e: AuditEvent) -> str:
+    return hashlib.sha256(canonical(event_content(e)).encode()).hexdigest()
+
+
+@dataclass
+class AuditLog:
+    """Collects one command's events for one case and appends them chained."""
+
+    session: Session
+    case_no: str
+    instance_id: str | None
+    at: datetime
+    org_path: str | None = None
+    _pending: list[AuditEvent] = field(default_factory=list)
+
+    def add(
+        self,
+        event_type: str,
+        actor: Actor,
+        *,
+        task_id: str | None = None,
+        element_id: str | None = None,
+        element_name: str | None = None,
+        data_before: dict[str, Any] | None = None,
+        data_after: dict[str, Any] | None = None,
+        reason: str | None = None,
+        **details: Any,
+    ) -> None:
+        self._pending.append(
+            AuditEvent(
+                case_no=self.case_no,
+                instance_id=self.instance_id,
+                event_type=event_type,
+                at=self.at,
+                actor_user=actor.user_id,
+                actor_role=actor.role,
+                actor_org=actor.org_id,
+                task_id=task_id,
+                element_id=element_id,
+                element_name=element_name,
+                data_before=data_before,
+                data_after=data_after,
+                reason=reason,
+                details=json.loads(canonical(details)),
+            )
+        )
+
+    def flush(self) -> list[AuditEvent]:
+        if not self._pending:
+            return []
+        head = self.session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.case_no == self.case_no)
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        written = []
+        for event in self._pending:
+            seq += 1
+            event.seq = seq
+            event.prev_hash = prev
+            event.org_path = self.org_path
+            if event.data_before is not None:
+                event.data_before = json.loads(canonical(event.data_before))
+            if event.data_after is not None:
+                event.data_after = json.loads(canonical(event.data_after))
+            event.hash = event_hash(event)
+            prev = event.hash
+            self.session.add(event)
+            written.append(event)
+        self._pending = []
+        return written

@@ -1,0 +1,55 @@
+"""The context of one command: what listeners (deadlines, ladder, notifications) may touch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from engine.audit import Actor, AuditLog
+from engine.storage.models import Case, ChangeEvent, Definition, HumanTask, Instance
+
+
+@dataclass
+class CommandContext:
+    session: Session
+    now: datetime
+    actor: Actor
+    instance: Instance
+    definition: Definition
+    case: Case
+    audit: AuditLog
+    data: dict[str, Any] = field(default_factory=dict)
+    opened: list[HumanTask] = field(default_factory=list)
+    closed: list[tuple[HumanTask, str]] = field(default_factory=list)
+
+    def change(self, kind: str, payload: dict[str, Any], task: HumanTask | None = None) -> None:
+        self.session.add(
+            ChangeEvent(
+                at=self.now,
+                kind=kind,
+                case_no=self.case.case_no,
+                org_path=self.case.org_path,
+                candidate_org=task.candidate_org if task else None,
+                candidate_role=task.candidate_role if task else None,
+                assignee=task.assignee if task else None,
+                payload=payload,
+            )
+        )
+
+
+class TaskListener(Protocol):
+    """Hooks for deadline policy, the supervision ladder and notifications.
+
+    Called inside the command's transaction, after the workflow stepped and the projection was
+    updated; whatever they write commits or rolls back with the command.
+    """
+
+    def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
+        ...
+
+    def task_closed(self, ctx: CommandContext, task: HumanTask, outcome: str) -> None: ...
+
+    def case_changed(self, ctx: CommandContext) -> None: ...

@@ -1,0 +1,67 @@
+"""The case projection: business fields copied from the workflow's data into ``cases``.
+
+Process data uses these names (see docs/processes.md); anything else stays in the instance data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.storage.models import Case, OrgUnit
+
+TEXT_FIELDS = {
+    "title": "title",
+    "category": "category",
+    "severity": "severity",
+    "tier": "tier",
+    "grid_code": "org_id",
+    "handling_unit": "handling_unit",
+    "case_leader": "case_leader",
+    "source_channel": "source_channel",
+    "resolved_tier": "resolved_tier",
+}
+INT_FIELDS = {
+    "reopen_count": "reopen_count",
+    "escalation_count": "escalation_count",
+    "satisfaction": "satisfaction",
+}
+# Extra fields kept on the case row (for lists and filters) without a column of their own.
+EXTRA_FIELDS = ("description", "parties", "risk_flags", "difficulty", "master_case_no",
+                "diverted_channel", "invalid_reason", "owner_org")  # fmt: skip
+CASE_FIELDS = set(TEXT_FIELDS) | set(INT_FIELDS) | {"eval_excluded"} | set(EXTRA_FIELDS)
+
+
+def project_case(session: Session, case: Case, data: dict[str, Any], now: datetime) -> None:
+    for key, column in TEXT_FIELDS.items():
+        value = data.get(key)
+        if value is not None and value != "":
+            text = str(value)[:500]
+            if getattr(case, column) != text:
+                setattr(case, column, text)
+    for key, column in INT_FIELDS.items():
+        value = data.get(key)
+        if isinstance(value, bool) or value is None:
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if getattr(case, column) != number:
+            setattr(case, column, number)
+    if "eval_excluded" in data:
+        case.eval_excluded = bool(data["eval_excluded"])
+    extra = {k: data[k] for k in EXTRA_FIELDS if k in data}
+    if extra and any(case.fields.get(k) != v for k, v in extra.items()):
+        case.fields = {**case.fields, **extra}
+    if case.org_id:
+        unit = session.get(OrgUnit, case.org_id)
+        path = unit.path if unit is not None else "/"
+        if case.org_path != path:
+            case.org_path = path
+    owner = data.get("owner_org")
+    if owner and case.owner_org != owner:
+        case.owner_org = str(owner)
+    case.updated_at = now

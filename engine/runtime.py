@@ -1,0 +1,655 @@
+"""The engine: every command is one transaction on one instance.
+
+    lock the instance row → load the workflow (spec from the cache, state from the row)
+    → apply the command → step until it waits → extract the projections (human tasks, due
+    timers, message waits, the case) → audit → save with a version check → commit
+
+Two commands on one instance never interleave: PostgreSQL takes ``SELECT … FOR UPDATE`` on the
+instance row, SQLite serialises writers with ``BEGIN IMMEDIATE``, and the ``version`` column is
+checked on every save (an optimistic guard, and the client's ``expected_version``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import definitions as defs
+from engine.audit import SYSTEM, Actor, AuditLog
+from engine.candidates import CandidateResolver, PropertyResolver
+from engine.clock import Clock, SystemClock, as_utc
+from engine.context import CommandContext, TaskListener
+from engine.errors import (
+    Conflict,
+    DeadlinePassed,
+    InputInvalid,
+    InstanceNotActive,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    TaskAlreadyClaimed,
+    TaskNotOpen,
+)
+from engine.projection import project_case
+from engine.spiff import (
+    SERIALIZER_VERSION,
+    SPIFF_VERSION,
+    BundleFile,
+    Limits,
+    Sandbox,
+    SandboxScriptEngine,
+    Workflow,
+    engine_time,
+)
+from engine.spiff.helpers import make_helpers
+from engine.storage.database import Database
+from engine.storage.models import (
+    Case,
+    Definition,
+    DueItem,
+    HumanTask,
+    Instance,
+    MessageWait,
+    OrgUnit,
+    TaskComment,
+)
+
+T = TypeVar("T")
+OPEN_STATES = ("open", "claimed")
+
+
+class Engine:
+    """Commands and the pieces they need. Build one per process; it is thread-safe."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        resolver: CandidateResolver | None = None,
+        listeners: Sequence[TaskListener] = (),
+        limits: Limits | None = None,
+        helpers: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self.resolver: CandidateResolver = resolver or PropertyResolver()
+        self.listeners: list[TaskListener] = list(listeners)
+        all_helpers = {**make_helpers(self.clock.now), **(helpers or {})}
+        self.sandbox = Sandbox(helpers=all_helpers, limits=limits)
+        self.script_engine = SandboxScriptEngine(self.sandbox)
+        self.cache = defs.DefinitionCache()
+
+    # ================================================================ definitions
+    def validate(self, files: list[BundleFile]) -> None:
+        defs.validate(files, self.sandbox)
+
+    def deploy(self, files: list[BundleFile], actor: Actor) -> list[defs.DefinitionVersion]:
+        with self.db.session() as s:
+            return defs.deploy(s, files, self.sandbox, actor=actor.user_id, now=self.clock.now())
+
+    # ================================================================ instances
+    def start(
+        self,
+        process_id: str,
+        business_key: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        *,
+        version: int | None = None,
+    ) -> Instance:
+        if not business_key or len(business_key) > 100:
+            raise InputInvalid("a case number (business key) of 1–100 characters is required")
+        now = self.clock.now()
+        with self.db.session() as s:
+            definition = (
+                defs.get_version(s, process_id, version)
+                if version is not None
+                else defs.latest(s, process_id)
+            )
+            if s.get(Case, business_key) is not None:
+                raise Conflict(f"case {business_key} already exists", case_no=business_key)
+            start_data = {**dict(data), "case_no": business_key}
+            restored = self.cache.spec(definition)
+            with engine_time(lambda: now):
+                wf = Workflow.start(restored, start_data, self.script_engine)
+            instance = Instance(
+                id=str(uuid.uuid4()),
+                definition_id=definition.id,
+                process_id=definition.process_id,
+                business_key=business_key,
+                status="running",
+                state={},
+                serializer_version=SERIALIZER_VERSION,
+                spiff_version=SPIFF_VERSION,
+                data={},
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(instance)
+            s.flush()
+            case = Case(
+                case_no=business_key,
+                instance_id=instance.id,
+                process_id=definition.process_id,
+                status="REPORTED",
+                reported_at=now,
+                updated_at=now,
+                org_path="/",
+            )
+            s.add(case)
+            s.flush()
+            ctx = self._context(s, now, actor, instance, definition, case)
+            project_case(s, case, start_data, now)
+            ctx.audit.org_path = case.org_path
+            ctx.audit.add(
+                "instance_started",
+                actor,
+                data_after=start_data,
+                process_id=definition.process_id,
+                version=definition.version,
+            )
+            self._finish(ctx, wf)
+            return instance
+
+    def suspend(self, instance_id: str, reason: str, actor: Actor) -> None:
+        self._status_change(instance_id, "suspended", ("running",), reason, actor)
+
+    def resume(self, instance_id: str, reason: str | None, actor: Actor) -> None:
+        self._status_change(instance_id, "running", ("suspended",), reason, actor)
+
+    def cancel(self, instance_id: str, reason: str, actor: Actor) -> None:
+        self._status_change(instance_id, "cancelled", ("running", "suspended"), reason, actor)
+
+    def _status_change(
+        self, instance_id: str, to: str, allowed: tuple[str, ...], reason: str | None, actor: Actor
+    ) -> None:
+        if to != "running" and not (reason or "").strip():
+            raise InputInvalid("a reason is required")
+
+        def apply(ctx: CommandContext, wf: Workflow) -> None:
+            inst = ctx.instance
+            if inst.status not in allowed:
+                raise InstanceNotActive(
+                    f"the case is {inst.status}; cannot change it to {to}", status=inst.status
+                )
+            previous = inst.status
+            inst.status = to
+            inst.status_reason = reason
+            if to == "cancelled":
+                wf.cancel()
+                inst.ended_at = ctx.now
+                ctx.case.status = "CANCELLED"
+                ctx.case.closed_at = ctx.now
+            elif to == "suspended":
+                ctx.case.fields = {**ctx.case.fields, "status_before_suspend": ctx.case.status}
+                ctx.case.status = "SUSPENDED"
+            else:
+                ctx.case.status = ctx.case.fields.get("status_before_suspend", "IN_PROGRESS")
+            event = {"suspended": "instance_suspended", "running": "instance_resumed"}.get(
+                to, "instance_cancelled"
+            )
+            ctx.audit.add(event, actor, reason=reason, previous_status=previous)
+
+        self._command(instance_id, actor, apply, statuses=allowed, step=to != "suspended")
+
+    # ================================================================ human tasks
+    def claim(self, task_id: str, actor: Actor) -> HumanTask:
+        def apply(ctx: CommandContext, task: HumanTask) -> None:
+            if task.state == "claimed":
+                if task.assignee == actor.user_id:
+                    return
+                raise TaskAlreadyClaimed(
+                    f"任务已被 {task.assignee} 领取 (already claimed by {task.assignee})",
+                    assignee=task.assignee,
+                )
+            if task.assignee and task.assignee != actor.user_id:
+                raise TaskAlreadyClaimed(f"任务已指派给 {task.assignee} (assigned to {task.assignee})")
+            task.state, task.assignee, task.claimed_at = "claimed", actor.user_id, ctx.now
+            ctx.audit.add("task_claimed", actor, task_id=task.id, element_id=task.element_id,
+                          element_name=task.name)  # fmt: skip
+
+        return self._task_command(task_id, actor, apply)
+
+    def unclaim(self, task_id: str, actor: Actor, *, force: bool = False) -> HumanTask:
+        def apply(ctx: CommandContext, task: HumanTask) -> None:
+            if task.state != "claimed":
+                raise TaskNotOpen("任务未被领取 (the task is not claimed)")
+            if task.assignee != actor.user_id and not force:
+                raise PermissionDenied("只能退回自己领取的任务 (only the assignee can unclaim)")
+            previous = task.assignee
+            task.state, task.assignee, task.claimed_at = "open", None, None
+            ctx.audit.add("task_unclaimed", actor, task_id=task.id, element_id=task.element_id,
+                          element_name=task.name, previous_assignee=previous)  # fmt: skip
+
+        return self._task_command(task_id, actor, apply)
+
+    def assign(self, task_id: str, assignee: str, reason: str, actor: Actor) -> HumanTask:
+        if not assignee:
+            raise InputInvalid("assignee is required")
+        if not (reason or "").strip():
+            raise InputInvalid("转派必须说明理由 (a reason is required to assign or delegate)")
+
+        def apply(ctx: CommandContext, task: HumanTask) -> None:
+            previous = task.assignee
+            task.assignee, task.state, task.claimed_at = assignee, "claimed", ctx.now
+            ctx.audit.add("task_assigned", actor, task_id=task.id, element_id=task.element_id,
+                          element_name=task.name, reason=reason, previous_assignee=previous,
+                          assignee=assignee)  # fmt: skip
+
+        return self._task_command(task_id, actor, apply)
+
+    def comment(self, task_id: str, text: str, actor: Actor) -> TaskComment:
+        text = (text or "").strip()
+        if not text:
+            raise InputInvalid("评论内容不能为空 (the comment is empty)")
+        if len(text) > 10_000:
+            raise InputInvalid("评论过长 (at most 10,000 characters)")
+        made: list[TaskComment] = []
+
+        def apply(ctx: CommandContext, task: HumanTask) -> None:
+            row = TaskComment(task_id=task.id, instance_id=task.instance_id, author=actor.user_id,
+                              text=text, created_at=ctx.now)  # fmt: skip
+            ctx.session.add(row)
+            made.append(row)
+            ctx.audit.add("comment_added", actor, task_id=task.id, element_id=task.element_id,
+                          element_name=task.name, text=text)  # fmt: skip
+
+        self._task_command(task_id, actor, apply, open_only=False)
+        return made[0]
+
+    def complete(
+        self,
+        task_id: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        *,
+        expected_version: int | None = None,
+    ) -> HumanTask:
+        """Complete a claimed (or assigned) task with form data, validated on the server."""
+        submitted = dict(data)
+        with self.db.session() as s:
+            task = self._task(s, task_id)
+            self._check_open(task)
+            if task.assignee != actor.user_id:
+                raise PermissionDenied(
+                    "请先领取任务 (claim the task before completing it)"
+                    if task.assignee is None
+                    else f"任务由 {task.assignee} 办理 (the task belongs to {task.assignee})"
+                )
+            instance = s.get(Instance, task.instance_id)
+            if instance is not None and task.form_ref:
+                validator = self.cache.form(
+                    s, s.get(Definition, instance.definition_id).bundle_id,  # type: ignore[union-attr]
+                    task.form_ref,
+                )  # fmt: skip
+                if validator is not None:
+                    validator.validate(submitted)
+        refused: list[DeadlinePassed] = []
+
+        def apply(ctx: CommandContext, wf: Workflow) -> None:
+            row = self._task(ctx.session, task_id)
+            self._check_open(row)
+            if row.assignee != actor.user_id:
+                raise TaskAlreadyClaimed(f"任务已由 {row.assignee} 领取 (claimed by {row.assignee})")
+            if not wf.is_ready(row.spiff_task_id):
+                raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
+            # The deadline race: fire what is due first, then see if the task survived.
+            wf.refresh_timers()
+            if not wf.is_ready(row.spiff_task_id):
+                ctx.audit.add("submission_refused", actor, task_id=row.id,
+                              element_id=row.element_id, element_name=row.name,
+                              data_after=submitted, reason="deadline_passed")  # fmt: skip
+                refused.append(
+                    DeadlinePassed(
+                        "办理时限已过，案件已按超时路径处理，提交未被采纳 "
+                        "(the deadline passed and the timer path was taken; the submission was "
+                        "not accepted and is kept in the audit record)",
+                        task_id=row.id,
+                    )
+                )
+                return
+            before = wf.task_data(row.spiff_task_id)
+            late = row.due_at is not None and as_utc(row.due_at) < ctx.now
+            wf.complete(row.spiff_task_id, submitted)
+            row.state, row.completed_at, row.completed_by, row.late = (
+                "completed", ctx.now, actor.user_id, late,
+            )  # fmt: skip
+            changed_before = {k: before.get(k) for k in submitted if before.get(k) != submitted[k]}
+            ctx.audit.add("task_completed", actor, task_id=row.id, element_id=row.element_id,
+                          element_name=row.name, data_before=changed_before,
+                          data_after={k: submitted[k] for k in changed_before},
+                          late=late, due_at=row.due_at.isoformat() if row.due_at else None,
+                          form=row.form_ref)  # fmt: skip
+            ctx.closed.append((row, "completed"))
+
+        instance_id = self._task_instance(task_id)
+        self._command(instance_id, actor, apply, expected_version=expected_version)
+        if refused:
+            raise refused[0]
+        with self.db.session() as s:
+            return self._task(s, task_id)
+
+    # ================================================================ events
+    def deliver_message(
+        self, name: str, correlation_key: str, payload: Mapping[str, Any], actor: Actor
+    ) -> str:
+        with self.db.session() as s:
+            instance_id = s.scalar(
+                select(MessageWait.instance_id)
+                .where(
+                    MessageWait.message_name == name, MessageWait.correlation_key == correlation_key
+                )
+                .limit(1)
+            )
+        if instance_id is None:
+            raise NotFound(
+                f"没有等待消息 {name!r} 的案件 {correlation_key} "
+                f"(no case {correlation_key} is waiting for message {name!r})"
+            )
+
+        def apply(ctx: CommandContext, wf: Workflow) -> None:
+            wf.send_message(name, dict(payload))
+            ctx.audit.add("message_delivered", actor, data_after=dict(payload), message=name)
+
+        self._command(instance_id, actor, apply)
+        return instance_id
+
+    def fire_due_timers(self, instance_id: str, actor: Actor = SYSTEM) -> bool:
+        """Fire the instance's BPMN timers that are due now. Returns whether anything changed."""
+        fired: list[bool] = []
+
+        def apply(ctx: CommandContext, wf: Workflow) -> None:
+            before = wf.waiting()[0]
+            wf.refresh_timers()
+            after = {t.spiff_id for t in wf.waiting()[0]}
+            for timer in before:
+                if timer.spiff_id not in after:
+                    fired.append(True)
+                    ctx.audit.add("timer_fired", actor, element_id=timer.element_id,
+                                  due_at=timer.due_at, interrupting=timer.interrupting,
+                                  attached_to=timer.attached_to)  # fmt: skip
+
+        self._command(instance_id, actor, apply)
+        return bool(fired)
+
+    # ================================================================ machinery
+    def _context(
+        self,
+        s: Session,
+        now: datetime,
+        actor: Actor,
+        instance: Instance,
+        definition: Definition,
+        case: Case,
+    ) -> CommandContext:
+        audit = AuditLog(s, case.case_no, instance.id, now, org_path=case.org_path)
+        return CommandContext(s, now, actor, instance, definition, case, audit)
+
+    def _lock(self, s: Session, instance_id: str) -> Instance:
+        instance = s.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
+        if instance is None:
+            raise NotFound(f"no instance {instance_id}")
+        return instance
+
+    def _command(
+        self,
+        instance_id: str,
+        actor: Actor,
+        apply: Callable[[CommandContext, Workflow], None],
+        *,
+        statuses: tuple[str, ...] = ("running",),
+        expected_version: int | None = None,
+        step: bool = True,
+    ) -> None:
+        now = self.clock.now()
+        try:
+            with self.db.session() as s:
+                instance = self._lock(s, instance_id)
+                if expected_version is not None and instance.version != expected_version:
+                    raise StaleVersion(
+                        f"the case changed (version {instance.version}, you had "
+                        f"{expected_version}); reload and try again",
+                        current_version=instance.version,
+                    )
+                if instance.status not in statuses:
+                    raise InstanceNotActive(
+                        f"案件当前状态为 {instance.status} (the case is {instance.status})",
+                        status=instance.status,
+                    )
+                definition = s.get(Definition, instance.definition_id)
+                case = s.get(Case, instance.business_key)
+                assert definition is not None and case is not None
+                restored = self.cache.spec(definition)
+                with engine_time(lambda: now):
+                    wf = Workflow.load(
+                        restored, instance.state, instance.serializer_version, self.script_engine
+                    )
+                    ctx = self._context(s, now, actor, instance, definition, case)
+                    apply(ctx, wf)
+                    self._finish(ctx, wf, step=step)
+        except StaleDataError:
+            raise StaleVersion("另一操作已修改该案件，请刷新后重试 (the case changed; retry)") from None
+
+    def _task_command(
+        self,
+        task_id: str,
+        actor: Actor,
+        apply: Callable[[CommandContext, HumanTask], None],
+        *,
+        open_only: bool = True,
+    ) -> HumanTask:
+        """A command on a task's projection only (claim, assign, comment): no workflow load."""
+        instance_id = self._task_instance(task_id)
+        now = self.clock.now()
+        with self.db.session() as s:
+            instance = self._lock(s, instance_id)
+            task = self._task(s, task_id)
+            if open_only:
+                self._check_open(task)
+            definition = s.get(Definition, instance.definition_id)
+            case = s.get(Case, instance.business_key)
+            assert definition is not None and case is not None
+            ctx = self._context(s, now, actor, instance, definition, case)
+            apply(ctx, task)
+            ctx.change("task", _task_payload(task), task)
+            ctx.audit.flush()
+            s.flush()
+            return task
+
+    def _task_instance(self, task_id: str) -> str:
+        with self.db.session() as s:
+            instance_id = s.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
+            raise NotFound(f"没有任务 {task_id} (no task {task_id})")
+        return instance_id
+
+    @staticmethod
+    def _task(s: Session, task_id: str) -> HumanTask:
+        task = s.get(HumanTask, task_id, populate_existing=True)
+        if task is None:
+            raise NotFound(f"没有任务 {task_id} (no task {task_id})")
+        return task
+
+    @staticmethod
+    def _check_open(task: HumanTask) -> None:
+        if task.state not in OPEN_STATES:
+            raise TaskNotOpen(
+                f"任务已{'办结' if task.state == 'completed' else '撤销'} (the task is {task.state})",
+                state=task.state,
+            )
+
+    def _finish(self, ctx: CommandContext, wf: Workflow, *, step: bool = True) -> None:
+        """Extract the projections from the workflow and save it."""
+        s, inst = ctx.session, ctx.instance
+        if step and inst.status == "running":
+            wf.step()
+        data = wf.data
+        ctx.data = data
+        inst.state = wf.dump()
+        inst.data = data
+        inst.updated_at = ctx.now
+        inst.loop_compactions = (inst.loop_compactions or 0) + wf.compactions
+        if wf.completed and inst.status == "running":
+            inst.status, inst.ended_at = "completed", ctx.now
+        project_case(s, ctx.case, data, ctx.now)
+        ctx.audit.org_path = ctx.case.org_path
+        self._sync_tasks(ctx, wf)
+        self._sync_waits(ctx, wf)
+        if inst.status == "completed":
+            ctx.case.status = str(data.get("case_status") or "CLOSED")
+            ctx.case.closed_at = ctx.case.closed_at or ctx.now
+            ctx.audit.add("instance_completed", SYSTEM, case_status=ctx.case.status)
+        ctx.change("case", {"case_no": ctx.case.case_no, "status": ctx.case.status})
+        for listener in self.listeners:
+            listener.case_changed(ctx)
+        ctx.audit.flush()
+        s.flush()
+
+    def _sync_tasks(self, ctx: CommandContext, wf: Workflow) -> None:
+        s, inst = ctx.session, ctx.instance
+        rows = {
+            t.spiff_task_id: t
+            for t in s.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == inst.id, HumanTask.state.in_(OPEN_STATES)
+                )
+            )
+        }
+        ready = {t.spiff_id: t for t in wf.ready_user_tasks()} if inst.status != "cancelled" else {}
+        for spiff_id, row in rows.items():
+            if spiff_id not in ready:
+                row.state, row.completed_at = "cancelled", ctx.now
+                ctx.audit.add("task_withdrawn", SYSTEM, task_id=row.id, element_id=row.element_id,
+                              element_name=row.name)  # fmt: skip
+                ctx.closed.append((row, "cancelled"))
+        for row, outcome in ctx.closed:
+            ctx.change("task", _task_payload(row), row)
+            for listener in self.listeners:
+                listener.task_closed(ctx, row, outcome)
+        status_from_task: str | None = None
+        for spiff_id, ready_task in ready.items():
+            if spiff_id in rows:
+                continue
+            props = ready_task.properties
+            who = self.resolver.resolve(
+                lane=ready_task.lane,
+                element_id=ready_task.element_id,
+                properties=props,
+                data=ready_task.data,
+            )
+            row = HumanTask(
+                id=str(uuid.uuid4()),
+                instance_id=inst.id,
+                case_no=ctx.case.case_no,
+                spiff_task_id=spiff_id,
+                element_id=ready_task.element_id,
+                name=ready_task.name,
+                lane=ready_task.lane,
+                candidate_org=who.org_id,
+                candidate_role=who.role,
+                assignee=who.assignee,
+                state="claimed" if who.assignee else "open",
+                created_at=ctx.now,
+                claimed_at=ctx.now if who.assignee else None,
+                priority=_int(props.get("priority"), 50),
+                form_ref=props.get("formJsonSchemaFilename"),
+                ui_form_ref=props.get("formUiSchemaFilename"),
+            )
+            s.add(row)
+            ctx.opened.append(row)
+            if props.get("caseStatus"):
+                status_from_task = props["caseStatus"]
+            for listener in self.listeners:
+                listener.task_opened(ctx, row, props)
+            ctx.audit.add("task_created", SYSTEM, task_id=row.id, element_id=row.element_id,
+                          element_name=row.name, candidate_org=row.candidate_org,
+                          candidate_role=row.candidate_role, assignee=row.assignee,
+                          due_at=row.due_at.isoformat() if row.due_at else None)  # fmt: skip
+            ctx.change("task", _task_payload(row), row)
+        if status_from_task and inst.status == "running":
+            ctx.case.status = status_from_task
+        elif inst.status == "running" and ctx.data.get("case_status") and not ready:
+            ctx.case.status = str(ctx.data["case_status"])
+
+    def _sync_waits(self, ctx: CommandContext, wf: Workflow) -> None:
+        s, inst = ctx.session, ctx.instance
+        timers, messages = wf.waiting() if inst.status in ("running", "suspended") else ([], [])
+        wanted = {
+            f"timer:{inst.id}:{t.spiff_id}:{t.due_at}": t for t in timers
+        }
+        existing = {
+            d.dedupe_key: d
+            for d in s.scalars(
+                select(DueItem).where(
+                    DueItem.instance_id == inst.id,
+                    DueItem.kind == "bpmn_timer",
+                    DueItem.state == "pending",
+                )
+            )
+        }
+        for key, item in existing.items():
+            if key not in wanted:
+                item.state = "done" if as_utc(item.due_at) <= ctx.now else "cancelled"
+        for key, timer in wanted.items():
+            if key in existing:
+                continue
+            s.add(
+                DueItem(
+                    kind="bpmn_timer",
+                    dedupe_key=key,
+                    instance_id=inst.id,
+                    case_no=ctx.case.case_no,
+                    due_at=as_utc(datetime.fromisoformat(timer.due_at)),
+                    state="pending",
+                    payload={
+                        "element_id": timer.element_id,
+                        "interrupting": timer.interrupting,
+                        "attached_to": timer.attached_to,
+                    },
+                    created_at=ctx.now,
+                )
+            )
+        wanted_msgs = {m.name for m in messages}
+        have = set(
+            s.scalars(select(MessageWait.message_name).where(MessageWait.instance_id == inst.id))
+        )
+        if wanted_msgs != have:
+            s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
+            for name in sorted(wanted_msgs):
+                s.add(MessageWait(instance_id=inst.id, message_name=name,
+                                  correlation_key=ctx.case.case_no))  # fmt: skip
+
+    # ================================================================ helpers for others
+    def org_path(self, s: Session, org_id: str | None) -> str:
+        if not org_id:
+            return "/"
+        unit = s.get(OrgUnit, org_id)
+        return unit.path if unit is not None else "/"
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default  # type: ignore[arg-type]
+    except ValueError:
+        return default
+
+
+def _task_payload(task: HumanTask) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "case_no": task.case_no,
+        "element_id": task.element_id,
+        "name": task.name,
+        "state": task.state,
+        "assignee": task.assignee,
+        "candidate_org": task.candidate_org,
+        "candidate_role": task.candidate_role,
+    }
+

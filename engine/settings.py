@@ -1,0 +1,60 @@
+"""Settings from ``BIHUAN_*`` environment variables. No module-level instance: build one and pass it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "bihuan-demo-secret-do-not-use-in-production"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BIHUAN_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'var' / 'bihuan.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    demo: bool = False
+    secret_key: str = DEMO_SECRET
+    token_lifetime_minutes: int = 480
+    workers: int = 2
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_request_bytes: int = 5 * 1024 * 1024
+    processes_dir: Path = ROOT / "processes"
+    forms_dir: Path = ROOT / "forms"
+    organisations_file: Path = ROOT / "processes" / "organisations.yaml"
+    # Scheduler
+    scheduler_enabled: bool = True
+    poll_interval_seconds: float = 2.0
+    lease_seconds: int = 60
+    # Calendar
+    missing_year_policy: Literal["strict", "weekends_only"] = "strict"
+    # Script sandbox limits
+    script_timeout_seconds: float = 1.0
+    script_max_steps: int = 100_000
+    script_max_size: int = 1_000_000
+    # OpenID Connect (optional)
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_user_claim: str = "preferred_username"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        if not self.demo and self.secret_key == DEMO_SECRET:
+            # Only the API refuses to start (see api.app); the CLI may run on the default.
+            pass
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret_is_unsafe(self) -> bool:
+        return not self.demo and (self.secret_key == DEMO_SECRET or len(self.secret_key) < 32)

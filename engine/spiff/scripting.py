@@ -1,0 +1,83 @@
+"""SpiffWorkflow's script engine, running every expression and script in our sandbox, and the
+engine clock fed to SpiffWorkflow's timers (which otherwise read the wall clock)."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+
+from engine.spiff.sandbox import Sandbox, SandboxRuntimeError, SandboxViolation
+
+_NOW: contextvars.ContextVar[Callable[[], datetime] | None] = contextvars.ContextVar(
+    "bihuan_engine_now", default=None
+)
+
+
+class _EngineDatetime(datetime):
+    """``datetime`` whose ``now()`` is the engine clock while a command runs."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> Any:
+        source = _NOW.get()
+        value = source() if source is not None else datetime.now(UTC)
+        return value.astimezone(tz) if tz is not None else value
+
+
+# SpiffWorkflow's timer definitions call datetime.now(timezone.utc): route them to our clock.
+_timer_module.datetime = _EngineDatetime  # type: ignore[misc]
+
+
+@contextmanager
+def engine_time(now: Callable[[], datetime]) -> Iterator[None]:
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
+
+
+class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__({})
+        self.sandbox = sandbox
+
+    def evaluate(
+        self, expression: str, context: dict[str, Any], external_context: Any = None
+    ) -> Any:
+        scope = {**context, **(external_context or {})}
+        return self.sandbox.evaluate(expression, scope)
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        if external_context:
+            scope = {**context, **external_context}
+            self.sandbox.execute(script, scope)
+            for key in external_context:
+                scope.pop(key, None)
+            context.clear()
+            context.update(scope)
+        else:
+            self.sandbox.execute(script, context)
+        return True
+
+
+class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(environment=SandboxEnvironment(sandbox))
+
+    def validate(self, expression: str) -> None:
+        self.environment.sandbox.compile(expression, "eval")
+
+
+__all__ = [
+    "SandboxRuntimeError",
+    "SandboxScriptEngine",
+    "SandboxViolation",
+    "engine_time",
+]

@@ -1,0 +1,285 @@
+"""A running workflow behind our own small interface: the only place tasks are touched.
+
+Loop compaction: when a token re-enters an element that already ran earlier on the same path
+(rework, reopen, escalate again), the tree is reset to that element's first occurrence with the
+current data. The tree therefore stays as deep as one round, however many rounds a case takes;
+the history of earlier rounds lives in the audit record, not in the tree.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import NoMessageWaiting, ScriptError
+from engine.spiff.serializer import RestoredSpec, state_from_dict, state_to_dict
+
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    spiff_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    properties: dict[str, str]
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    spiff_id: str
+    element_id: str
+    due_at: str  # ISO-8601 as SpiffWorkflow computed it
+    interrupting: bool
+    attached_to: str | None  # element id of the activity a boundary timer sits on
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    spiff_id: str
+    element_id: str
+    name: str
+
+
+def _element_id(task: Any) -> str:
+    spec = task.task_spec
+    return str(getattr(spec, "bpmn_id", None) or spec.name)
+
+
+def _wrap(exc: SpiffWorkflowException) -> ScriptError:
+    where = ""
+    task = getattr(exc, "task", None)
+    if task is not None:
+        where = f" at element {_element_id(task)}"
+    line = getattr(exc, "line_number", None)
+    if line:
+        where += f", line {line}"
+    message = getattr(exc, "error", None) or str(exc)
+    return ScriptError(f"the process failed{where}: {message}")
+
+
+class Workflow:
+    """One instance's workflow. Create with :meth:`start` or :meth:`load`."""
+
+    def __init__(self, wf: BpmnWorkflow) -> None:
+        self._wf = wf
+        self.compactions = 0
+
+    # ---------------------------------------------------------------- life cycle
+    @classmethod
+    def start(cls, restored: RestoredSpec, data: dict[str, Any], script_engine: Any) -> Workflow:
+        wf = BpmnWorkflow(restored.spec, restored.subprocess_specs, script_engine=script_engine)
+        ready = wf.get_tasks(state=TaskState.READY)
+        if ready:
+            ready[0].set_data(**data)
+        handle = cls(wf)
+        handle.step()
+        return handle
+
+    @classmethod
+    def load(
+        cls,
+        restored: RestoredSpec,
+        state: dict[str, Any],
+        serializer_version: str,
+        script_engine: Any,
+    ) -> Workflow:
+        return cls(state_from_dict(restored, state, serializer_version, script_engine))
+
+    def dump(self) -> dict[str, Any]:
+        return state_to_dict(self._wf)
+
+    # ---------------------------------------------------------------- stepping
+    def step(self) -> None:
+        try:
+            self._wf.do_engine_steps()
+            while self._compact():
+                self._wf.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise _wrap(exc) from None
+
+    def refresh_timers(self) -> None:
+        try:
+            self._wf.refresh_timers()
+        except SpiffWorkflowException as exc:
+            raise _wrap(exc) from None
+        self.step()
+
+    def _compact(self) -> bool:
+        wf = self._wf
+        active = [t for t in wf.get_tasks(state=ACTIVE) if t.workflow is wf]
+        for task in active:
+            chain: list[Any] = []
+            node = task
+            while node is not None:
+                chain.append(node)
+                node = node.parent
+            chain.reverse()
+            first_seen: dict[str, Any] = {}
+            repeat = first = None
+            for node in chain:
+                name = node.task_spec.name
+                if name in first_seen:
+                    repeat, first = node, first_seen[name]
+                    break
+                first_seen[name] = node
+            if repeat is None or first is None:
+                continue
+            if not all(self._safe_to_drop(a, first, repeat) for a in active):
+                continue
+            data = copy.deepcopy(repeat.data)
+            # A reset task inherits its parent's data when it becomes ready: carry the new
+            # round's data through the parent, so nothing the last round wrote is lost.
+            first.parent.data = copy.deepcopy(data)
+            wf.reset_from_task_id(first.id, data=data)
+            self.compactions += 1
+            return True
+        return False
+
+    @staticmethod
+    def _safe_to_drop(task: Any, first: Any, repeat: Any) -> bool:
+        """An active task under ``first`` must also be under ``repeat`` (the new round)."""
+        node = task
+        while node is not None:
+            if node is repeat:
+                return True
+            if node is first:
+                return False
+            node = node.parent
+        return True
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def completed(self) -> bool:
+        return bool(self._wf.is_completed())
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The latest data: the workflow's own when finished, else the last completed task's."""
+        wf = self._wf
+        if wf.is_completed():
+            return dict(wf.data)
+        last = wf.last_task
+        return dict(last.data) if last is not None else {}
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        out = []
+        for t in self._wf.get_tasks(state=TaskState.READY, manual=True):
+            spec = t.task_spec
+            ext = getattr(spec, "extensions", None) or {}
+            out.append(
+                ReadyTask(
+                    spiff_id=str(t.id),
+                    element_id=_element_id(t),
+                    name=str(getattr(spec, "bpmn_name", None) or _element_id(t)),
+                    lane=getattr(spec, "lane", None),
+                    properties=dict(ext.get("properties") or {}),
+                    data=dict(t.data),
+                )
+            )
+        return out
+
+    def is_ready(self, spiff_id: str) -> bool:
+        task = self._wf.get_task_from_id(UUID(spiff_id))
+        return task is not None and task.state == TaskState.READY
+
+    def task_data(self, spiff_id: str) -> dict[str, Any]:
+        task = self._wf.get_task_from_id(UUID(spiff_id))
+        return dict(task.data) if task is not None else {}
+
+    def waiting(self) -> tuple[list[PendingTimer], list[PendingMessage]]:
+        timers: list[PendingTimer] = []
+        messages: list[PendingMessage] = []
+        for task in list(self._wf.event_manager.tasks.values()):
+            if task.state not in (TaskState.WAITING, TaskState.READY):
+                continue
+            spec = task.task_spec
+            if not isinstance(spec, CatchingEvent):
+                continue
+            definition = spec.event_definition
+            if isinstance(definition, TimerEventDefinition):
+                value = task._get_internal_data("event_value")
+                if value is None:
+                    continue
+                attached = getattr(spec, "attached_to", None) if hasattr(spec, "attached_to") else None  # noqa: E501
+                parent = task.parent
+                host = None
+                if parent is not None:
+                    for sibling in parent.children:
+                        if sibling is not task and not isinstance(sibling.task_spec, CatchingEvent):
+                            host = _element_id(sibling)
+                timers.append(
+                    PendingTimer(
+                        spiff_id=str(task.id),
+                        element_id=_element_id(task),
+                        due_at=str(value),
+                        interrupting=bool(getattr(spec, "cancel_activity", True)),
+                        attached_to=host if attached is None else str(attached),
+                    )
+                )
+            elif isinstance(definition, MessageEventDefinition):
+                messages.append(
+                    PendingMessage(
+                        spiff_id=str(task.id), element_id=_element_id(task), name=definition.name
+                    )
+                )
+        return timers, messages
+
+    def element_states(self) -> dict[str, str]:
+        """element id → 'completed' | 'active', for diagram overlays."""
+        states: dict[str, str] = {}
+        tasks = list(self._wf.get_tasks(state=TaskState.COMPLETED | ACTIVE))
+        for sub in self._wf.subprocesses.values():
+            tasks.extend(sub.get_tasks(state=TaskState.COMPLETED | ACTIVE))
+        for t in tasks:
+            bpmn_id = getattr(t.task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            if t.state & ACTIVE:
+                states[bpmn_id] = "active"
+            else:
+                states.setdefault(bpmn_id, "completed")
+        return states
+
+    # ---------------------------------------------------------------- changing
+    def complete(self, spiff_id: str, data: dict[str, Any]) -> None:
+        task = self._wf.get_task_from_id(UUID(spiff_id))
+        try:
+            task.set_data(**data)
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise _wrap(exc) from None
+        self.step()
+
+    def send_message(self, name: str, payload: dict[str, Any]) -> None:
+        event = BpmnEvent(MessageEventDefinition(name), payload)
+        try:
+            self._wf.send_event(event)
+        except WorkflowException:
+            raise NoMessageWaiting(f"the instance is not waiting for message {name!r}") from None
+        except SpiffWorkflowException as exc:
+            raise _wrap(exc) from None
+        self.step()
+
+    def cancel(self) -> None:
+        self._wf.cancel()
+
+    def timer_due_at(self, spiff_id: str) -> datetime | None:
+        task = self._wf.get_task_from_id(UUID(spiff_id))
+        if task is None:
+            return None
+        value = task._get_internal_data("event_value")
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
