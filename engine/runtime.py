@@ -119,44 +119,56 @@ class Engine:
             restored = self.cache.spec(definition)
             with engine_time(lambda: now):
                 wf = Workflow.start(restored, start_data, self.script_engine)
-            instance = Instance(
-                id=str(uuid.uuid4()),
-                definition_id=definition.id,
-                process_id=definition.process_id,
-                business_key=business_key,
-                status="running",
-                state={},
-                serializer_version=SERIALIZER_VERSION,
-                spiff_version=SPIFF_VERSION,
-                data={},
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(instance)
-            s.flush()
-            case = Case(
-                case_no=business_key,
-                instance_id=instance.id,
-                process_id=definition.process_id,
-                status="REPORTED",
-                reported_at=now,
-                updated_at=now,
-                org_path="/",
-            )
-            s.add(case)
-            s.flush()
-            ctx = self._context(s, now, actor, instance, definition, case)
-            project_case(s, case, start_data, now)
-            ctx.audit.org_path = case.org_path
-            ctx.audit.add(
-                "instance_started",
-                actor,
-                data_after=start_data,
-                process_id=definition.process_id,
-                version=definition.version,
-            )
-            self._finish(ctx, wf)
-            return instance
+                return self._record_start(s, now, actor, definition, business_key, start_data, wf)
+
+    def _record_start(
+        self,
+        s: Session,
+        now: datetime,
+        actor: Actor,
+        definition: Definition,
+        business_key: str,
+        start_data: dict[str, Any],
+        wf: Workflow,
+    ) -> Instance:
+        instance = Instance(
+            id=str(uuid.uuid4()),
+            definition_id=definition.id,
+            process_id=definition.process_id,
+            business_key=business_key,
+            status="running",
+            state={},
+            serializer_version=SERIALIZER_VERSION,
+            spiff_version=SPIFF_VERSION,
+            data={},
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(instance)
+        s.flush()
+        case = Case(
+            case_no=business_key,
+            instance_id=instance.id,
+            process_id=definition.process_id,
+            status="REPORTED",
+            reported_at=now,
+            updated_at=now,
+            org_path="/",
+        )
+        s.add(case)
+        s.flush()
+        ctx = self._context(s, now, actor, instance, definition, case)
+        project_case(s, case, start_data, now)
+        ctx.audit.org_path = case.org_path
+        ctx.audit.add(
+            "instance_started",
+            actor,
+            data_after=start_data,
+            process_id=definition.process_id,
+            version=definition.version,
+        )
+        self._finish(ctx, wf)
+        return instance
 
     def suspend(self, instance_id: str, reason: str, actor: Actor) -> None:
         self._status_change(instance_id, "suspended", ("running",), reason, actor)
@@ -301,7 +313,7 @@ class Engine:
             if not wf.is_ready(row.spiff_task_id):
                 raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
             # The deadline race: fire what is due first, then see if the task survived.
-            wf.refresh_timers()
+            self._refresh_timers(ctx, wf, actor)
             if not wf.is_ready(row.spiff_task_id):
                 ctx.audit.add("submission_refused", actor, task_id=row.id,
                               element_id=row.element_id, element_name=row.name,
@@ -366,18 +378,25 @@ class Engine:
         fired: list[bool] = []
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
-            before = wf.waiting()[0]
-            wf.refresh_timers()
-            after = {t.spiff_id for t in wf.waiting()[0]}
-            for timer in before:
-                if timer.spiff_id not in after:
-                    fired.append(True)
-                    ctx.audit.add("timer_fired", actor, element_id=timer.element_id,
-                                  due_at=timer.due_at, interrupting=timer.interrupting,
-                                  attached_to=timer.attached_to)  # fmt: skip
+            fired.append(self._refresh_timers(ctx, wf, actor))
 
         self._command(instance_id, actor, apply)
-        return bool(fired)
+        return any(fired)
+
+    @staticmethod
+    def _refresh_timers(ctx: CommandContext, wf: Workflow, actor: Actor) -> bool:
+        """Fire every due BPMN timer of the instance, auditing each one; True if any fired."""
+        before = wf.waiting()[0]
+        wf.refresh_timers()
+        after = {t.spiff_id for t in wf.waiting()[0]}
+        fired = False
+        for timer in before:
+            if timer.spiff_id not in after:
+                fired = True
+                ctx.audit.add("timer_fired", actor, element_id=timer.element_id,
+                              due_at=timer.due_at, interrupting=timer.interrupting,
+                              attached_to=timer.attached_to)  # fmt: skip
+        return fired
 
     # ================================================================ machinery
     def _context(

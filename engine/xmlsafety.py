@@ -34,8 +34,9 @@ def _line_of(content: bytes, offset: int) -> int:
 
 def parse_xml(content: bytes) -> Any:
     """Return the lxml root element, or raise :class:`UnsafeXml` with a line number."""
-    if b"\x00" in content[:4] and not content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnsafeXml("not a text XML document", 1)
+    if b"\x00" in content or content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16/32 would hide a DOCTYPE from the byte check below; modelers write UTF-8.
+        raise UnsafeXml("XML must be UTF-8 encoded; refused", 1)
     match = _DANGEROUS.search(content)
     if match:
         kind = match.group(1).decode().upper()

@@ -58,6 +58,32 @@ def state_to_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
     return dict(dct)
 
 
+def _parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
+    """Order a task map root-first: SpiffWorkflow restores each task's data as a delta on its
+    parent's, so a parent must be restored before its children (PostgreSQL's JSONB, for one,
+    does not keep key order)."""
+    ordered: dict[str, Any] = {}
+    queue = [root]
+    while queue:
+        tid = queue.pop()
+        task = tasks.get(tid)
+        if task is None or tid in ordered:
+            continue
+        ordered[tid] = task
+        queue.extend(reversed(task.get("children", [])))
+    for tid, task in tasks.items():  # anything unreachable keeps its place at the end
+        ordered.setdefault(tid, task)
+    return ordered
+
+
+def _order_tasks(state: dict[str, Any]) -> None:
+    if "tasks" in state and "root" in state:
+        state["tasks"] = _parents_first(state["tasks"], state["root"])
+    for sub in (state.get("subprocesses") or {}).values():
+        if isinstance(sub, dict):
+            _order_tasks(sub)
+
+
 def state_from_dict(
     restored: RestoredSpec,
     state: dict[str, Any],
@@ -67,6 +93,7 @@ def state_from_dict(
     if serializer_version != SERIALIZER_VERSION:
         # An older format: let SpiffWorkflow migrate it, with the spec put back in.
         full = _copy(state)
+        _order_tasks(full)
         full["spec"] = _copy(restored.stored["spec"])
         full["subprocess_specs"] = _copy(restored.stored["subprocess_specs"])
         full[SERIALIZER.VERSION_KEY] = serializer_version
@@ -75,6 +102,7 @@ def state_from_dict(
         return wf
     converter = _WF_CONVERTER
     dct = _copy(state)
+    _order_tasks(dct)
     wf = BpmnWorkflow(
         restored.spec, restored.subprocess_specs, script_engine=script_engine, deserializing=True
     )

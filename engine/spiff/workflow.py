@@ -265,13 +265,27 @@ class Workflow:
         self.step()
 
     def send_message(self, name: str, payload: dict[str, Any]) -> None:
-        event = BpmnEvent(MessageEventDefinition(name), payload)
+        definition = None
+        for task in self._wf.event_manager.tasks.values():
+            candidate = getattr(task.task_spec, "event_definition", None)
+            if isinstance(candidate, MessageEventDefinition) and candidate.name == name:
+                definition = candidate
+                break
+        if definition is None:
+            raise NoMessageWaiting(f"the instance is not waiting for message {name!r}")
+        # Throw with the catcher's own definition class (SpiffWorkflow compares classes).
+        event = BpmnEvent(definition, payload)
         try:
             self._wf.send_event(event)
         except WorkflowException:
             raise NoMessageWaiting(f"the instance is not waiting for message {name!r}") from None
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
+        if getattr(definition, "message_var", None) is None:
+            # Our convention: without a message variable the payload joins the data at top level.
+            for task in self._wf.get_tasks(state=TaskState.READY):
+                if name in task.internal_data:
+                    task.set_data(**payload)
         self.step()
 
     def cancel(self) -> None:

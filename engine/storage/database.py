@@ -29,7 +29,9 @@ def _sqlite_begin(conn: Any) -> None:
 class Database:
     """Owns the SQLAlchemy engine. ``session()`` is one transaction: commit on success."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 5, pooled: bool = True
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -40,7 +42,7 @@ class Database:
                 url,
                 echo=echo,
                 connect_args={"check_same_thread": False, "timeout": 30},
-                poolclass=NullPool if path == ":memory:" else None,
+                poolclass=NullPool if path == ":memory:" or not pooled else None,
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own transaction handling is off; we issue BEGIN IMMEDIATE ourselves.
@@ -51,8 +53,12 @@ class Database:
             )
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+            self.engine = (
+                create_engine(
+                    url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+                )
+                if pooled
+                else create_engine(url, echo=echo, poolclass=NullPool)
             )
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -1,4 +1,4 @@
-"""The Chinese working-day calendar (工作日历): which dates are working days, and where that is known.
+"""The Chinese working-day calendar (工作日历): which dates are working days, and how we know.
 
 Sources, first answer wins for a date:
 
@@ -29,10 +29,9 @@ import chinese_calendar
 
 from engine.errors import CalendarDataMissing, InputInvalid
 from engine.workdays import counting
-from engine.workdays.data import BUNDLED_TABLE_PATH, HolidayTable, load_table
-from engine.workdays.generate import holiday_name
 from engine.workdays.hours import DEFAULT_OFFICE_HOURS, OfficeHours, OfficeHoursLike
 from engine.workdays.rules import DueResult, EndOfDay, RuleSpec, StartRule
+from engine.workdays.tables import BUNDLED_TABLE_PATH, HolidayTable, holiday_name, load_table
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,8 @@ class WorkCalendar:
     ) -> None:
         if missing_year_policy not in ("strict", "weekends_only"):
             raise InputInvalid(
-                f"missing_year_policy must be 'strict' or 'weekends_only', not {missing_year_policy!r}"
+                "missing_year_policy must be 'strict' or 'weekends_only', "
+                f"not {missing_year_policy!r}"
             )
         self.bundled = bundled
         self.override = override
@@ -125,7 +125,7 @@ class WorkCalendar:
 
     @cached_property
     def data_version(self) -> str:
-        """Identifies the calendar data; store it with a deadline to find ones computed on old data."""
+        """Identifies the data; stored with a deadline to find those computed on older data."""
         parts = []
         if self.bundled is not None:
             parts.append(f"bundled={self.bundled.version}")
@@ -278,6 +278,6 @@ class WorkCalendar:
     def working_time_between(
         self, a: datetime, b: datetime, office_hours: OfficeHoursLike | None = None
     ) -> timedelta:
-        """Office time on working days between two instants (negative when ``b`` is before ``a``)."""
+        """Office time on working days between two instants (negative when ``b`` precedes ``a``)."""
         hours = self.office_hours if office_hours is None else OfficeHours.parse(office_hours)
         return counting.working_time_between(self, a, b, hours)

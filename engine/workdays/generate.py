@@ -20,15 +20,7 @@ from importlib.metadata import version as package_version
 
 import chinese_calendar
 
-from engine.workdays.data import YearTable
-
-
-def holiday_name(english: str) -> str:
-    """``"Spring Festival"`` → ``"春节 Spring Festival"`` (Chinese name, English gloss)."""
-    for holiday in chinese_calendar.Holiday:
-        if holiday.value == english:
-            return f"{holiday.chinese} {english}"
-    return english
+from engine.workdays.tables import YearTable, holiday_name
 
 
 def year_from_package(year: int) -> YearTable:

@@ -243,7 +243,11 @@ def _adjustment_to_dict(adjustment: Adjustment) -> dict[str, Any]:
     if isinstance(adjustment, Extend):
         return {"op": "extend", "amount": adjustment.amount}
     if isinstance(adjustment, Suspend):
-        return {"op": "suspend", "from": adjustment.start.isoformat(), "to": adjustment.end.isoformat()}
+        return {
+            "op": "suspend",
+            "from": adjustment.start.isoformat(),
+            "to": adjustment.end.isoformat(),
+        }
     return {"op": "restart", "at": adjustment.at.isoformat()}
 
 
@@ -275,3 +279,45 @@ def parse_instant(value: Any, what: str = "instant") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InputInvalid(f"{what}: {value.isoformat()} has no time zone offset")
     return value
+
+
+def rule_from_value(
+    value: Any,
+    *,
+    start_rule: StartRule = DEFAULT_START_RULE,
+    end_of_day: Mapping[str, EndOfDay] | None = None,
+    source: str | None = None,
+) -> RuleSpec:
+    """A rule spec from the policy-file forms ``[unit, amount]`` or ``{unit: …, amount: …}``.
+
+    ``start_rule`` and ``end_of_day`` (by unit) fill what the value leaves out, for day units.
+    """
+    ends = DEFAULT_END_OF_DAY if end_of_day is None else end_of_day
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise InputInvalid(f"a limit is [unit, amount], e.g. [working_days, 3]; got {value!r}")
+        data: dict[str, Any] = {"unit": value[0], "amount": value[1]}
+    elif isinstance(value, Mapping):
+        allowed = {"unit", "amount", "start_rule", "end_of_day"}
+        unknown = set(value) - allowed
+        if unknown:
+            raise InputInvalid(
+                f"unknown limit key(s) {', '.join(sorted(map(str, unknown)))}; "
+                f"a limit has {', '.join(sorted(allowed))}"
+            )
+        if "unit" not in value or "amount" not in value:
+            raise InputInvalid("a limit needs 'unit' and 'amount'")
+        data = dict(value)
+    else:
+        raise InputInvalid(f"a limit is [unit, amount], e.g. [working_days, 3]; got {value!r}")
+    unit = data["unit"]
+    if unit in DAY_UNITS:
+        data.setdefault("start_rule", start_rule)
+        data.setdefault("end_of_day", ends[unit])
+    return RuleSpec(
+        unit=unit,
+        amount=data["amount"],
+        start_rule=data.get("start_rule"),
+        end_of_day=data.get("end_of_day"),
+        source=source,
+    )

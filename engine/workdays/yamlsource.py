@@ -6,7 +6,7 @@ Duplicate keys (which PyYAML would silently resolve to the last one) are refused
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,9 @@ def read_yaml(path: Path) -> YamlDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValidationFailed([Problem(str(path), f"cannot read the file: {exc.strerror}")]) from None
+        raise ValidationFailed(
+            [Problem(str(path), f"cannot read the file: {exc.strerror}")]
+        ) from None
     return parse_yaml(text, str(path))
 
 
@@ -82,25 +84,29 @@ def _build(
                 hash(key)
             except TypeError:
                 problems.append(
-                    Problem(doc.file, "a mapping key must be a scalar", line=key_node.start_mark.line + 1)
+                    Problem(
+                        doc.file,
+                        "a mapping key must be a scalar",
+                        line=key_node.start_mark.line + 1,
+                    )
                 )
                 continue
             if key in result:
                 problems.append(
                     Problem(
                         doc.file,
-                        f"duplicate key {show_path(path + (key,))}",
+                        f"duplicate key {show_path((*path, key))}",
                         line=key_node.start_mark.line + 1,
                     )
                 )
                 continue
-            result[key] = _build(loader, value_node, path + (key,), doc, problems)
+            result[key] = _build(loader, value_node, (*path, key), doc, problems)
             # A key's line is where the key is written, not where its (block) value starts.
-            doc.lines[path + (key,)] = key_node.start_mark.line + 1
+            doc.lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _build(loader, item, path + (index,), doc, problems)
+            _build(loader, item, (*path, index), doc, problems)
             for index, item in enumerate(node.value)
         ]
     return loader.construct_object(node, deep=True)
@@ -109,3 +115,86 @@ def _build(
 def show_path(path: Sequence[Any]) -> str:
     """``("steps", "dispute.sign", "red")`` → ``steps → dispute.sign → red``."""
     return " → ".join(str(part) for part in path) if path else "(top level)"
+
+
+class Checker:
+    """Collects problems while a YAML document is turned into typed settings."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def problem(self, path: Sequence[Any], message: str) -> None:
+        where = show_path(path)
+        self.problems.append(
+            Problem(self.doc.file, f"{where}: {message}", line=self.doc.line(path))
+        )
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ValidationFailed(self.problems)
+
+    def mapping(
+        self,
+        path: Sequence[Any],
+        value: Any,
+        allowed: Collection[str] | None = None,
+        *,
+        required: Collection[str] = (),
+    ) -> dict[Any, Any] | None:
+        """``value`` when it is a mapping; unknown and missing keys are reported."""
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping, got {_kind(value)}")
+            return None
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    self.problem(
+                        (*path, key), f"unknown key; expected one of: {', '.join(sorted(allowed))}"
+                    )
+        for key in required:
+            if key not in value:
+                self.problem(path, f"'{key}' is required")
+        return value
+
+    def choice(self, path: Sequence[Any], value: Any, choices: Sequence[str], default: str) -> str:
+        if value is None:
+            return default
+        if value not in choices:
+            self.problem(path, f"{value!r} is not one of: {', '.join(choices)}")
+            return default
+        return str(value)
+
+    def integer(self, path: Sequence[Any], value: Any, default: int, minimum: int = 0) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem(path, f"expected a whole number ≥ {minimum}, got {value!r}")
+            return default
+        return value
+
+    def number(self, path: Sequence[Any], value: Any, default: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.problem(path, f"expected a positive number, got {value!r}")
+            return default
+        return float(value)
+
+    def boolean(self, path: Sequence[Any], value: Any, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(path, f"expected true or false, got {value!r}")
+            return default
+        return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"{value!r}"

@@ -26,6 +26,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import chinese_calendar
+
 from engine.errors import Problem, ValidationFailed
 from engine.workdays.yamlsource import YamlDoc, read_yaml, show_path
 
@@ -69,6 +71,14 @@ class HolidayTable:
         return frozenset(y for y, table in self.years.items() if table.complete)
 
 
+def holiday_name(english: str) -> str:
+    """``"Spring Festival"`` → ``"春节 Spring Festival"`` (Chinese name, English gloss)."""
+    for holiday in chinese_calendar.Holiday:
+        if holiday.value == english:
+            return f"{holiday.chinese} {english}"
+    return english
+
+
 def load_table(path: Path, role: TableRole) -> HolidayTable:
     """Read and validate a holiday table; every problem is reported with its line."""
     return parse_table(read_yaml(path), role)
@@ -100,7 +110,11 @@ def parse_table(doc: YamlDoc, role: TableRole) -> HolidayTable:
         years_raw = {}
     for year_key, entry in years_raw.items():
         path: tuple[Any, ...] = ("years", year_key)
-        if isinstance(year_key, bool) or not isinstance(year_key, int) or not 1949 <= year_key <= 2200:
+        if (
+            isinstance(year_key, bool)
+            or not isinstance(year_key, int)
+            or not 1949 <= year_key <= 2200
+        ):
             problem(path, "a year key must be a four-digit year such as 2027")
             continue
         parsed = _parse_year(year_key, entry, path, role, problem)

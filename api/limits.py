@@ -1,0 +1,68 @@
+"""The request size limit: 413 before the body is read when Content-Length says so, and while
+it streams when it does not (chunked uploads are counted as they arrive)."""
+
+from __future__ import annotations
+
+from api.errors import problem
+from api.metrics import ASGIApp, Message, Receive, Scope, Send
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _refuse(self, scope: Scope) -> ASGIApp:
+        return problem(
+            413,
+            "payload_too_large",
+            f"the request body exceeds {self.max_bytes} bytes",
+            instance=str(scope.get("path", "")),
+            limit=self.max_bytes,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if bytes(key).lower() == b"content-length":
+                try:
+                    declared = int(bytes(value))
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._refuse(scope)(scope, receive, send)
+                    return
+        received = 0
+        tripped = False
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received, tripped
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    tripped = True
+                    raise _TooLarge
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if tripped:
+                return  # whatever the app answers to the aborted read, the answer is 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not tripped:
+                raise
+        if tripped and not started:
+            await self._refuse(scope)(scope, receive, send)

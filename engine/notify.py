@@ -1,0 +1,132 @@
+"""Notifications: an outbox table written in the command's transaction, and pluggable senders.
+
+Writers call :func:`enqueue` inside their own transaction, so a notification exists exactly when
+the change that caused it committed. Front-ends read the ``notifications`` table directly (the
+inbox bell); :func:`deliver_pending` hands pending rows to a :class:`Sender` (SMS, 政务微信, e-mail
+— none shipped; :class:`LoggingSender` is the default). Delivery is at-least-once: a sender that
+crashes after sending but before the row is marked may send it again, so senders that talk to the
+outside world should pass the row id on as an idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.clock import as_utc
+from engine.storage.database import Database
+from engine.storage.models import Notification
+
+log = logging.getLogger("engine.notify")
+
+MAX_ATTEMPTS = 8
+
+
+class Sender(Protocol):
+    """Delivers one notification; raise to have it retried later."""
+
+    def send(self, notification: Notification) -> None: ...
+
+
+class LoggingSender:
+    """Writes each notification to the log (the default: nothing leaves the server)."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.log = logger or log
+
+    def send(self, notification: Notification) -> None:
+        who = notification.recipient_user or "/".join(
+            p for p in (notification.recipient_org, notification.recipient_role) if p
+        )
+        self.log.info(
+            "notify %s [%s] %s → %s: %s",
+            notification.case_no or "-",
+            notification.kind,
+            notification.title,
+            who or "-",
+            notification.body,
+        )
+
+
+class MemorySender:
+    """Keeps what it was given (tests, demos)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+
+def enqueue(
+    session: Session,
+    *,
+    now: datetime,
+    kind: str,
+    title: str,
+    body: str = "",
+    case_no: str | None = None,
+    recipient_org: str | None = None,
+    recipient_role: str | None = None,
+    recipient_user: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> Notification:
+    """Add a pending notification to the caller's transaction."""
+    row = Notification(
+        created_at=as_utc(now),
+        case_no=case_no,
+        kind=kind[:48],
+        recipient_org=recipient_org,
+        recipient_role=recipient_role,
+        recipient_user=recipient_user,
+        title=title[:300],
+        body=body,
+        payload=dict(payload or {}),
+        state="pending",
+        attempts=0,
+    )
+    session.add(row)
+    return row
+
+
+def deliver_pending(db: Database, sender: Sender, *, now: datetime, batch_size: int = 100) -> int:
+    """Deliver up to ``batch_size`` pending notifications; returns how many were delivered.
+
+    Rows are locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that several schedulers can
+    deliver at once without sending a row twice at the same moment. A failed send counts an
+    attempt; after :data:`MAX_ATTEMPTS` the row is marked ``failed`` and stays for inspection.
+    """
+    delivered = 0
+    now = as_utc(now)
+    with db.session() as s:
+        query = (
+            select(Notification)
+            .where(
+                Notification.state == "pending",
+                or_(Notification.delivered_at.is_(None), Notification.delivered_at <= now),
+            )
+            .order_by(Notification.id)
+            .limit(batch_size)
+        )
+        if s.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for row in s.scalars(query):
+            try:
+                sender.send(row)
+            except Exception as exc:
+                row.attempts += 1
+                # delivered_at doubles as "not before" while the row is pending.
+                row.delivered_at = now + timedelta(seconds=min(3600, 10 * 2**row.attempts))
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.state = "failed"
+                log.warning("notification %s not delivered: %s", row.id, exc)
+                continue
+            row.state, row.delivered_at = "delivered", now
+            row.attempts += 1
+            delivered += 1
+    return delivered

@@ -1,0 +1,549 @@
+"""Read-only queries for front-ends: inbox, task detail, case list and detail, history, feed.
+
+Everything here reads the projections (``cases``, ``human_tasks``, ``audit_events``,
+``change_events``); only :func:`element_states` loads a workflow, through the engine's seam.
+Scoping by the caller's jurisdiction and candidacy happens in SQL, from a
+:class:`~engine.access.Principal`; single-object visibility checks live in :mod:`engine.access`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from engine import definitions as defs
+from engine.access import OPERATORS, Principal
+from engine.audit import Actor
+from engine.clock import in_china
+from engine.errors import Conflict
+from engine.runtime import Engine
+from engine.spiff import Workflow
+from engine.storage.models import (
+    AuditEvent,
+    Case,
+    ChangeEvent,
+    Definition,
+    DueItem,
+    HumanTask,
+    Instance,
+    OrgUnit,
+    TaskComment,
+)
+
+OPEN = ("open", "claimed")
+TaskScope = Literal["mine", "candidate", "jurisdiction"]
+TaskSort = Literal["due", "priority", "created"]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# ---------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    case_no: str
+    case_title: str
+    element_id: str
+    name: str
+    state: str
+    candidate_org: str | None
+    candidate_role: str | None
+    assignee: str | None
+    priority: int
+    created_at: datetime
+    claimed_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    due_at: datetime | None
+    overdue: bool
+    form_ref: str | None
+    ui_form_ref: str | None
+
+    @classmethod
+    def of(cls, t: HumanTask, title: str, now: datetime) -> TaskView:
+        return cls(
+            id=t.id, case_no=t.case_no, case_title=title, element_id=t.element_id, name=t.name,
+            state=t.state, candidate_org=t.candidate_org, candidate_role=t.candidate_role,
+            assignee=t.assignee, priority=t.priority, created_at=t.created_at,
+            claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
+            due_at=t.due_at, overdue=_overdue(t.due_at, t.state in OPEN, now),
+            form_ref=t.form_ref, ui_form_ref=t.ui_form_ref,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CommentView:
+    id: int
+    author: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: TaskView
+    form_schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+    data: dict[str, Any]
+    comments: list[CommentView]
+    instance_version: int
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case_no: str
+    process_id: str
+    status: str
+    title: str
+    category: str | None
+    severity: str | None
+    tier: str | None
+    org_id: str | None
+    org_path: str
+    owner_org: str | None
+    handling_unit: str | None
+    case_leader: str | None
+    source_channel: str | None
+    reported_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+    overdue: bool
+
+    @classmethod
+    def of(cls, c: Case, now: datetime) -> CaseView:
+        return cls(
+            case_no=c.case_no, process_id=c.process_id, status=c.status, title=c.title,
+            category=c.category, severity=c.severity, tier=c.tier, org_id=c.org_id,
+            org_path=c.org_path, owner_org=c.owner_org, handling_unit=c.handling_unit,
+            case_leader=c.case_leader, source_channel=c.source_channel,
+            reported_at=c.reported_at, due_at=c.due_at, closed_at=c.closed_at,
+            updated_at=c.updated_at, overdue=_overdue(c.due_at, c.closed_at is None, now),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: CaseView
+    fields: dict[str, Any]
+    instance_id: str
+    instance_status: str
+    instance_version: int
+    definition_version: int
+    open_tasks: list[TaskView]
+    elements: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    at: datetime
+    event_type: str
+    actor_user: str | None
+    actor_role: str | None
+    actor_org: str | None
+    task_id: str | None
+    element_id: str | None
+    element_name: str | None
+    reason: str | None
+    data_before: dict[str, Any] | None
+    data_after: dict[str, Any] | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    id: int
+    at: datetime
+    kind: str
+    case_no: str | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    tier: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    org: str | None = None
+    overdue: bool | None = None
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+    text: str | None = None
+    process_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Gauges:
+    open_tasks: int
+    overdue_tasks: int
+    timer_lag_seconds: float
+    cases_by_status: dict[str, int] = field(default_factory=dict)
+
+
+def _overdue(due_at: datetime | None, still_open: bool, now: datetime) -> bool:
+    return still_open and due_at is not None and due_at < now
+
+
+def _like_prefix(path: str) -> str:
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _under(column: Any, paths: list[str]) -> ColumnElement[bool]:
+    if not paths:
+        return false()
+    return or_(*(column.like(_like_prefix(p), escape="\\") for p in paths))
+
+
+# ---------------------------------------------------------------- scoping
+
+
+def _candidate_clause(principal: Principal) -> ColumnElement[bool]:
+    """Tasks the caller is a candidate for, by unit and role (or by jurisdiction if no unit)."""
+    clauses: list[ColumnElement[bool]] = []
+    for org, role in principal.candidacy():
+        clauses.append(
+            and_(
+                HumanTask.candidate_org == org,
+                or_(HumanTask.candidate_role == role, HumanTask.candidate_role.is_(None)),
+            )
+        )
+    for g in principal.grants:
+        if g.role in OPERATORS:
+            clauses.append(
+                and_(
+                    HumanTask.candidate_org.is_(None),
+                    or_(HumanTask.candidate_role == g.role, HumanTask.candidate_role.is_(None)),
+                    Case.org_path.like(_like_prefix(g.org_path), escape="\\"),
+                )
+            )
+    return or_(*clauses) if clauses else false()
+
+
+def _mine_clause(principal: Principal) -> ColumnElement[bool]:
+    candidate_orgs = [org for org, _ in principal.candidacy()]
+    return or_(
+        HumanTask.assignee == principal.user_id,
+        HumanTask.completed_by == principal.user_id,
+        and_(HumanTask.state.in_(OPEN), HumanTask.candidate_org.in_(candidate_orgs)),
+    )
+
+
+def _visible_cases(principal: Principal) -> ColumnElement[bool]:
+    worked = select(HumanTask.case_no).where(_mine_clause(principal))
+    return or_(_under(Case.org_path, principal.paths()), Case.case_no.in_(worked))
+
+
+def _page(s: Session, query: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:
+    total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(s.execute(query.limit(limit).offset(offset)).all())
+    return rows, int(total)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def inbox(
+    s: Session,
+    principal: Principal,
+    *,
+    scope: TaskScope,
+    now: datetime,
+    sort: TaskSort = "due",
+    case_no: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[TaskView]:
+    query = select(HumanTask, Case.title).join(Case, Case.case_no == HumanTask.case_no)
+    if scope == "mine":
+        query = query.where(HumanTask.assignee == principal.user_id)
+        query = query.where(HumanTask.state == (state or "claimed"))
+    elif scope == "candidate":
+        query = query.where(_candidate_clause(principal), HumanTask.state == (state or "open"))
+    else:
+        query = query.where(_under(Case.org_path, principal.paths()))
+        query = query.where(
+            HumanTask.state == state if state else HumanTask.state.in_(OPEN)
+        )
+    if case_no:
+        query = query.where(HumanTask.case_no == case_no)
+    due_nulls_last = HumanTask.due_at.is_(None)
+    order = {
+        "due": (due_nulls_last, HumanTask.due_at, HumanTask.priority.desc()),
+        "priority": (HumanTask.priority.desc(), due_nulls_last, HumanTask.due_at),
+        "created": (HumanTask.created_at.desc(),),
+    }[sort]
+    query = query.order_by(*order, HumanTask.id)
+    rows, total = _page(s, query, limit, offset)
+    return Page([TaskView.of(t, title, now) for t, title in rows], total, limit, offset)
+
+
+def task_detail(s: Session, task: HumanTask, now: datetime) -> TaskDetail:
+    case = s.get(Case, task.case_no)
+    instance = s.get(Instance, task.instance_id)
+    assert case is not None and instance is not None
+    definition = s.get(Definition, instance.definition_id)
+    assert definition is not None
+    form = defs.form_document(s, definition.bundle_id, task.form_ref) if task.form_ref else None
+    ui = defs.form_document(s, definition.bundle_id, task.ui_form_ref) if task.ui_form_ref else None
+    comments = [
+        CommentView(c.id, c.author, c.text, c.created_at)
+        for c in s.scalars(
+            select(TaskComment).where(TaskComment.task_id == task.id).order_by(TaskComment.id)
+        )
+    ]
+    data = {k: v for k, v in (instance.data or {}).items() if not k.startswith("_")}
+    return TaskDetail(TaskView.of(task, case.title, now), form, ui, data, comments,
+                      instance.version)  # fmt: skip
+
+
+# ---------------------------------------------------------------- cases
+
+
+def list_cases(
+    s: Session,
+    principal: Principal,
+    filters: CaseFilters,
+    *,
+    now: datetime,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[CaseView]:
+    query = select(Case).where(_visible_cases(principal))
+    f = filters
+    for column, value in (
+        (Case.status, f.status), (Case.tier, f.tier), (Case.severity, f.severity),
+        (Case.category, f.category), (Case.process_id, f.process_id),
+    ):  # fmt: skip
+        if value is not None:
+            query = query.where(column == value)
+    if f.org is not None:
+        unit_path = s.scalar(select(OrgUnit.path).where(OrgUnit.id == f.org))
+        query = query.where(_under(Case.org_path, [unit_path] if unit_path else []))
+    if f.overdue is not None:
+        late = and_(Case.closed_at.is_(None), Case.due_at.is_not(None), Case.due_at < now)
+        query = query.where(late if f.overdue else ~late)
+    if f.reported_from is not None:
+        query = query.where(Case.reported_at >= f.reported_from)
+    if f.reported_to is not None:
+        query = query.where(Case.reported_at < f.reported_to)
+    if f.text:
+        needle = "%" + f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_"
+        ) + "%"  # fmt: skip
+        query = query.where(
+            or_(
+                func.lower(Case.title).like(needle, escape="\\"),
+                func.lower(Case.case_no).like(needle, escape="\\"),
+            )
+        )
+    query = query.order_by(Case.reported_at.desc(), Case.case_no.desc())
+    rows, total = _page(s, query, limit, offset)
+    return Page([CaseView.of(r[0], now) for r in rows], total, limit, offset)
+
+
+def case_detail(engine: Engine, s: Session, case: Case, now: datetime) -> CaseDetail:
+    instance = s.get(Instance, case.instance_id)
+    assert instance is not None
+    definition = s.get(Definition, instance.definition_id)
+    assert definition is not None
+    tasks = s.scalars(
+        select(HumanTask)
+        .where(HumanTask.case_no == case.case_no, HumanTask.state.in_(OPEN))
+        .order_by(HumanTask.created_at, HumanTask.id)
+    )
+    return CaseDetail(
+        case=CaseView.of(case, now),
+        fields=dict(case.fields or {}),
+        instance_id=instance.id,
+        instance_status=instance.status,
+        instance_version=instance.version,
+        definition_version=definition.version,
+        open_tasks=[TaskView.of(t, case.title, now) for t in tasks],
+        elements=element_states(engine, definition, instance),
+    )
+
+
+def element_states(engine: Engine, definition: Definition, instance: Instance) -> dict[str, str]:
+    """BPMN element id → ``active`` | ``completed``, for diagram overlays."""
+    wf = Workflow.load(
+        engine.cache.spec(definition),
+        instance.state,
+        instance.serializer_version,
+        engine.script_engine,
+    )
+    return dict(sorted(wf.element_states().items()))
+
+
+def history(s: Session, case_no: str, *, limit: int = 500, offset: int = 0) -> Page[HistoryEntry]:
+    query = select(AuditEvent).where(AuditEvent.case_no == case_no).order_by(AuditEvent.seq)
+    rows, total = _page(s, query, limit, offset)
+    items = [
+        HistoryEntry(
+            e.seq, e.at, e.event_type, e.actor_user, e.actor_role, e.actor_org, e.task_id,
+            e.element_id, e.element_name, e.reason, e.data_before, e.data_after, e.details or {},
+        )  # fmt: skip
+        for (e,) in rows
+    ]
+    return Page(items, total, limit, offset)
+
+
+# ---------------------------------------------------------------- reporting a case
+
+
+def next_case_no(s: Session, now: datetime) -> str:
+    """``BH-<year>-<6 digits>``: one more than the highest number of the year (China time)."""
+    prefix = f"BH-{in_china(now).year}-"
+    last = s.scalar(
+        select(Case.case_no)
+        .where(Case.case_no.like(prefix + "%"))
+        .order_by(func.length(Case.case_no).desc(), Case.case_no.desc())
+        .limit(1)
+    )
+    number = 0
+    if last is not None:
+        try:
+            number = int(last[len(prefix) :])
+        except ValueError:
+            number = 0
+    return f"{prefix}{number + 1:06d}"
+
+
+def report_case(
+    engine: Engine,
+    process_id: str,
+    case_no: str | None,
+    data: Mapping[str, Any],
+    actor: Actor,
+    *,
+    attempts: int = 5,
+) -> str:
+    """Start the process for a new case; with no case number, take the next free one."""
+    if case_no is not None:
+        engine.start(process_id, case_no, data, actor)
+        return case_no
+    for attempt in range(attempts):
+        with engine.db.session() as s:
+            number = next_case_no(s, engine.clock.now())
+        try:
+            engine.start(process_id, number, data, actor)
+            return number
+        except Conflict:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------- definitions
+
+
+def definitions(s: Session) -> list[Definition]:
+    return defs.list_definitions(s)
+
+
+def definition_xml(s: Session, process_id: str, version: int) -> bytes:
+    return defs.source_xml(s, defs.get_version(s, process_id, version))
+
+
+# ---------------------------------------------------------------- change feed
+
+
+def last_change_id(s: Session) -> int:
+    return int(s.scalar(select(func.max(ChangeEvent.id))) or 0)
+
+
+def changes_after(
+    s: Session, principal: Principal, after: int, *, limit: int = 100
+) -> tuple[list[ChangeView], list[int]]:
+    """Changes after id ``after`` that the caller may see, and every id examined (in order)."""
+    scanned = list(
+        s.scalars(
+            select(ChangeEvent).where(ChangeEvent.id > after).order_by(ChangeEvent.id).limit(limit)
+        )
+    )
+    paths = principal.paths()
+    pairs = set(principal.candidacy())
+    out = []
+    for e in scanned:
+        path = e.org_path or "/"
+        mine = e.assignee == principal.user_id or (
+            e.candidate_org is not None
+            and any(
+                org == e.candidate_org and e.candidate_role in (None, role) for org, role in pairs
+            )
+        )
+        if mine or any(path.startswith(p) for p in paths):
+            out.append(ChangeView(e.id, e.at, e.kind, e.case_no, dict(e.payload or {})))
+    return out, [e.id for e in scanned]
+
+
+# ---------------------------------------------------------------- operations
+
+
+def gauges(s: Session, now: datetime) -> Gauges:
+    open_tasks = s.scalar(select(func.count()).where(HumanTask.state.in_(OPEN))) or 0
+    overdue = (
+        s.scalar(
+            select(func.count()).where(
+                HumanTask.state.in_(OPEN), HumanTask.due_at.is_not(None), HumanTask.due_at < now
+            )
+        )
+        or 0
+    )
+    oldest = s.scalar(
+        select(func.min(DueItem.due_at)).where(DueItem.state == "pending", DueItem.due_at <= now)
+    )
+    lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    by_status = {
+        str(status): int(n)
+        for status, n in s.execute(select(Case.status, func.count()).group_by(Case.status))
+    }
+    return Gauges(int(open_tasks), int(overdue), lag, by_status)
+
+
+def ping(s: Session) -> None:
+    s.execute(text("SELECT 1"))
+
+
+__all__ = [
+    "CaseDetail",
+    "CaseFilters",
+    "CaseView",
+    "ChangeView",
+    "CommentView",
+    "Gauges",
+    "HistoryEntry",
+    "Page",
+    "TaskDetail",
+    "TaskView",
+    "case_detail",
+    "changes_after",
+    "definition_xml",
+    "definitions",
+    "element_states",
+    "gauges",
+    "history",
+    "inbox",
+    "last_change_id",
+    "list_cases",
+    "next_case_no",
+    "report_case",
+]

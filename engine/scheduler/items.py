@@ -1,0 +1,122 @@
+"""Due items as rows: how other parts of the engine put something on the clock or take it off.
+
+A due item is identified by its ``dedupe_key`` (unique). Scheduling the same key twice is a no-op,
+so callers may schedule idempotently (periodic jobs from several schedulers, retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine.clock import as_utc
+from engine.storage.models import DueItem
+
+
+@dataclass(frozen=True)
+class ClaimedItem:
+    """A due item leased to one scheduler: a detached copy of the row at claim time."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    instance_id: str | None
+    case_no: str | None
+    task_id: str | None
+    due_at: datetime
+    lease_until: datetime
+    attempts: int
+    payload: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, row: DueItem) -> ClaimedItem:
+        assert row.lease_until is not None
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            dedupe_key=row.dedupe_key,
+            instance_id=row.instance_id,
+            case_no=row.case_no,
+            task_id=row.task_id,
+            due_at=as_utc(row.due_at),
+            lease_until=as_utc(row.lease_until),
+            attempts=row.attempts,
+            payload=dict(row.payload or {}),
+        )
+
+
+def schedule(
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    now: datetime,
+    instance_id: str | None = None,
+    case_no: str | None = None,
+    task_id: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> bool:
+    """Insert a pending due item unless one with ``dedupe_key`` exists. Returns whether it did.
+
+    Uses ``INSERT … ON CONFLICT DO NOTHING`` so that several processes may schedule the same key
+    at once without an error and without aborting the caller's transaction.
+    """
+    if len(dedupe_key) > 300:
+        raise ValueError(f"dedupe key longer than 300 characters: {dedupe_key[:60]}…")
+    values = {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "instance_id": instance_id,
+        "case_no": case_no,
+        "task_id": task_id,
+        "due_at": as_utc(due_at),
+        "state": "pending",
+        "attempts": 0,
+        "payload": dict(payload or {}),
+        "created_at": as_utc(now),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(DueItem).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def cancel(session: Session, keys: Iterable[str]) -> int:
+    """Cancel pending items by key (done items stay done). Returns how many were cancelled."""
+    wanted = list(keys)
+    if not wanted:
+        return 0
+    result = session.execute(
+        update(DueItem)
+        .where(DueItem.dedupe_key.in_(wanted), DueItem.state == "pending")
+        .values(state="cancelled", lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def cancel_prefix(session: Session, instance_id: str | None, prefix: str) -> int:
+    """Cancel an instance's pending items whose key starts with ``prefix`` (one deadline's rungs).
+
+    The instance id narrows the search through its index; the prefix picks the deadline.
+    """
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    result = session.execute(
+        update(DueItem)
+        .where(
+            DueItem.instance_id == instance_id,
+            DueItem.dedupe_key.like(f"{escaped}%", escape="\\"),
+            DueItem.state == "pending",
+        )
+        .values(state="cancelled", lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

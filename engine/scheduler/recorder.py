@@ -1,0 +1,101 @@
+"""Firing proofs for BPMN timers, written inside the engine's own command transaction.
+
+``Engine.fire_due_timers`` runs its command in a transaction of its own, so the scheduler cannot
+insert the ``firings`` row itself without a window between the effect and its proof. Instead this
+listener, installed on the engine, runs at the end of every command (``case_changed``) under the
+instance lock: each ``bpmn_timer`` due item of the instance that ``_sync_waits`` just moved to
+``done`` (the timer left the waiting set at or after its due time) gets its ``firings`` row in the
+same transaction. A duplicate key aborts the whole command (:class:`AlreadyFired`), so a timer's
+effect and its proof commit together or not at all — whether the scheduler fired it or a late
+submission did (the deadline race).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine.clock import as_utc
+from engine.context import CommandContext, TaskListener
+from engine.storage.models import DueItem, Firing, HumanTask
+
+_FIRED_BY: ContextVar[str | None] = ContextVar("bihuan_fired_by", default=None)
+
+
+@contextmanager
+def firing_as(owner: str) -> Iterator[None]:
+    """Name the scheduler process in the ``firings`` rows written while the block runs."""
+    token = _FIRED_BY.set(owner)
+    try:
+        yield
+    finally:
+        _FIRED_BY.reset(token)
+
+
+class AlreadyFired(Exception):
+    """A firing with this key is already recorded: the command must not take effect again."""
+
+    def __init__(self, dedupe_key: str) -> None:
+        super().__init__(f"already fired: {dedupe_key}")
+        self.dedupe_key = dedupe_key
+
+
+class FiringRecorder:
+    """A :class:`~engine.context.TaskListener` that records BPMN timer firings."""
+
+    def __init__(self, fired_by: str = "engine") -> None:
+        self.fired_by = fired_by
+
+    def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
+        return None
+
+    def task_closed(self, ctx: CommandContext, task: HumanTask, outcome: str) -> None:
+        return None
+
+    def case_changed(self, ctx: CommandContext) -> None:
+        s = ctx.session
+        fired = list(
+            s.scalars(
+                select(DueItem).where(
+                    DueItem.instance_id == ctx.instance.id,
+                    DueItem.kind == "bpmn_timer",
+                    DueItem.state == "done",
+                    DueItem.fired_at.is_(None),
+                )
+            )
+        )
+        for item in fired:
+            try:
+                with s.begin_nested():
+                    s.add(
+                        Firing(
+                            dedupe_key=item.dedupe_key,
+                            fired_at=ctx.now,
+                            fired_by=_who(ctx, self.fired_by),
+                            due_at=as_utc(item.due_at),
+                        )
+                    )
+            except IntegrityError:
+                raise AlreadyFired(item.dedupe_key) from None
+            item.fired_at = ctx.now
+            item.lease_owner, item.lease_until = None, None
+
+
+def _who(ctx: CommandContext, default: str) -> str:
+    return _FIRED_BY.get() or ctx.actor.user_id or default
+
+
+def install(
+    listeners: list[TaskListener], recorder: FiringRecorder | None = None
+) -> FiringRecorder:
+    """Add a recorder to an engine's listener list unless one is there; return the one in use."""
+    for listener in listeners:
+        if isinstance(listener, FiringRecorder):
+            return listener
+    chosen = recorder or FiringRecorder()
+    listeners.append(chosen)
+    return chosen

@@ -1,0 +1,158 @@
+"""Human-task operations and their error cases; the projection and the audit trail."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.clock import ManualClock
+from engine.errors import (
+    Conflict,
+    FormInvalid,
+    InputInvalid,
+    InstanceNotActive,
+    NotFound,
+    PermissionDenied,
+    TaskAlreadyClaimed,
+    TaskNotOpen,
+)
+from engine.runtime import Engine
+from engine.storage.database import Database
+from engine.storage.models import TaskComment
+from tests.engine.support import ALICE, BOB, DESIGNER, bundle, case, do, event_types, only_task
+
+
+@pytest.fixture
+def engine(db: Database, clock: ManualClock) -> Engine:
+    e = Engine(db, clock=clock)
+    e.deploy(bundle("loop.bpmn"), DESIGNER)
+    return e
+
+
+def test_start_steps_until_a_human_task_waits(engine: Engine, db: Database) -> None:
+    engine.start("loop", "C-1", {"rounds": 0, "title": "邻里纠纷"}, ALICE)
+    task = only_task(db, "C-1")
+    assert (task.element_id, task.name, task.lane, task.state) == ("handle", "处置", "handler", "open")
+    assert (task.form_ref, task.ui_form_ref, task.priority) == (
+        "handle.schema.json",
+        "handle.uischema.json",
+        70,
+    )
+    assert task.candidate_role == "handler"
+    c = case(db, "C-1")
+    assert (c.status, c.title) == ("IN_PROGRESS", "邻里纠纷")
+    assert event_types(db, "C-1") == ["instance_started", "task_created"]
+
+
+def test_duplicate_case_number_is_refused(engine: Engine) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    with pytest.raises(Conflict, match="already exists"):
+        engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    with pytest.raises(InputInvalid):
+        engine.start("loop", "", {"rounds": 0}, ALICE)
+    with pytest.raises(NotFound):
+        engine.start("nope", "C-2", {}, ALICE)
+
+
+def test_claim_unclaim_assign_complete_and_their_errors(engine: Engine, db: Database) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    task = only_task(db, "C-1")
+    with pytest.raises(PermissionDenied):  # not claimed yet
+        engine.complete(task.id, {"result": "x"}, ALICE)
+    engine.claim(task.id, ALICE)
+    engine.claim(task.id, ALICE)  # claiming again is harmless for the same person
+    with pytest.raises(TaskAlreadyClaimed):
+        engine.claim(task.id, BOB)
+    with pytest.raises(PermissionDenied):
+        engine.unclaim(task.id, BOB)
+    with pytest.raises(PermissionDenied):
+        engine.complete(task.id, {"result": "x"}, BOB)
+    engine.unclaim(task.id, ALICE)
+    with pytest.raises(TaskNotOpen):
+        engine.unclaim(task.id, ALICE)
+    with pytest.raises(InputInvalid):
+        engine.assign(task.id, "bob", "", ALICE)
+    engine.assign(task.id, "bob", "休假，转交 (on leave)", ALICE)
+    assert only_task(db, "C-1").assignee == "bob"
+    engine.complete(task.id, {"result": "已调解"}, BOB)
+    with pytest.raises(TaskNotOpen):
+        engine.complete(task.id, {"result": "again"}, BOB)
+    with pytest.raises(TaskNotOpen):
+        engine.claim(task.id, ALICE)
+    with pytest.raises(NotFound):
+        engine.claim("no-such-task", ALICE)
+    nxt = only_task(db, "C-1")
+    assert nxt.element_id == "check"
+    types = event_types(db, "C-1")
+    for expected in ("task_claimed", "task_unclaimed", "task_assigned", "task_completed"):
+        assert expected in types
+
+
+def test_invalid_form_data_is_refused_with_field_paths_and_nothing_changes(
+    engine: Engine, db: Database
+) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    task = only_task(db, "C-1")
+    engine.claim(task.id, ALICE)
+    before = event_types(db, "C-1")
+    with pytest.raises(FormInvalid) as caught:
+        engine.complete(task.id, {"round": -1, "extra": 1}, ALICE)
+    paths = {e.path for e in caught.value.errors}
+    assert paths == {"/result", "/round", "/extra"}
+    assert only_task(db, "C-1").state == "claimed"
+    assert event_types(db, "C-1") == before
+
+
+def test_completion_records_data_before_and_after(engine: Engine, db: Database) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    do(engine, only_task(db, "C-1"), {"result": "第一次"})
+    from tests.engine.support import events
+
+    done = [e for e in events(db, "C-1") if e.event_type == "task_completed"][0]
+    assert done.actor_user == "alice" and done.actor_role == "handler" and done.actor_org == "org-a"
+    assert done.data_before == {"result": None} and done.data_after == {"result": "第一次"}
+    assert done.element_id == "handle"
+
+
+def test_comments(engine: Engine, db: Database) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    task = only_task(db, "C-1")
+    made = engine.comment(task.id, "已电话联系当事人", BOB)
+    assert isinstance(made, TaskComment) and made.author == "bob"
+    with pytest.raises(InputInvalid):
+        engine.comment(task.id, "   ", BOB)
+    assert "comment_added" in event_types(db, "C-1")
+
+
+def test_suspend_resume_cancel(engine: Engine, db: Database) -> None:
+    inst = engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    task = only_task(db, "C-1")
+    with pytest.raises(InputInvalid):
+        engine.suspend(inst.id, "", ALICE)
+    engine.suspend(inst.id, "等待鉴定结论 (waiting for an expert report)", ALICE)
+    assert case(db, "C-1").status == "SUSPENDED"
+    engine.claim(task.id, ALICE)
+    with pytest.raises(InstanceNotActive):
+        engine.complete(task.id, {"result": "x"}, ALICE)
+    with pytest.raises(InstanceNotActive):
+        engine.suspend(inst.id, "again", ALICE)
+    engine.resume(inst.id, None, ALICE)
+    assert case(db, "C-1").status == "IN_PROGRESS"
+    engine.cancel(inst.id, "当事人撤回 (withdrawn)", ALICE)
+    assert case(db, "C-1").status == "CANCELLED"
+    assert only_task.__name__  # the open task was withdrawn:
+    from tests.engine.support import open_tasks
+
+    assert open_tasks(db, "C-1") == []
+    with pytest.raises(InstanceNotActive):
+        engine.resume(inst.id, None, ALICE)
+    types = event_types(db, "C-1")
+    assert {"instance_suspended", "instance_resumed", "instance_cancelled"} <= set(types)
+
+
+def test_closing_the_loop_sets_the_terminal_status(engine: Engine, db: Database) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    do(engine, only_task(db, "C-1"), {"result": "调解成功"})
+    do(engine, only_task(db, "C-1"), {"ok": True})
+    c = case(db, "C-1")
+    assert c.status == "CLOSED" and c.closed_at is not None
+    assert event_types(db, "C-1")[-1] == "instance_completed"
