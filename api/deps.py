@@ -76,7 +76,7 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def _media_type(request: Request) -> str | None:
+def media_type(request: Request) -> str | None:
     value = request.headers.get("content-type")
     if not value:
         return None
@@ -94,7 +94,7 @@ def accepts(*types: str) -> Callable[[Request], None]:
         )
         if not has_body:
             return
-        media = _media_type(request)
+        media = media_type(request)
         if media not in types:
             raise UnsupportedMediaType(
                 f"expected {' or '.join(types)}, got {media or 'no Content-Type'}",

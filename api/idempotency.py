@@ -62,15 +62,20 @@ class IdempotencyStore:
         self.db = db
         self.clock = clock
 
-    def begin(
-        self, principal: str, key: str, method: str, path: str, digest: str
-    ) -> Stored | None:
+    def begin(self, principal: str, key: str, method: str, path: str, digest: str) -> Stored | None:
         """Reserve the key, or return the stored response of the first request."""
         now: datetime = self.clock.now()
         try:
             with self.db.session() as s:
-                s.add(IdempotencyRecord(principal=principal, key=key, method=method,
-                                        path=path[:500], request_hash=digest, created_at=now))  # fmt: skip
+                record = IdempotencyRecord(
+                    principal=principal,
+                    key=key,
+                    method=method,
+                    path=path[:500],
+                    request_hash=digest,
+                    created_at=now,
+                )
+                s.add(record)
                 s.flush()
             return None
         except IntegrityError:
@@ -85,11 +90,13 @@ class IdempotencyStore:
                 raise RequestInProgress("the first request with this key is still running")
             if row.request_hash != digest:
                 raise IdempotencyKeyReused(
-                    "该幂等键已用于另一个请求 (this Idempotency-Key was used for a different request)"
+                    "该幂等键已用于另一个请求 "
+                    "(this Idempotency-Key was used for a different request)"
                 )
             if row.status_code is None:
                 raise RequestInProgress(
-                    "使用该幂等键的请求仍在处理中 (the first request with this key is still running)"
+                    "使用该幂等键的请求仍在处理中 "
+                    "(the first request with this key is still running)"
                 )
             return Stored(row.status_code, bytes(row.response_body or b""),
                           row.content_type or "application/json")  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
 class Model(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 

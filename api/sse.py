@@ -74,7 +74,9 @@ def _contiguous(position: int, ids: list[int]) -> int:
     return n
 
 
-async def stream(db: Database, principal: Principal, options: StreamOptions) -> AsyncIterator[bytes]:
+async def stream(
+    db: Database, principal: Principal, options: StreamOptions
+) -> AsyncIterator[bytes]:
     position = await anyio.to_thread.run_sync(_start, db, options.after)
     yield f"retry: {int(options.poll_seconds * 1000) + 1000}\n\n".encode()
     sent = 0

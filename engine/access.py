@@ -109,9 +109,12 @@ class Principal:
         wanted = set(roles)
         best: Grant | None = None
         for g in self.grants:
-            if g.role in wanted and org_path.startswith(g.org_path):
-                if best is None or len(g.org_path) > len(best.org_path):
-                    best = g
+            if (
+                g.role in wanted
+                and org_path.startswith(g.org_path)
+                and (best is None or len(g.org_path) > len(best.org_path))
+            ):
+                best = g
         return best
 
     def candidacy(self) -> list[tuple[str, str]]:
@@ -203,13 +206,15 @@ class JwksCache:
             doc = self._fetch(self.url)
             keyset = jwt.PyJWKSet.from_dict(doc)
         except (OSError, ValueError, jwt.PyJWTError) as exc:
-            raise AuthenticationFailed(f"the identity provider's keys are unavailable: {exc}")
+            raise AuthenticationFailed(
+                f"the identity provider's keys are unavailable: {exc}"
+            ) from None
         self._keys = {k.key_id or "": k.key for k in keyset.keys}
         self._at = time.monotonic()
 
 
 def _http_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - URL from settings
+    with urllib.request.urlopen(url, timeout=5) as response:
         doc = json.loads(response.read().decode("utf-8"))
     if not isinstance(doc, dict):
         raise ValueError("the JWKS document is not an object")
@@ -493,7 +498,8 @@ def can_assign(s: Session, principal: Principal, task_id: str, assignee: str) ->
         target, task, case.org_path
     ) is None:
         raise InputInvalid(
-            f"{assignee} 不是该任务的候选办理人 ({assignee} does not hold the task's role and unit)",
+            f"{assignee} 不是该任务的候选办理人 "
+            f"({assignee} does not hold the task's role and unit)",
             field="assignee",
         )
     return principal.actor(staff or _acting_grant(principal, task, case))
@@ -540,8 +546,8 @@ def create_user(
         s.flush()
     except IntegrityError:
         raise Conflict(f"用户 {user_id} 已存在 (user {user_id} exists)") from None
-    for g in {(g.role, g.org_id) for g in grants}:
-        s.add(UserRole(user_id=user_id, role=g[0], org_id=g[1]))
+    for role, org_id in sorted({(g.role, g.org_id) for g in grants}):
+        s.add(UserRole(user_id=user_id, role=role, org_id=org_id))
     s.flush()
     created = load_principal(s, user_id)
     assert created is not None
@@ -556,9 +562,7 @@ def list_users(s: Session, admin: Principal) -> list[Principal]:
         {
             uid
             for uid, path in s.execute(
-                select(UserRole.user_id, OrgUnit.path).join(
-                    OrgUnit, OrgUnit.id == UserRole.org_id
-                )
+                select(UserRole.user_id, OrgUnit.path).join(OrgUnit, OrgUnit.id == UserRole.org_id)
             )
             if any(path.startswith(r) for r in roots)
         }

@@ -57,9 +57,7 @@ def _bundle_paths(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files.extend(
-                sorted(q for q in p.iterdir() if q.suffix in (".bpmn", ".dmn", ".json"))
-            )
+            files.extend(sorted(q for q in p.iterdir() if q.suffix in (".bpmn", ".dmn", ".json")))
         elif not p.exists():
             raise BihuanError(f"no such file: {p}")
         else:
@@ -74,7 +72,8 @@ def validate(
 ) -> None:
     """Check a bundle; exit 0 if it is deployable, else 1 with every problem."""
     from engine.bootstrap import build_sandbox
-    from engine.definitions import files_from_paths, validate as check
+    from engine.definitions import files_from_paths
+    from engine.definitions import validate as check
 
     bundle = files_from_paths(_bundle_paths(files))
     check(bundle, build_sandbox(_settings()))

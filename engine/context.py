@@ -22,6 +22,7 @@ class CommandContext:
     case: Case
     audit: AuditLog
     data: dict[str, Any] = field(default_factory=dict)
+    case_before: dict[str, Any] = field(default_factory=dict)
     opened: list[HumanTask] = field(default_factory=list)
     closed: list[tuple[HumanTask, str]] = field(default_factory=list)
 
@@ -47,8 +48,9 @@ class TaskListener(Protocol):
     updated; whatever they write commits or rolls back with the command.
     """
 
-    def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
-        ...
+    def task_opened(
+        self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]
+    ) -> None: ...
 
     def task_closed(self, ctx: CommandContext, task: HumanTask, outcome: str) -> None: ...
 

@@ -121,9 +121,7 @@ def latest(session: Session, process_id: str) -> Definition:
 
 def get_version(session: Session, process_id: str, version: int) -> Definition:
     row = session.scalar(
-        select(Definition).where(
-            Definition.process_id == process_id, Definition.version == version
-        )
+        select(Definition).where(Definition.process_id == process_id, Definition.version == version)
     )
     if row is None:
         raise NotFound(f"process {process_id!r} has no version {version}")

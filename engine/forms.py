@@ -69,7 +69,9 @@ class FormValidator:
 
     def validate(self, data: Any) -> None:
         if not isinstance(data, dict):
-            raise FormInvalid(self.name, [FieldError("/", "表单数据必须是对象 (must be an object)")])
+            raise FormInvalid(
+                self.name, [FieldError("/", "表单数据必须是对象 (must be an object)")]
+            )
         found: list[FieldError] = []
         for error in sorted(self._validator.iter_errors(data), key=lambda e: list(e.path)):
             found.extend(_errors(error))

@@ -65,3 +65,24 @@ def project_case(session: Session, case: Case, data: dict[str, Any], now: dateti
     if owner and case.owner_org != owner:
         case.owner_org = str(owner)
     case.updated_at = now
+
+
+TRACKED = ("status", "tier", "severity", "category", "org_id", "owner_org", "handling_unit",
+           "case_leader", "due_at", "reopen_count", "escalation_count", "ladder_level",
+           "resolved_tier", "satisfaction", "eval_excluded", "closed_at")  # fmt: skip
+
+
+def case_snapshot(case: Case) -> dict[str, Any]:
+    """The tracked business fields, JSON-ready; compared before/after every command."""
+    out: dict[str, Any] = {}
+    for name in TRACKED:
+        value = getattr(case, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def case_changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [k for k in TRACKED if before.get(k) != after.get(k)]
+    return {k: before[k] for k in keys if k in before}, {k: after.get(k) for k in keys}

@@ -280,20 +280,25 @@ def inbox(
         query = query.where(_candidate_clause(principal), HumanTask.state == (state or "open"))
     else:
         query = query.where(_under(Case.org_path, principal.paths()))
-        query = query.where(
-            HumanTask.state == state if state else HumanTask.state.in_(OPEN)
-        )
+        query = query.where(HumanTask.state == state if state else HumanTask.state.in_(OPEN))
     if case_no:
         query = query.where(HumanTask.case_no == case_no)
     due_nulls_last = HumanTask.due_at.is_(None)
-    order = {
-        "due": (due_nulls_last, HumanTask.due_at, HumanTask.priority.desc()),
-        "priority": (HumanTask.priority.desc(), due_nulls_last, HumanTask.due_at),
+    order: dict[str, tuple[ColumnElement[Any], ...]] = {
+        "due": (due_nulls_last, HumanTask.due_at.asc(), HumanTask.priority.desc()),
+        "priority": (HumanTask.priority.desc(), due_nulls_last, HumanTask.due_at.asc()),
         "created": (HumanTask.created_at.desc(),),
-    }[sort]
-    query = query.order_by(*order, HumanTask.id)
+    }
+    query = query.order_by(*order[sort], HumanTask.id)
     rows, total = _page(s, query, limit, offset)
     return Page([TaskView.of(t, title, now) for t, title in rows], total, limit, offset)
+
+
+def task_view(s: Session, task_id: str, now: datetime) -> TaskView:
+    task = s.get(HumanTask, task_id, populate_existing=True)
+    assert task is not None
+    title = s.scalar(select(Case.title).where(Case.case_no == task.case_no)) or ""
+    return TaskView.of(task, title, now)
 
 
 def task_detail(s: Session, task: HumanTask, now: datetime) -> TaskDetail:
@@ -398,9 +403,20 @@ def history(s: Session, case_no: str, *, limit: int = 500, offset: int = 0) -> P
     rows, total = _page(s, query, limit, offset)
     items = [
         HistoryEntry(
-            e.seq, e.at, e.event_type, e.actor_user, e.actor_role, e.actor_org, e.task_id,
-            e.element_id, e.element_name, e.reason, e.data_before, e.data_after, e.details or {},
-        )  # fmt: skip
+            e.seq,
+            e.at,
+            e.event_type,
+            e.actor_user,
+            e.actor_role,
+            e.actor_org,
+            e.task_id,
+            e.element_id,
+            e.element_name,
+            e.reason,
+            e.data_before,
+            e.data_after,
+            e.details or {},
+        )
         for (e,) in rows
     ]
     return Page(items, total, limit, offset)
@@ -546,4 +562,6 @@ __all__ = [
     "list_cases",
     "next_case_no",
     "report_case",
+    "task_detail",
+    "task_view",
 ]

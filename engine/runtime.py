@@ -36,7 +36,7 @@ from engine.errors import (
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
-from engine.projection import project_case
+from engine.projection import case_changes, case_snapshot, project_case
 from engine.spiff import (
     SERIALIZER_VERSION,
     SPIFF_VERSION,
@@ -158,6 +158,7 @@ class Engine:
         s.add(case)
         s.flush()
         ctx = self._context(s, now, actor, instance, definition, case)
+        ctx.case_before = {}  # a new case: every tracked field is recorded as set
         project_case(s, case, start_data, now)
         ctx.audit.org_path = case.org_path
         ctx.audit.add(
@@ -222,7 +223,9 @@ class Engine:
                     assignee=task.assignee,
                 )
             if task.assignee and task.assignee != actor.user_id:
-                raise TaskAlreadyClaimed(f"任务已指派给 {task.assignee} (assigned to {task.assignee})")
+                raise TaskAlreadyClaimed(
+                    f"任务已指派给 {task.assignee} (assigned to {task.assignee})"
+                )
             task.state, task.assignee, task.claimed_at = "claimed", actor.user_id, ctx.now
             ctx.audit.add("task_claimed", actor, task_id=task.id, element_id=task.element_id,
                           element_name=task.name)  # fmt: skip
@@ -309,7 +312,9 @@ class Engine:
             row = self._task(ctx.session, task_id)
             self._check_open(row)
             if row.assignee != actor.user_id:
-                raise TaskAlreadyClaimed(f"任务已由 {row.assignee} 领取 (claimed by {row.assignee})")
+                raise TaskAlreadyClaimed(
+                    f"任务已由 {row.assignee} 领取 (claimed by {row.assignee})"
+                )
             if not wf.is_ready(row.spiff_task_id):
                 raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
             # The deadline race: fire what is due first, then see if the task survived.
@@ -409,7 +414,9 @@ class Engine:
         case: Case,
     ) -> CommandContext:
         audit = AuditLog(s, case.case_no, instance.id, now, org_path=case.org_path)
-        return CommandContext(s, now, actor, instance, definition, case, audit)
+        ctx = CommandContext(s, now, actor, instance, definition, case, audit)
+        ctx.case_before = case_snapshot(case) if case.updated_at is not None else {}
+        return ctx
 
     def _lock(self, s: Session, instance_id: str) -> Instance:
         instance = s.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
@@ -454,7 +461,9 @@ class Engine:
                     apply(ctx, wf)
                     self._finish(ctx, wf, step=step)
         except StaleDataError:
-            raise StaleVersion("另一操作已修改该案件，请刷新后重试 (the case changed; retry)") from None
+            raise StaleVersion(
+                "另一操作已修改该案件，请刷新后重试 (the case changed; retry)"
+            ) from None
 
     def _task_command(
         self,
@@ -499,10 +508,8 @@ class Engine:
     @staticmethod
     def _check_open(task: HumanTask) -> None:
         if task.state not in OPEN_STATES:
-            raise TaskNotOpen(
-                f"任务已{'办结' if task.state == 'completed' else '撤销'} (the task is {task.state})",
-                state=task.state,
-            )
+            done = "办结" if task.state == "completed" else "撤销"
+            raise TaskNotOpen(f"任务已{done} (the task is {task.state})", state=task.state)
 
     def _finish(self, ctx: CommandContext, wf: Workflow, *, step: bool = True) -> None:
         """Extract the projections from the workflow and save it."""
@@ -528,6 +535,10 @@ class Engine:
         ctx.change("case", {"case_no": ctx.case.case_no, "status": ctx.case.status})
         for listener in self.listeners:
             listener.case_changed(ctx)
+        before, after = case_changes(ctx.case_before, case_snapshot(ctx.case))
+        if after:
+            # The domain record: status, tier, severity, deadline… as they change (KPIs read it).
+            ctx.audit.add("case_updated", ctx.actor, data_before=before, data_after=after)
         ctx.audit.flush()
         s.flush()
 
@@ -600,9 +611,7 @@ class Engine:
     def _sync_waits(self, ctx: CommandContext, wf: Workflow) -> None:
         s, inst = ctx.session, ctx.instance
         timers, messages = wf.waiting() if inst.status in ("running", "suspended") else ([], [])
-        wanted = {
-            f"timer:{inst.id}:{t.spiff_id}:{t.due_at}": t for t in timers
-        }
+        wanted = {f"timer:{inst.id}:{t.spiff_id}:{t.due_at}": t for t in timers}
         existing = {
             d.dedupe_key: d
             for d in s.scalars(
@@ -655,7 +664,7 @@ class Engine:
 
 def _int(value: str | None, default: int) -> int:
     try:
-        return int(value) if value not in (None, "") else default  # type: ignore[arg-type]
+        return int(value) if value else default
     except ValueError:
         return default
 
@@ -671,4 +680,3 @@ def _task_payload(task: HumanTask) -> dict[str, Any]:
         "candidate_org": task.candidate_org,
         "candidate_role": task.candidate_role,
     }
-

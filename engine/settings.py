@@ -1,4 +1,7 @@
-"""Settings from ``BIHUAN_*`` environment variables. No module-level instance: build one and pass it."""
+"""Settings from ``BIHUAN_*`` environment variables.
+
+No module-level instance: build one and pass it.
+"""
 
 from __future__ import annotations
 

@@ -153,7 +153,9 @@ class _Checker:
         self.decisions: dict[str, str] = {}  # decision id -> file
         self.process_files: dict[str, str] = {}  # process id -> file
 
-    def add(self, file: str, message: str, line: int | None = None, element: str | None = None):
+    def add(
+        self, file: str, message: str, line: int | None = None, element: str | None = None
+    ) -> None:
         self.problems.append(Problem(file=file, message=message, line=line, element_id=element))
 
     # -- pass 1: every file on its own
@@ -246,7 +248,9 @@ class _Checker:
             else:
                 self._check_dmn(f.filename, root)
 
-    def _compile(self, file: str, source: str, mode: str, line: int | None, element: str | None):
+    def _compile(
+        self, file: str, source: str, mode: str, line: int | None, element: str | None
+    ) -> None:
         text = source.strip()
         if not text:
             return
@@ -292,11 +296,7 @@ class _Checker:
                 owner = child.getparent()
                 owner_id = owner.get("id") or nid
                 self._compile(file, child.text, EXPRESSION_TAGS[ctag], child.sourceline, owner_id)
-            if (
-                _ns(child.tag) == SPIFF_NS
-                and ctag in ("preScript", "postScript")
-                and child.text
-            ):
+            if _ns(child.tag) == SPIFF_NS and ctag in ("preScript", "postScript") and child.text:
                 self._compile(file, child.text, "exec", child.sourceline, nid)
             if _ns(child.tag) == SPIFF_NS and ctag == "messagePayload" and child.text:
                 self._compile(file, child.text, "eval", child.sourceline, nid)
@@ -333,7 +333,9 @@ class _Checker:
             if not called:
                 self.add(file, "call activity names no called process", node.sourceline, nid)
             elif called not in self.process_files:
-                self.add(file, f"called process {called!r} is not in the bundle", node.sourceline, nid)  # noqa: E501
+                self.add(
+                    file, f"called process {called!r} is not in the bundle", node.sourceline, nid
+                )
 
     def _check_dmn(self, file: str, root: Any) -> None:
         ns = _ns(root.tag)
@@ -357,7 +359,9 @@ class _Checker:
                 for entry in rule.iterfind(f"{{{ns}}}outputEntry/{{{ns}}}text"):
                     self._compile(file, entry.text or "", "eval", entry.sourceline, rid)
 
-    def _check_dmn_entry(self, file: str, text: str, line: int | None, element: str | None):
+    def _check_dmn_entry(
+        self, file: str, text: str, line: int | None, element: str | None
+    ) -> None:
         text = text.strip()
         if not text or text == "-":
             return
@@ -385,9 +389,7 @@ class _Checker:
                         etree.ElementTree(parse_xml(f.content)), filename=f.filename
                     )
                 elif f.kind == "dmn":
-                    parser.add_dmn_xml(
-                        etree.ElementTree(parse_xml(f.content)), filename=f.filename
-                    )
+                    parser.add_dmn_xml(etree.ElementTree(parse_xml(f.content)), filename=f.filename)
             for pid in parser.get_process_ids():
                 spec = parser.get_spec(pid)
                 subs = parser.get_subprocess_specs(pid)

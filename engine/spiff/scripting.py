@@ -31,7 +31,7 @@ class _EngineDatetime(datetime):
 
 
 # SpiffWorkflow's timer definitions call datetime.now(timezone.utc): route them to our clock.
-_timer_module.datetime = _EngineDatetime  # type: ignore[misc]
+_timer_module.datetime = _EngineDatetime
 
 
 @contextmanager

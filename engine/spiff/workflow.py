@@ -214,7 +214,9 @@ class Workflow:
                 value = task._get_internal_data("event_value")
                 if value is None:
                     continue
-                attached = getattr(spec, "attached_to", None) if hasattr(spec, "attached_to") else None  # noqa: E501
+                attached = (
+                    getattr(spec, "attached_to", None) if hasattr(spec, "attached_to") else None
+                )
                 parent = task.parent
                 host = None
                 if parent is not None:

@@ -24,7 +24,7 @@ def _race(calls: list[object]) -> list[BaseException | None]:
         barrier.wait()
         try:
             call()  # type: ignore[operator]
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]

@@ -27,7 +27,9 @@ def test_timers_are_due_rows(engine: Engine, db: Database, clock: ManualClock) -
     engine.start("deadline", "D-1", {}, ALICE)
     with db.session() as s:
         rows = s.scalars(select(DueItem).where(DueItem.case_no == "D-1")).all()
-    due = sorted((r.payload["element_id"], r.due_at - clock.now(), r.payload["interrupting"]) for r in rows)  # noqa: E501
+    due = sorted(
+        (r.payload["element_id"], r.due_at - clock.now(), r.payload["interrupting"]) for r in rows
+    )
     assert due == [
         ("soft_timer", timedelta(hours=1), False),
         ("strict_timer", timedelta(hours=2), True),

@@ -108,7 +108,9 @@ def test_a_bad_bundle_lists_every_problem_with_file_line_and_element(engine: Eng
 
 
 def test_schema_errors_and_malformed_xml_name_the_line(engine: Engine) -> None:
-    bad_schema = BROKEN.replace(b'<bpmn:startEvent id="s"/>', b'<bpmn:startEvent id="s" bogus="1"/>')
+    bad_schema = BROKEN.replace(
+        b'<bpmn:startEvent id="s"/>', b'<bpmn:startEvent id="s" bogus="1"/>'
+    )
     problems = _problems([BundleFile("a.bpmn", bad_schema)], engine)
     assert problems[0][0] == "a.bpmn" and problems[0][1] == 4
     problems = _problems([BundleFile("b.bpmn", b"<bpmn:definitions\n  <oops")], engine)
@@ -118,7 +120,9 @@ def test_schema_errors_and_malformed_xml_name_the_line(engine: Engine) -> None:
 def test_bad_forms_are_reported(engine: Engine) -> None:
     files = bundle("loop.bpmn")
     files = [f for f in files if f.filename != "check.schema.json"]
-    files.append(BundleFile("check.schema.json", b'{"type": "object",\n "properties": {"x": {"type": 7}}}'))  # noqa: E501
+    files.append(
+        BundleFile("check.schema.json", b'{"type": "object",\n "properties": {"x": {"type": 7}}}')
+    )
     problems = _problems(files, engine)
     assert ("check.schema.json", None, None) in problems
     files[-1] = BundleFile("check.schema.json", b'{"type": \n nope}')
@@ -127,7 +131,7 @@ def test_bad_forms_are_reported(engine: Engine) -> None:
 
 
 def test_validation_failure_deploys_nothing(engine: Engine) -> None:
-    files = bundle("loop.bpmn") + [BundleFile("broken.bpmn", BROKEN)]
+    files = [*bundle("loop.bpmn"), BundleFile("broken.bpmn", BROKEN)]
     with pytest.raises(ValidationFailed):
         engine.deploy(files, DESIGNER)
     with engine.db.session() as s:

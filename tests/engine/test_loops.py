@@ -9,7 +9,16 @@ import pytest
 from engine.clock import ManualClock
 from engine.runtime import Engine
 from engine.storage.database import Database
-from tests.engine.support import ALICE, DESIGNER, bundle, case, do, fresh_engine, instance, only_task
+from tests.engine.support import (
+    ALICE,
+    DESIGNER,
+    bundle,
+    case,
+    do,
+    fresh_engine,
+    instance,
+    only_task,
+)
 
 
 @pytest.fixture

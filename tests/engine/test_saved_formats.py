@@ -17,7 +17,7 @@ from engine.clock import ManualClock
 from engine.runtime import Engine
 from engine.storage.database import Database
 from engine.storage.models import Case, Instance
-from tests.engine.support import ALICE, DESIGNER, bundle, do, instance, only_task
+from tests.engine.support import DESIGNER, bundle, do, instance, only_task
 
 SAVED = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "saved").glob("*.json"))
 

@@ -18,7 +18,17 @@ from engine.errors import (
 from engine.runtime import Engine
 from engine.storage.database import Database
 from engine.storage.models import TaskComment
-from tests.engine.support import ALICE, BOB, DESIGNER, bundle, case, do, event_types, only_task
+from tests.engine.support import (
+    ALICE,
+    BOB,
+    DESIGNER,
+    bundle,
+    case,
+    do,
+    event_types,
+    events,
+    only_task,
+)
 
 
 @pytest.fixture
@@ -31,7 +41,12 @@ def engine(db: Database, clock: ManualClock) -> Engine:
 def test_start_steps_until_a_human_task_waits(engine: Engine, db: Database) -> None:
     engine.start("loop", "C-1", {"rounds": 0, "title": "邻里纠纷"}, ALICE)
     task = only_task(db, "C-1")
-    assert (task.element_id, task.name, task.lane, task.state) == ("handle", "处置", "handler", "open")
+    assert (task.element_id, task.name, task.lane, task.state) == (
+        "handle",
+        "处置",
+        "handler",
+        "open",
+    )
     assert (task.form_ref, task.ui_form_ref, task.priority) == (
         "handle.schema.json",
         "handle.uischema.json",
@@ -40,7 +55,10 @@ def test_start_steps_until_a_human_task_waits(engine: Engine, db: Database) -> N
     assert task.candidate_role == "handler"
     c = case(db, "C-1")
     assert (c.status, c.title) == ("IN_PROGRESS", "邻里纠纷")
-    assert event_types(db, "C-1") == ["instance_started", "task_created"]
+    assert event_types(db, "C-1") == ["instance_started", "task_created", "case_updated"]
+    created = events(db, "C-1")[-1]
+    assert created.data_before == {}
+    assert created.data_after is not None and created.data_after["status"] == "IN_PROGRESS"
 
 
 def test_duplicate_case_number_is_refused(engine: Engine) -> None:
@@ -105,9 +123,7 @@ def test_invalid_form_data_is_refused_with_field_paths_and_nothing_changes(
 def test_completion_records_data_before_and_after(engine: Engine, db: Database) -> None:
     engine.start("loop", "C-1", {"rounds": 0}, ALICE)
     do(engine, only_task(db, "C-1"), {"result": "第一次"})
-    from tests.engine.support import events
-
-    done = [e for e in events(db, "C-1") if e.event_type == "task_completed"][0]
+    done = next(e for e in events(db, "C-1") if e.event_type == "task_completed")
     assert done.actor_user == "alice" and done.actor_role == "handler" and done.actor_org == "org-a"
     assert done.data_before == {"result": None} and done.data_after == {"result": "第一次"}
     assert done.element_id == "handle"
@@ -155,4 +171,7 @@ def test_closing_the_loop_sets_the_terminal_status(engine: Engine, db: Database)
     do(engine, only_task(db, "C-1"), {"ok": True})
     c = case(db, "C-1")
     assert c.status == "CLOSED" and c.closed_at is not None
-    assert event_types(db, "C-1")[-1] == "instance_completed"
+    assert event_types(db, "C-1")[-2:] == ["instance_completed", "case_updated"]
+    closing = events(db, "C-1")[-1]
+    assert closing.data_before is not None and closing.data_before["status"] == "VERIFYING"
+    assert closing.data_after is not None and closing.data_after["status"] == "CLOSED"

@@ -1,0 +1,148 @@
+"""The HTTP API: ``create_app(settings)`` builds everything; nothing happens at import time.
+
+    request → metrics (count, time) → body limit (413) → idempotency (replay) → routes
+    routes:  parse → authorise (engine.access) → call the engine → answer a schema
+
+``serve(settings)`` runs uvicorn with ``settings.workers`` workers on the factory
+``api.app:app_from_env``; every worker builds its own engine from the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.deps import AppState
+from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.limits import BodyLimitMiddleware
+from api.metrics import Metrics, MetricsMiddleware
+from api.routes import auth, cases, definitions, events, messages, ops, tasks, users
+from api.schemas import Problem
+from engine.access import Access, JwksCache
+from engine.bootstrap import build_engine
+from engine.clock import Clock
+from engine.runtime import Engine
+from engine.settings import Settings
+
+PREFIX = "/api/v1"
+VERSION = "1.0.0"
+
+
+class UnsafeSecret(RuntimeError):
+    pass
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    jwks: JwksCache | None = None,
+    sse_poll_seconds: float = 1.0,
+    sse_heartbeat_seconds: float = 15.0,
+) -> FastAPI:
+    """Build the app. Pass ``engine`` (and ``clock``) to share them with tests or the CLI."""
+    engine = engine or build_engine(settings, clock=clock)
+    clock = clock or engine.clock
+    access = Access(engine.db, settings, clock=clock, jwks=jwks)
+    metrics = Metrics()
+    app = FastAPI(
+        title="bihuan API",
+        version=VERSION,
+        description="Thin JSON API over the bihuan case engine (闭环). See docs/api.md.",
+        openapi_url="/openapi.json",
+    )
+    app.state.bihuan = AppState(
+        settings=settings,
+        engine=engine,
+        access=access,
+        clock=clock,
+        metrics=metrics,
+        sse_poll_seconds=sse_poll_seconds,
+        sse_heartbeat_seconds=sse_heartbeat_seconds,
+    )
+    errors.install(app)
+    v1 = APIRouter(prefix=PREFIX)
+    for module in (auth, definitions, cases, tasks, messages, events, users):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(ops.router)
+    # Added innermost first: the last one added is the outermost.
+    app.add_middleware(
+        IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, with the problem responses every operation can give."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                      routes=app.routes)  # fmt: skip
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in problem_schema.pop("$defs", {}).items():
+        schemas[name] = sub
+    schemas["Problem"] = problem_schema
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path, item in doc.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # FastAPI's own validation body: ours is a problem
+            wanted = set(errors.PROBLEM_STATUSES)
+            if method != "post":
+                wanted -= {413, 415}
+            if path.startswith(("/healthz", "/readyz", "/metrics")):
+                wanted = {503} if path.startswith("/readyz") else set()
+            for status in sorted(wanted):
+                key = str(status)
+                if key in responses and status != 503:
+                    continue
+                title = errors.TITLES.get(status, "Error")
+                content = {"application/problem+json": {"schema": ref}}
+                if key in responses:
+                    responses[key].setdefault("content", {}).update(content)
+                else:
+                    responses[key] = {"description": title, "content": content}
+            if path.startswith(PREFIX + "/") and not path.endswith("/auth/token"):
+                operation.setdefault("security", [{"HTTPBearer": []}])
+    app.openapi_schema = doc
+    return doc
+
+
+def app_from_env() -> FastAPI:
+    """The uvicorn factory: settings from ``BIHUAN_*`` variables, a fresh engine per worker."""
+    settings = Settings()
+    if settings.secret_is_unsafe():
+        raise UnsafeSecret(_UNSAFE)
+    return create_app(settings)
+
+
+_UNSAFE = (
+    "refusing to serve: BIHUAN_SECRET_KEY is the demo default or shorter than 32 characters; "
+    "set a long random secret (or BIHUAN_DEMO=1 for a local demo)"
+)
+
+
+def serve(settings: Settings) -> None:
+    """Run the API under uvicorn with ``settings.workers`` worker processes."""
+    if settings.secret_is_unsafe():
+        raise UnsafeSecret(_UNSAFE)
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=max(1, settings.workers),
+        proxy_headers=True,
+        log_level="info",
+    )

@@ -1,0 +1,80 @@
+"""Process definitions: deploy and validate bundles (BPMN, DMN, forms), list, fetch the XML."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from fastapi import APIRouter, File, Response, UploadFile
+
+from api.deps import MULTIPART, EngineDep, PrincipalDep, SessionDep
+from api.schemas import DefinitionOut, DeployedOut, ValidationOut
+from engine import access, queries
+from engine.errors import InputInvalid
+from engine.spiff import BundleFile
+
+router = APIRouter(tags=["definitions"])
+MAX_FILES = 50
+Files = Annotated[list[UploadFile], File(description="BPMN (.bpmn), DMN (.dmn), forms (.json)")]
+
+
+def _bundle(files: list[UploadFile]) -> list[BundleFile]:
+    if not files:
+        raise InputInvalid("no files were sent", field="files")
+    if len(files) > MAX_FILES:
+        raise InputInvalid(f"at most {MAX_FILES} files per bundle", field="files")
+    out = []
+    for f in files:
+        name = os.path.basename((f.filename or "").replace("\\", "/"))
+        if not name:
+            raise InputInvalid("every file needs a file name", field="files")
+        out.append(BundleFile(name, f.file.read()))
+    return out
+
+
+@router.post(
+    "/definitions",
+    response_model=list[DeployedOut],
+    status_code=201,
+    dependencies=[MULTIPART],
+    responses={200: {"model": list[DeployedOut], "description": "already deployed"}},
+)
+def deploy(
+    files: Files, engine: EngineDep, principal: PrincipalDep, response: Response
+) -> list[DeployedOut]:
+    """Deploy a bundle: new versions (201), or the existing ones for the same content (200).
+
+    A bundle with problems answers 422 listing every one (file, line, element id, message).
+    """
+    access.can_deploy(principal)
+    versions = engine.deploy(_bundle(files), principal.actor())
+    if not any(v.created for v in versions):
+        response.status_code = 200
+    return [DeployedOut.model_validate(v) for v in versions]
+
+
+@router.post("/definitions/validate", response_model=ValidationOut, dependencies=[MULTIPART])
+def validate(files: Files, engine: EngineDep, principal: PrincipalDep) -> ValidationOut:
+    """Check a bundle without deploying it: 200, or 422 listing every problem."""
+    access.can_deploy(principal)
+    bundle = _bundle(files)
+    engine.validate(bundle)
+    return ValidationOut(files=[f.filename for f in bundle])
+
+
+@router.get("/definitions", response_model=list[DefinitionOut])
+def list_definitions(s: SessionDep, principal: PrincipalDep) -> list[DefinitionOut]:
+    """Every deployed version of every process."""
+    return [DefinitionOut.model_validate(d) for d in queries.definitions(s)]
+
+
+@router.get(
+    "/definitions/{process_id}/versions/{version}/xml",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
+)
+def definition_xml(
+    process_id: str, version: int, s: SessionDep, principal: PrincipalDep
+) -> Response:
+    """The BPMN file exactly as deployed (for the modeler and for diagram overlays)."""
+    return Response(queries.definition_xml(s, process_id, version), media_type="application/xml")
