@@ -37,13 +37,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import chain
-from typing import Any, Final
+from typing import Any, Final, cast
 
 # ---------------------------------------------------------------------------------------------
 # Exceptions
 
 
-class Refused(BaseException):  # noqa: N818 - internal signal, converted at the sandbox boundary
+class Refused(BaseException):
     """An operation refused by the sandbox. Not an ``Exception``: scripts cannot catch it."""
 
     def __init__(self, message: str) -> None:
@@ -51,7 +51,7 @@ class Refused(BaseException):  # noqa: N818 - internal signal, converted at the 
         self.message = message
 
 
-class LimitExceeded(Refused):  # noqa: N818
+class LimitExceeded(Refused):
     """A step, time, size or allocation limit was exceeded."""
 
 
@@ -68,7 +68,7 @@ _ALLOCATION_FACTOR: Final = 4
 """The allocation budget of one evaluation, in multiples of ``max_size``."""
 
 NoneType = type(None)
-_DICT_VIEWS: Final = (type({}.keys()), type({}.values()), type({}.items()))
+_DICT_VIEWS: Final[tuple[type, ...]] = (type({}.keys()), type({}.values()), type({}.items()))
 
 # Values whose comparison, hashing and formatting cost O(1) or O(own length).
 FLAT: Final[frozenset[type]] = frozenset(
@@ -88,7 +88,7 @@ def _children(value: object) -> Iterator[object] | None:
     if isinstance(value, dict):
         return chain.from_iterable(value.items())
     if isinstance(value, (list, tuple, set, frozenset, *_DICT_VIEWS)):
-        return iter(value)
+        return iter(cast(Iterable[object], value))
     if isinstance(value, BaseException):
         return iter(value.args)
     return None
@@ -180,7 +180,9 @@ class _SafeFormatter(string.Formatter):
         result = self.run.fmt(value, -1, format_spec)
         self.total += len(result)
         if self.total > self.run.max_size:
-            raise LimitExceeded(f"str.format() would build more than {self.run.max_size} characters")
+            raise LimitExceeded(
+                f"str.format() would build more than {self.run.max_size} characters"
+            )
         return result
 
 
@@ -202,10 +204,43 @@ _STRFTIME = "strftime"
 
 _STR_READ: Final[dict[str, str]] = {
     **dict.fromkeys(
-        "capitalize casefold count endswith find index isalnum isalpha isascii isdecimal "
-        "isdigit isidentifier islower isnumeric isprintable isspace istitle isupper lower "
-        "lstrip partition removeprefix removesuffix rfind rindex rpartition rsplit rstrip "
-        "split splitlines startswith strip swapcase title upper".split(),
+        [
+            "capitalize",
+            "casefold",
+            "count",
+            "endswith",
+            "find",
+            "index",
+            "isalnum",
+            "isalpha",
+            "isascii",
+            "isdecimal",
+            "isdigit",
+            "isidentifier",
+            "islower",
+            "isnumeric",
+            "isprintable",
+            "isspace",
+            "istitle",
+            "isupper",
+            "lower",
+            "lstrip",
+            "partition",
+            "removeprefix",
+            "removesuffix",
+            "rfind",
+            "rindex",
+            "rpartition",
+            "rsplit",
+            "rstrip",
+            "split",
+            "splitlines",
+            "startswith",
+            "strip",
+            "swapcase",
+            "title",
+            "upper",
+        ],
         _METHOD,
     ),
     **dict.fromkeys(["center", "ljust", "rjust", "zfill"], _WIDTH),
@@ -228,14 +263,30 @@ _DICT_WRITE: Final = {
     "update": _GROW,
 }
 _SET_READ: Final = dict.fromkeys(
-    "copy difference intersection isdisjoint issubset issuperset symmetric_difference "
-    "union".split(),
+    [
+        "copy",
+        "difference",
+        "intersection",
+        "isdisjoint",
+        "issubset",
+        "issuperset",
+        "symmetric_difference",
+        "union",
+    ],
     _METHOD,
 )
 _SET_WRITE: Final = {
     **dict.fromkeys(
-        "add clear discard pop remove difference_update intersection_update "
-        "symmetric_difference_update".split(),
+        [
+            "add",
+            "clear",
+            "discard",
+            "pop",
+            "remove",
+            "difference_update",
+            "intersection_update",
+            "symmetric_difference_update",
+        ],
         _METHOD,
     ),
     "update": _GROW,
@@ -382,7 +433,7 @@ class Run:
                 raise LimitExceeded(self._too_big(size))
             if size >= _BULK:
                 self.charge(size)
-        elif type(result) is int and result.bit_length() > self.max_int_bits:  # type: ignore[union-attr]
+        elif isinstance(result, int) and result.bit_length() > self.max_int_bits:
             raise LimitExceeded(f"a number bigger than {self.max_int_bits} bits is not allowed")
 
     def _too_big(self, size: int) -> str:
@@ -684,7 +735,8 @@ class Run:
             result = left * right
         elif op == "**":
             if lt in _INTS and rt in _INTS and right > 0 and abs(left) > 1:
-                self._check_bits(right if right > self.max_int_bits else right * math.log2(abs(left)))
+                bits = right if right > self.max_int_bits else right * math.log2(abs(left))
+                self._check_bits(bits)
             return left**right
         elif op == "<<":
             if lt in _INTS and rt in _INTS and left != 0 and right > 0:

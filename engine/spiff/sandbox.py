@@ -40,13 +40,13 @@ import re
 import textwrap
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import CodeType, TracebackType
 from typing import Any, Final, Literal
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
 from engine.spiff._guards import (
@@ -184,7 +184,7 @@ def _step(like: ast.AST) -> ast.Expr:
     return node
 
 
-class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
+class _Policy(RestrictingNodeTransformer):
     """RestrictedPython's policy, narrowed further, plus the rewrites the run-time guards need.
 
     New nodes are added after the children were visited, so RestrictedPython's name checks
@@ -364,9 +364,7 @@ class _Policy(RestrictingNodeTransformer):  # type: ignore[misc]
         new = super().visit_Set(node)
         if isinstance(new, ast.Set):
             self._spread(new.elts)
-            new.elts = [
-                e if isinstance(e, ast.Starred) else self._hashable(e) for e in new.elts
-            ]
+            new.elts = [e if isinstance(e, ast.Starred) else self._hashable(e) for e in new.elts]
         return new
 
     def visit_Dict(self, node: ast.Dict) -> Any:
@@ -462,12 +460,15 @@ class Sandbox:
         text = source.strip() if mode == "eval" else textwrap.dedent(source)
         if not text:
             raise SandboxViolation("the expression is empty" if mode == "eval" else "empty script")
-        compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
         with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                tree = ast.parse(text, filename, mode)
-                result = compiler(tree, filename=filename, policy=_Policy)
+                if mode == "eval":
+                    expression = ast.parse(text, filename, "eval")
+                    result = compile_restricted_eval(expression, filename, policy=_Policy)
+                else:
+                    module = ast.parse(text, filename, "exec")
+                    result = compile_restricted_exec(module, filename, policy=_Policy)
             except SyntaxError as exc:
                 what = f"syntax error: {exc.msg}"
                 raise SandboxViolation(_with_line(exc.lineno, what), exc.lineno) from None
@@ -487,7 +488,7 @@ class Sandbox:
         return code
 
     @staticmethod
-    def _violation(errors: tuple[str, ...] | list[str]) -> SandboxViolation:
+    def _violation(errors: Sequence[str]) -> SandboxViolation:
         messages: list[str] = []
         first_line: int | None = None
         for error in errors:

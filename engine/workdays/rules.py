@@ -118,8 +118,13 @@ class RuleSpec:
         for adjustment in self.adjustments:
             if isinstance(adjustment, Extend) and not adjustment.amount > 0:
                 raise InputInvalid("an extension must be positive")
-            if isinstance(adjustment, Suspend) and adjustment.end < adjustment.start:
-                raise InputInvalid("a suspension cannot end before it starts")
+            if isinstance(adjustment, Suspend):
+                parse_instant(adjustment.start, "suspension start")
+                parse_instant(adjustment.end, "suspension end")
+                if adjustment.end < adjustment.start:
+                    raise InputInvalid("a suspension cannot end before it starts")
+            if isinstance(adjustment, Restart):
+                parse_instant(adjustment.at, "restart")
         if isinstance(self.amount, float) and self.amount.is_integer():
             object.__setattr__(self, "amount", int(self.amount))
 
