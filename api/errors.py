@@ -96,9 +96,19 @@ def status_of(exc: BihuanError) -> int:
     return 409 if isinstance(exc, Conflict) else 400
 
 
+RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", "context"})
+
+
 def problem(
-    status: int, code: str, detail: str, *, instance: str | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    """A problem response; members of ``extra`` that clash with RFC 9457's go under
+    ``context``."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": TITLES.get(status, "Error"),
@@ -108,7 +118,16 @@ def problem(
     }
     if instance is not None:
         body["instance"] = instance
-    body.update({k: v for k, v in extra.items() if v is not None})
+    context: dict[str, Any] = {}
+    for key, value in (extra or {}).items():
+        if value is None:
+            continue
+        if key in RESERVED:
+            context[key] = value
+        else:
+            body[key] = value
+    if context:
+        body["context"] = context
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -117,7 +136,9 @@ def problem_for(exc: BihuanError, instance: str | None = None) -> JSONResponse:
     data = exc.to_dict()
     data.pop("code", None)
     data.pop("message", None)
-    return problem(status_of(exc), exc.code, exc.message.split("\n")[0], instance=instance, **data)
+    return problem(
+        status_of(exc), exc.code, exc.message.split("\n")[0], instance=instance, extra=data
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -139,7 +160,7 @@ def install(app: FastAPI) -> None:
             return problem(400, "malformed_request", "the body is not valid JSON",
                            instance=request.url.path)  # fmt: skip
         return problem(422, "invalid_request", "the request is invalid",
-                       instance=request.url.path, errors=errors)  # fmt: skip
+                       instance=request.url.path, extra={"errors": errors})  # fmt: skip
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

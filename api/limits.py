@@ -22,7 +22,7 @@ class BodyLimitMiddleware:
             "payload_too_large",
             f"the request body exceeds {self.max_bytes} bytes",
             instance=str(scope.get("path", "")),
-            limit=self.max_bytes,
+            extra={"limit": self.max_bytes},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

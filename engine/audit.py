@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.storage.models import AuditEvent
+from engine.storage.models import AuditEvent, Case
 
 GENESIS = "0" * 64
 
@@ -77,6 +77,7 @@ class AuditLog:
     instance_id: str | None
     at: datetime
     org_path: str | None = None
+    case: Case | None = None  # when given, its cached chain head is used and advanced
     _pending: list[AuditEvent] = field(default_factory=list)
 
     def add(
@@ -114,13 +115,16 @@ class AuditLog:
     def flush(self) -> list[AuditEvent]:
         if not self._pending:
             return []
-        head = self.session.execute(
-            select(AuditEvent.seq, AuditEvent.hash)
-            .where(AuditEvent.case_no == self.case_no)
-            .order_by(AuditEvent.seq.desc())
-            .limit(1)
-        ).first()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        if self.case is not None:
+            seq, prev = self.case.audit_seq or 0, self.case.audit_head or GENESIS
+        else:
+            head = self.session.execute(
+                select(AuditEvent.seq, AuditEvent.hash)
+                .where(AuditEvent.case_no == self.case_no)
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            ).first()
+            seq, prev = (head[0], head[1]) if head else (0, GENESIS)
         written = []
         for event in self._pending:
             seq += 1
@@ -133,7 +137,15 @@ class AuditLog:
                 event.data_after = json.loads(canonical(event.data_after))
             event.hash = event_hash(event)
             prev = event.hash
-            self.session.add(event)
             written.append(event)
+        self.session.add_all(written)
         self._pending = []
+        if self.case is not None:
+            self.case.audit_seq, self.case.audit_head = seq, prev
+        else:
+            self.session.execute(
+                update(Case)
+                .where(Case.case_no == self.case_no)
+                .values(audit_seq=seq, audit_head=prev)
+            )
         return written

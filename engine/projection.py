@@ -5,12 +5,11 @@ Process data uses these names (see docs/processes.md); anything else stays in th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from engine.storage.models import Case, OrgUnit
+from engine.storage.models import Case
 
 TEXT_FIELDS = {
     "title": "title",
@@ -34,7 +33,9 @@ EXTRA_FIELDS = ("description", "parties", "risk_flags", "difficulty", "master_ca
 CASE_FIELDS = set(TEXT_FIELDS) | set(INT_FIELDS) | {"eval_excluded"} | set(EXTRA_FIELDS)
 
 
-def project_case(session: Session, case: Case, data: dict[str, Any], now: datetime) -> None:
+def project_case(
+    case: Case, data: dict[str, Any], now: datetime, org_path: Callable[[str], str]
+) -> None:
     for key, column in TEXT_FIELDS.items():
         value = data.get(key)
         if value is not None and value != "":
@@ -57,8 +58,7 @@ def project_case(session: Session, case: Case, data: dict[str, Any], now: dateti
     if extra and any(case.fields.get(k) != v for k, v in extra.items()):
         case.fields = {**case.fields, **extra}
     if case.org_id:
-        unit = session.get(OrgUnit, case.org_id)
-        path = unit.path if unit is not None else "/"
+        path = org_path(case.org_id)
         if case.org_path != path:
             case.org_path = path
     owner = data.get("owner_org")

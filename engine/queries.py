@@ -238,11 +238,18 @@ def _candidate_clause(principal: Principal) -> ColumnElement[bool]:
 
 
 def _mine_clause(principal: Principal) -> ColumnElement[bool]:
-    candidate_orgs = [org for org, _ in principal.candidacy()]
+    """Tasks that are the caller's: assigned, completed by them, or open for their unit+role."""
+    held = [
+        and_(
+            HumanTask.candidate_org == org,
+            or_(HumanTask.candidate_role == role, HumanTask.candidate_role.is_(None)),
+        )
+        for org, role in principal.candidacy()
+    ]
     return or_(
         HumanTask.assignee == principal.user_id,
         HumanTask.completed_by == principal.user_id,
-        and_(HumanTask.state.in_(OPEN), HumanTask.candidate_org.in_(candidate_orgs)),
+        and_(HumanTask.state.in_(OPEN), or_(*held) if held else false()),
     )
 
 

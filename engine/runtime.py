@@ -11,6 +11,7 @@ checked on every save (an optimistic guard, and the client's ``expected_version`
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -37,6 +38,8 @@ from engine.errors import (
     TaskNotOpen,
 )
 from engine.projection import case_changes, case_snapshot, project_case
+from engine.sync import sync_tasks, sync_waits, task_payload
+from engine.workflow_cache import WorkflowCache
 from engine.spiff import (
     SERIALIZER_VERSION,
     SPIFF_VERSION,
@@ -85,6 +88,9 @@ class Engine:
         self.sandbox = Sandbox(helpers=all_helpers, limits=limits)
         self.script_engine = SandboxScriptEngine(self.sandbox)
         self.cache = defs.DefinitionCache()
+        self.workflows = WorkflowCache()
+        self._definitions: dict[int, Definition] = {}
+        self._org_paths: dict[str, tuple[str, float]] = {}
 
     # ================================================================ definitions
     def validate(self, files: list[BundleFile]) -> None:
@@ -119,7 +125,11 @@ class Engine:
             restored = self.cache.spec(definition)
             with engine_time(lambda: now):
                 wf = Workflow.start(restored, start_data, self.script_engine)
-                return self._record_start(s, now, actor, definition, business_key, start_data, wf)
+                instance = self._record_start(
+                    s, now, actor, definition, business_key, start_data, wf
+                )
+        self.workflows.put(instance.id, instance.version, wf)
+        return instance
 
     def _record_start(
         self,
@@ -159,7 +169,7 @@ class Engine:
         s.flush()
         ctx = self._context(s, now, actor, instance, definition, case)
         ctx.case_before = {}  # a new case: every tracked field is recorded as set
-        project_case(s, case, start_data, now)
+        project_case(case, start_data, now, lambda org: self._org_path(s, org))
         ctx.audit.org_path = case.org_path
         ctx.audit.add(
             "instance_started",
@@ -210,7 +220,10 @@ class Engine:
             )
             ctx.audit.add(event, actor, reason=reason, previous_status=previous)
 
-        self._command(instance_id, actor, apply, statuses=allowed, step=to != "suspended")
+        self._command(
+            instance_id=instance_id, actor=actor, apply=apply, statuses=allowed,
+            step=to != "suspended",
+        )  # fmt: skip
 
     # ================================================================ human tasks
     def claim(self, task_id: str, actor: Actor) -> HumanTask:
@@ -289,32 +302,22 @@ class Engine:
     ) -> HumanTask:
         """Complete a claimed (or assigned) task with form data, validated on the server."""
         submitted = dict(data)
-        with self.db.session() as s:
-            task = self._task(s, task_id)
-            self._check_open(task)
-            if task.assignee != actor.user_id:
-                raise PermissionDenied(
-                    "请先领取任务 (claim the task before completing it)"
-                    if task.assignee is None
-                    else f"任务由 {task.assignee} 办理 (the task belongs to {task.assignee})"
-                )
-            instance = s.get(Instance, task.instance_id)
-            if instance is not None and task.form_ref:
-                validator = self.cache.form(
-                    s, s.get(Definition, instance.definition_id).bundle_id,  # type: ignore[union-attr]
-                    task.form_ref,
-                )  # fmt: skip
-                if validator is not None:
-                    validator.validate(submitted)
         refused: list[DeadlinePassed] = []
+        done: list[HumanTask] = []
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
             row = self._task(ctx.session, task_id)
             self._check_open(row)
             if row.assignee != actor.user_id:
-                raise TaskAlreadyClaimed(
-                    f"任务已由 {row.assignee} 领取 (claimed by {row.assignee})"
+                raise PermissionDenied(
+                    "请先领取任务 (claim the task before completing it)"
+                    if row.assignee is None
+                    else f"任务由 {row.assignee} 办理 (the task belongs to {row.assignee})"
                 )
+            if row.form_ref:
+                validator = self.cache.form(ctx.session, ctx.definition.bundle_id, row.form_ref)
+                if validator is not None:
+                    validator.validate(submitted)
             if not wf.is_ready(row.spiff_task_id):
                 raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
             # The deadline race: fire what is due first, then see if the task survived.
@@ -345,13 +348,12 @@ class Engine:
                           late=late, due_at=row.due_at.isoformat() if row.due_at else None,
                           form=row.form_ref)  # fmt: skip
             ctx.closed.append((row, "completed"))
+            done.append(row)
 
-        instance_id = self._task_instance(task_id)
-        self._command(instance_id, actor, apply, expected_version=expected_version)
+        self._command(task_id=task_id, actor=actor, apply=apply, expected_version=expected_version)
         if refused:
             raise refused[0]
-        with self.db.session() as s:
-            return self._task(s, task_id)
+        return done[0]
 
     # ================================================================ events
     def deliver_message(
@@ -375,7 +377,7 @@ class Engine:
             wf.send_message(name, dict(payload))
             ctx.audit.add("message_delivered", actor, data_after=dict(payload), message=name)
 
-        self._command(instance_id, actor, apply)
+        self._command(instance_id=instance_id, actor=actor, apply=apply)
         return instance_id
 
     def fire_due_timers(self, instance_id: str, actor: Actor = SYSTEM) -> bool:
@@ -385,7 +387,7 @@ class Engine:
         def apply(ctx: CommandContext, wf: Workflow) -> None:
             fired.append(self._refresh_timers(ctx, wf, actor))
 
-        self._command(instance_id, actor, apply)
+        self._command(instance_id=instance_id, actor=actor, apply=apply)
         return any(fired)
 
     @staticmethod
@@ -413,31 +415,50 @@ class Engine:
         definition: Definition,
         case: Case,
     ) -> CommandContext:
-        audit = AuditLog(s, case.case_no, instance.id, now, org_path=case.org_path)
+        audit = AuditLog(s, case.case_no, instance.id, now, org_path=case.org_path, case=case)
         ctx = CommandContext(s, now, actor, instance, definition, case, audit)
-        ctx.case_before = case_snapshot(case) if case.updated_at is not None else {}
+        ctx.case_before = case_snapshot(case)
         return ctx
 
-    def _lock(self, s: Session, instance_id: str) -> Instance:
+    def _lock(self, s: Session, instance_id: str | None, task_id: str | None) -> Instance:
+        if instance_id is None:
+            instance_id = s.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+            if instance_id is None:
+                raise NotFound(f"没有任务 {task_id} (no task {task_id})")
         instance = s.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
         if instance is None:
             raise NotFound(f"no instance {instance_id}")
         return instance
 
+    def _definition(self, s: Session, definition_id: int) -> Definition:
+        """Definitions never change once deployed: keep them (detached) in memory."""
+        found = self._definitions.get(definition_id)
+        if found is None:
+            found = s.get(Definition, definition_id)
+            if found is None:
+                raise NotFound(f"no definition {definition_id}")
+            s.expunge(found)
+            self._definitions[definition_id] = found
+        return found
+
     def _command(
         self,
-        instance_id: str,
+        *,
         actor: Actor,
         apply: Callable[[CommandContext, Workflow], None],
-        *,
+        instance_id: str | None = None,
+        task_id: str | None = None,
         statuses: tuple[str, ...] = ("running",),
         expected_version: int | None = None,
         step: bool = True,
     ) -> None:
         now = self.clock.now()
+        key: str | None = None
+        saved: tuple[int, Workflow] | None = None
         try:
             with self.db.session() as s:
-                instance = self._lock(s, instance_id)
+                instance = self._lock(s, instance_id, task_id)
+                key = instance.id
                 if expected_version is not None and instance.version != expected_version:
                     raise StaleVersion(
                         f"the case changed (version {instance.version}, you had "
@@ -449,21 +470,29 @@ class Engine:
                         f"案件当前状态为 {instance.status} (the case is {instance.status})",
                         status=instance.status,
                     )
-                definition = s.get(Definition, instance.definition_id)
+                definition = self._definition(s, instance.definition_id)
                 case = s.get(Case, instance.business_key)
-                assert definition is not None and case is not None
-                restored = self.cache.spec(definition)
+                assert case is not None
                 with engine_time(lambda: now):
-                    wf = Workflow.load(
-                        restored, instance.state, instance.serializer_version, self.script_engine
-                    )
+                    wf = self.workflows.take(instance.id, instance.version)
+                    if wf is None:
+                        wf = Workflow.load(
+                            self.cache.spec(definition),
+                            instance.state,
+                            instance.serializer_version,
+                            self.script_engine,
+                        )
                     ctx = self._context(s, now, actor, instance, definition, case)
                     apply(ctx, wf)
                     self._finish(ctx, wf, step=step)
+                saved = (instance.version, wf)
         except StaleDataError:
             raise StaleVersion(
                 "另一操作已修改该案件，请刷新后重试 (the case changed; retry)"
             ) from None
+        finally:
+            if key is not None and saved is not None:
+                self.workflows.put(key, *saved)
 
     def _task_command(
         self,
@@ -474,29 +503,21 @@ class Engine:
         open_only: bool = True,
     ) -> HumanTask:
         """A command on a task's projection only (claim, assign, comment): no workflow load."""
-        instance_id = self._task_instance(task_id)
         now = self.clock.now()
         with self.db.session() as s:
-            instance = self._lock(s, instance_id)
+            instance = self._lock(s, None, task_id)
             task = self._task(s, task_id)
             if open_only:
                 self._check_open(task)
-            definition = s.get(Definition, instance.definition_id)
+            definition = self._definition(s, instance.definition_id)
             case = s.get(Case, instance.business_key)
-            assert definition is not None and case is not None
+            assert case is not None
             ctx = self._context(s, now, actor, instance, definition, case)
             apply(ctx, task)
-            ctx.change("task", _task_payload(task), task)
+            ctx.change("task", task_payload(task), task)
             ctx.audit.flush()
             s.flush()
             return task
-
-    def _task_instance(self, task_id: str) -> str:
-        with self.db.session() as s:
-            instance_id = s.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-        if instance_id is None:
-            raise NotFound(f"没有任务 {task_id} (no task {task_id})")
-        return instance_id
 
     @staticmethod
     def _task(s: Session, task_id: str) -> HumanTask:
@@ -521,162 +542,36 @@ class Engine:
         inst.state = wf.dump()
         inst.data = data
         inst.updated_at = ctx.now
-        inst.loop_compactions = (inst.loop_compactions or 0) + wf.compactions
+        if wf.compactions:
+            inst.loop_compactions = (inst.loop_compactions or 0) + wf.compactions
+            wf.compactions = 0
         if wf.completed and inst.status == "running":
             inst.status, inst.ended_at = "completed", ctx.now
-        project_case(s, ctx.case, data, ctx.now)
+        project_case(ctx.case, data, ctx.now, lambda org: self._org_path(s, org))
         ctx.audit.org_path = ctx.case.org_path
-        self._sync_tasks(ctx, wf)
-        self._sync_waits(ctx, wf)
+        sync_tasks(ctx, wf, self.resolver, self.listeners)
+        sync_waits(ctx, wf)
         if inst.status == "completed":
             ctx.case.status = str(data.get("case_status") or "CLOSED")
             ctx.case.closed_at = ctx.case.closed_at or ctx.now
             ctx.audit.add("instance_completed", SYSTEM, case_status=ctx.case.status)
-        ctx.change("case", {"case_no": ctx.case.case_no, "status": ctx.case.status})
         for listener in self.listeners:
             listener.case_changed(ctx)
         before, after = case_changes(ctx.case_before, case_snapshot(ctx.case))
         if after:
             # The domain record: status, tier, severity, deadline… as they change (KPIs read it).
             ctx.audit.add("case_updated", ctx.actor, data_before=before, data_after=after)
+            ctx.change("case", {"case_no": ctx.case.case_no, **after})
         ctx.audit.flush()
         s.flush()
 
-    def _sync_tasks(self, ctx: CommandContext, wf: Workflow) -> None:
-        s, inst = ctx.session, ctx.instance
-        rows = {
-            t.spiff_task_id: t
-            for t in s.scalars(
-                select(HumanTask).where(
-                    HumanTask.instance_id == inst.id, HumanTask.state.in_(OPEN_STATES)
-                )
-            )
-        }
-        ready = {t.spiff_id: t for t in wf.ready_user_tasks()} if inst.status != "cancelled" else {}
-        for spiff_id, row in rows.items():
-            if spiff_id not in ready:
-                row.state, row.completed_at = "cancelled", ctx.now
-                ctx.audit.add("task_withdrawn", SYSTEM, task_id=row.id, element_id=row.element_id,
-                              element_name=row.name)  # fmt: skip
-                ctx.closed.append((row, "cancelled"))
-        for row, outcome in ctx.closed:
-            ctx.change("task", _task_payload(row), row)
-            for listener in self.listeners:
-                listener.task_closed(ctx, row, outcome)
-        status_from_task: str | None = None
-        for spiff_id, ready_task in ready.items():
-            if spiff_id in rows:
-                continue
-            props = ready_task.properties
-            who = self.resolver.resolve(
-                lane=ready_task.lane,
-                element_id=ready_task.element_id,
-                properties=props,
-                data=ready_task.data,
-            )
-            row = HumanTask(
-                id=str(uuid.uuid4()),
-                instance_id=inst.id,
-                case_no=ctx.case.case_no,
-                spiff_task_id=spiff_id,
-                element_id=ready_task.element_id,
-                name=ready_task.name,
-                lane=ready_task.lane,
-                candidate_org=who.org_id,
-                candidate_role=who.role,
-                assignee=who.assignee,
-                state="claimed" if who.assignee else "open",
-                created_at=ctx.now,
-                claimed_at=ctx.now if who.assignee else None,
-                priority=_int(props.get("priority"), 50),
-                form_ref=props.get("formJsonSchemaFilename"),
-                ui_form_ref=props.get("formUiSchemaFilename"),
-            )
-            s.add(row)
-            ctx.opened.append(row)
-            if props.get("caseStatus"):
-                status_from_task = props["caseStatus"]
-            for listener in self.listeners:
-                listener.task_opened(ctx, row, props)
-            ctx.audit.add("task_created", SYSTEM, task_id=row.id, element_id=row.element_id,
-                          element_name=row.name, candidate_org=row.candidate_org,
-                          candidate_role=row.candidate_role, assignee=row.assignee,
-                          due_at=row.due_at.isoformat() if row.due_at else None)  # fmt: skip
-            ctx.change("task", _task_payload(row), row)
-        if status_from_task and inst.status == "running":
-            ctx.case.status = status_from_task
-        elif inst.status == "running" and ctx.data.get("case_status") and not ready:
-            ctx.case.status = str(ctx.data["case_status"])
-
-    def _sync_waits(self, ctx: CommandContext, wf: Workflow) -> None:
-        s, inst = ctx.session, ctx.instance
-        timers, messages = wf.waiting() if inst.status in ("running", "suspended") else ([], [])
-        wanted = {f"timer:{inst.id}:{t.spiff_id}:{t.due_at}": t for t in timers}
-        existing = {
-            d.dedupe_key: d
-            for d in s.scalars(
-                select(DueItem).where(
-                    DueItem.instance_id == inst.id,
-                    DueItem.kind == "bpmn_timer",
-                    DueItem.state == "pending",
-                )
-            )
-        }
-        for key, item in existing.items():
-            if key not in wanted:
-                item.state = "done" if as_utc(item.due_at) <= ctx.now else "cancelled"
-        for key, timer in wanted.items():
-            if key in existing:
-                continue
-            s.add(
-                DueItem(
-                    kind="bpmn_timer",
-                    dedupe_key=key,
-                    instance_id=inst.id,
-                    case_no=ctx.case.case_no,
-                    due_at=as_utc(datetime.fromisoformat(timer.due_at)),
-                    state="pending",
-                    payload={
-                        "element_id": timer.element_id,
-                        "interrupting": timer.interrupting,
-                        "attached_to": timer.attached_to,
-                    },
-                    created_at=ctx.now,
-                )
-            )
-        wanted_msgs = {m.name for m in messages}
-        have = set(
-            s.scalars(select(MessageWait.message_name).where(MessageWait.instance_id == inst.id))
-        )
-        if wanted_msgs != have:
-            s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
-            for name in sorted(wanted_msgs):
-                s.add(MessageWait(instance_id=inst.id, message_name=name,
-                                  correlation_key=ctx.case.case_no))  # fmt: skip
-
-    # ================================================================ helpers for others
-    def org_path(self, s: Session, org_id: str | None) -> str:
-        if not org_id:
-            return "/"
-        unit = s.get(OrgUnit, org_id)
-        return unit.path if unit is not None else "/"
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
-
-
-def _task_payload(task: HumanTask) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "case_no": task.case_no,
-        "element_id": task.element_id,
-        "name": task.name,
-        "state": task.state,
-        "assignee": task.assignee,
-        "candidate_org": task.candidate_org,
-        "candidate_role": task.candidate_role,
-    }
+    def _org_path(self, s: Session, org_id: str) -> str:
+        """The materialised path of an organisation unit (cached for a minute)."""
+        now = time.monotonic()
+        hit = self._org_paths.get(org_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        path = s.scalar(select(OrgUnit.path).where(OrgUnit.id == org_id))
+        value = path or "/"
+        self._org_paths[org_id] = (value, now + 60.0)
+        return value

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     lease_seconds: int = 60
     # Calendar
     missing_year_policy: Literal["strict", "weekends_only"] = "strict"
+    calendar_override_file: Path | None = None  # an operator's holidays.yaml (next year, local)
+    deadlines_file: Path = ROOT / "processes" / "deadlines.yaml"
     # Script sandbox limits
     script_timeout_seconds: float = 1.0
     script_max_steps: int = 100_000

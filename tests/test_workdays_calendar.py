@@ -605,3 +605,16 @@ def test_workday_helpers_accept_iso_strings_dates_and_datetimes(cal: WorkCalenda
         add_working_days("2026-03-02", "3")
     with pytest.raises(InputInvalid, match="expected a date-time"):
         add_working_days(20260302, 1)
+
+
+def test_next_workday_and_odd_amounts(cal: WorkCalendar) -> None:
+    assert cal.next_workday(date(2026, 9, 30)) == date(2026, 10, 8)
+    assert cal.next_workday(date(2026, 2, 13)) == date(2026, 2, 14)  # make-up Saturday
+    for amount in (float("nan"), float("inf"), -1):
+        with pytest.raises(InputInvalid, match="must be positive"):
+            RuleSpec("hours", amount)
+    with pytest.raises(InputInvalid, match="whole number of days"):
+        cal.recompute(
+            {"unit": "days", "amount": 5, "adjustments": [{"op": "extend", "amount": 0.5}]},
+            at(2026, 3, 2, 10),
+        )

@@ -485,3 +485,14 @@ def test_results_are_plain_data(policy: DeadlinePolicy, cal: WorkCalendar) -> No
     assert data["due"] == "2026-12-31T17:30:00+08:00"
     assert data["uncovered_years"] == [] and data["data_version"] == cal.data_version
     assert timedelta(0) < result.due - result.start
+
+
+def test_ladder_uses_the_office_hours_stored_in_the_rule(
+    policy: DeadlinePolicy, cal: WorkCalendar
+) -> None:
+    start = at(2026, 3, 2, 9)
+    sign = policy.due("dispute.sign", "blue", start, cal, office_hours="09:00-17:00")
+    assert sign.due == at(2026, 3, 2, 11)
+    rungs = policy.ladder_rungs(start, sign.due, "blue", cal, rule=sign.rule)
+    assert rungs[0] == ("prompt_50", at(2026, 3, 2, 10))
+    assert rungs[-1] == ("circular", at(2026, 3, 9, 17))  # office close of that organisation

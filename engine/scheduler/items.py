@@ -84,9 +84,13 @@ def schedule(
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DueItem).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    stmt = (
+        insert(DueItem)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(DueItem.id)
+    )
+    return session.execute(stmt).first() is not None
 
 
 def cancel(session: Session, keys: Iterable[str]) -> int:

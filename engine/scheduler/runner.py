@@ -74,8 +74,11 @@ class SchedulerService:
             if self.leader is not None:
                 leading = self.leader.acquire(at)
                 if leading != self.leading:
-                    log.info("scheduler %s %s", self.scheduler.owner,
-                             "leads" if leading else "no longer leads")  # fmt: skip
+                    log.info(
+                        "scheduler %s %s",
+                        self.scheduler.owner,
+                        "leads" if leading else "no longer leads",
+                    )
                 self.leading = leading
             if self.leading:
                 if self.periodic is not None:
@@ -191,8 +194,11 @@ def run_scheduler(
     service = build_service(settings, engine, clock=clock, elect=elect)
     service.on_tick = on_tick
     runner = BackgroundRunner(service, settings.poll_interval_seconds)
-    log.info("scheduler %s started (poll every %ss)", service.scheduler.owner,
-             settings.poll_interval_seconds)  # fmt: skip
+    log.info(
+        "scheduler %s started (poll every %ss)",
+        service.scheduler.owner,
+        settings.poll_interval_seconds,
+    )
     runner.start()
     try:
         stop.wait()

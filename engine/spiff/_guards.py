@@ -409,7 +409,7 @@ class Run:
                     f"too many steps: more than {self.max_steps} loop iterations and calls"
                 )
             else:
-                self.exceeded = f"took longer than {self.timeout_seconds:g} seconds"
+                self.exceeded = f"took longer than the limit of {self.timeout_seconds:g} seconds"
         raise LimitExceeded(self.exceeded)
 
     def finish(self) -> None:
@@ -442,7 +442,7 @@ class Run:
     def check_size(self, size: int, what: str) -> None:
         if size > self.max_size:
             raise LimitExceeded(
-                f"{what} would make {size} elements or characters (limit {self.max_size})"
+                f"{what} would make {size} elements or characters; the limit is {self.max_size}"
             )
 
     def operand(self, value: object) -> int:
@@ -720,7 +720,7 @@ class Run:
             if lt in _NUMBERS and rt in _NUMBERS:
                 return left + right
             if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-                self.check_size(len(left) + len(right), "+")
+                self.check_size(len(left) + len(right), '"+"')
             result = left + right
         elif op == "*":
             if lt in _NUMBERS and rt in _NUMBERS:
@@ -729,9 +729,9 @@ class Run:
                     self._check_bits(bits)
                 return left * right
             if rt in _INTS and isinstance(left, _SEQUENCES):
-                self.check_size(len(left) * max(right, 0), "*")
+                self.check_size(len(left) * max(right, 0), '"*"')
             elif lt in _INTS and isinstance(right, _SEQUENCES):
-                self.check_size(len(right) * max(left, 0), "*")
+                self.check_size(len(right) * max(left, 0), '"*"')
             result = left * right
         elif op == "**":
             if lt in _INTS and rt in _INTS and right > 0 and abs(left) > 1:
@@ -750,7 +750,7 @@ class Run:
             if lt in _INTS and rt in _INTS:
                 return left | right if op == "|" else left ^ right
             if hasattr(left, "__len__") and hasattr(right, "__len__") and lt is not str:
-                self.check_size(len(left) + len(right), op)
+                self.check_size(len(left) + len(right), f'"{op}"')
             result = left | right if op == "|" else left ^ right
         else:
             return _PLAIN_BINOPS[op](left, right)
@@ -788,7 +788,7 @@ class Run:
                 value = list(value)
             if type(value) not in FLAT:
                 measure(value, self.max_size)
-            self.check_size(len(target) + len(value), op)
+            self.check_size(len(target) + len(value), f'"{op}"')
             if len(value) >= _BULK:
                 self.charge(len(value))
             return in_place(target, value)

@@ -266,7 +266,7 @@ class _Policy(RestrictingNodeTransformer):
             return node
         new = super().visit_FunctionDef(node)
         if isinstance(new, ast.FunctionDef):
-            new.body.insert(0, _step(new.body[0]))
+            new.body.insert(0, _step(new))
         return new
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
@@ -281,7 +281,7 @@ class _Policy(RestrictingNodeTransformer):
     def visit_While(self, node: ast.While) -> Any:
         new = super().visit_While(node)
         if isinstance(new, ast.While):
-            new.body.insert(0, _step(new.body[0]))
+            new.body.insert(0, _step(new))
         return new
 
     # -- operators -----------------------------------------------------------------------------
@@ -496,7 +496,7 @@ class Sandbox:
             line: int | None = None
             what = error
             if match is not None:
-                what = match.group(2)
+                what = match.group(2).rstrip(".")
                 line = int(match.group(1)) if match.group(1) != "None" else None
             if first_line is None:
                 first_line = line

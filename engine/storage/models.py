@@ -164,6 +164,10 @@ class Instance(Base):
     serializer_version: Mapped[str] = mapped_column(String(16))
     spiff_version: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What the projections hold for this instance, so a command touches only what changed:
+    # {spiff task id: human task id} of open tasks, and the keys of waiting timers/messages.
+    open_tasks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    waits: Mapped[dict[str, Any]] = mapped_column(default=dict)
     loop_compactions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -202,6 +206,10 @@ class Case(Base):
     eval_excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime]
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The head of the case's audit chain, kept here so appending needs no extra query; the
+    # chain itself (audit_events) is what verification reads.
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
 
 
 class HumanTask(Base):

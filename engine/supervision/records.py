@@ -40,7 +40,9 @@ def save(case: Case, value: dict[str, Any]) -> None:
     case.fields = {**(case.fields or {}), KEY: value}
 
 
-def record(result: DueResult, *, step: str, severity: str, gen: int, **extra: Any) -> dict[str, Any]:
+def record(
+    result: DueResult, *, step: str, severity: str, gen: int, **extra: Any
+) -> dict[str, Any]:
     return {**result.to_dict(), "step": step, "severity": severity, "gen": gen, **extra}
 
 

@@ -205,10 +205,11 @@ class WorkCalendar:
 
     def next_workday(self, day: date) -> date:
         """The first working day strictly after ``day``."""
+        candidate = day
         for _ in range(counting.MAX_DAYS):
-            day += timedelta(days=1)
-            if self.day(day).is_workday:
-                return day
+            candidate += timedelta(days=1)
+            if self.day(candidate).is_workday:
+                return candidate
         raise InputInvalid(f"no working day within {counting.MAX_DAYS} days after {day}")
 
     def _lookup(self, day: date) -> DayInfo:

@@ -59,10 +59,11 @@ class _Run:
 
     def next_workday(self, day: date) -> date:
         """The first working day strictly after ``day``."""
+        candidate = day
         for _ in range(MAX_DAYS):
-            day += _ONE_DAY
-            if self.is_workday(day):
-                return day
+            candidate += _ONE_DAY
+            if self.is_workday(candidate):
+                return candidate
         raise InputInvalid(f"the calendar has no working day within {MAX_DAYS} days after {day}")
 
     def warn(self, what: str) -> None:

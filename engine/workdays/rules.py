@@ -16,6 +16,7 @@ schedule is loaded, ``WorkCalendar.recompute(rule, start)`` yields the corrected
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -92,7 +93,7 @@ class RuleSpec:
             raise InputInvalid(f"unknown time unit {self.unit!r}; use one of {', '.join(UNITS)}")
         if isinstance(self.amount, bool) or not isinstance(self.amount, int | float):
             raise InputInvalid(f"a time limit amount must be a number, not {self.amount!r}")
-        if not self.amount > 0:
+        if not (self.amount > 0 and math.isfinite(self.amount)):
             raise InputInvalid(f"a time limit amount must be positive, not {self.amount!r}")
         if self.unit == "days" and self.amount != int(self.amount):
             raise InputInvalid(
@@ -116,8 +117,12 @@ class RuleSpec:
                 f"unknown end_of_day {self.end_of_day!r}; use one of {', '.join(END_OF_DAY)}"
             )
         for adjustment in self.adjustments:
-            if isinstance(adjustment, Extend) and not adjustment.amount > 0:
-                raise InputInvalid("an extension must be positive")
+            if isinstance(adjustment, Extend):
+                amount = adjustment.amount
+                if not (amount > 0 and math.isfinite(amount)):
+                    raise InputInvalid(f"an extension must be positive, not {amount!r}")
+                if self.unit == "days" and amount != int(amount):
+                    raise InputInvalid("an extension of natural days is a whole number of days")
             if isinstance(adjustment, Suspend):
                 parse_instant(adjustment.start, "suspension start")
                 parse_instant(adjustment.end, "suspension end")

@@ -26,6 +26,7 @@ SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NSMAP = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "xsi": XSI, "spiffworkflow": SPIFF}
 
 Side = Literal["left", "right", "top", "bottom"]
+LabelSide = Literal["left", "right", "top", "bottom", "topleft", "bottomleft"]
 
 SIZES = {
     "startEvent": (36, 36),
@@ -44,7 +45,7 @@ POOL_LABEL_W = 30
 LANE_LABEL_W = 30
 LANE_PAD = 14
 CHANNEL_STEP = 12
-CHAR_W = 12  # width of a CJK character at the modeller's 11-12px label font
+CHAR_W = 14  # width of a CJK character at the modeller's 11-12px label font
 
 
 def text_width(text: str) -> int:
@@ -80,7 +81,7 @@ class Node:
     multi: dict[str, str] | None = None  # loop_input, input_item, loop_output, output_item
     post_script: str | None = None
     documentation: str | None = None
-    label_side: Side = "bottom"
+    label_side: LabelSide = "bottom"
     label_dx: int = 0
 
 
@@ -167,6 +168,7 @@ class Model:
     event_subprocesses: list[EventSubprocess] = field(default_factory=list)
     documentation: str | None = None
     messages: dict[str, str] = field(default_factory=dict)  # message id -> name
+    min_col_width: dict[int, int] = field(default_factory=dict)
     x0: int = 20
     y0: int = 20
 
@@ -185,6 +187,8 @@ class Layout:
             self.col_w[n.col] = max(self.col_w.get(n.col, 0), w)
         for esp in model.event_subprocesses:
             self.col_w[esp.col] = max(self.col_w.get(esp.col, 0), 110)
+        for c, w in model.min_col_width.items():
+            self.col_w[c] = max(self.col_w.get(c, 0), w)
         ncols = max(self.col_w) + 1
         self.col_x: dict[int, float] = {}
         x = model.x0 + POOL_LABEL_W + LANE_LABEL_W + COL_GAP / 2
@@ -317,6 +321,10 @@ class Layout:
         h = 14 * len(lines)
         if n.label_side == "top":
             return Box(b.cx - w / 2 + n.label_dx, b.y - h - 4, w, h)
+        if n.label_side == "topleft":
+            return Box(b.cx - w - 8, b.y - h + 4, w, h)
+        if n.label_side == "bottomleft":
+            return Box(b.cx - w - 8, b.bottom - 4, w, h)
         if n.label_side == "left":
             return Box(b.x - w - 4, b.cy - h / 2, w, h)
         if n.label_side == "right":

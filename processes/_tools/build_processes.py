@@ -236,7 +236,7 @@ def dispute_model() -> Model:
         script("init_case", "登记上报信息", GRID, 1, 0, INIT),
         # ---- 甄别
         user("screen_case", "甄别研判", TOWN, 2, 0, "screen", "SCREENING", "dispute.screen"),
-        gw("gw_screen", "甄别结论", TOWN, 3, 0, label_side="right"),
+        gw("gw_screen", "甄别结论", TOWN, 3, 0, label_side="topleft"),
         script("set_merged", "并入主案件", TOWN, 3, 1, SET_MERGED),
         Node("end_merged", "endEvent", "已合并", TOWN, 4, 1),
         user(
@@ -324,7 +324,7 @@ def dispute_model() -> Model:
         script("record_rework", "记录返工", CENTRE, 17, 1, RECORD_REWORK),
         gw("gw_m_handle_b", "", UNIT, 18, 1),
         user("handle_case", "处置", UNIT, 19, 1, "handle", "IN_PROGRESS", "dispute.resolve"),
-        gw("gw_handle", "处置方式", UNIT, 20, 1, label_side="right"),
+        gw("gw_handle", "处置方式", UNIT, 20, 1, label_side="bottomleft"),
         Node("call_whistle", "callActivity", "吹哨报到", UNIT, 20, 0, called="whistle"),
         user(
             "mediate_case",
@@ -336,7 +336,7 @@ def dispute_model() -> Model:
             "IN_PROGRESS",
             "dispute.mediation",
         ),
-        gw("gw_mediation", "调解结果", UNIT, 21, 2, label_side="right"),
+        gw("gw_mediation", "调解结果", UNIT, 21, 2, label_side="bottomleft"),
         user(
             "judicial_confirmation",
             "申请司法确认",
@@ -382,7 +382,7 @@ def dispute_model() -> Model:
             "VERIFYING",
             "dispute.feedback_review",
         ),
-        gw("gw_review", "审核结论", CENTRE, 27, 1, label_side="top", label_dx=-30),
+        gw("gw_review", "审核结论", CENTRE, 27, 1, label_side="bottomleft"),
         script("escalate_tier", "上报上一级", CENTRE, 28, 1, ESCALATE),
         # ---- 回访
         gw("gw_m_revisit", "", REVISIT, 27, 0),
@@ -424,12 +424,11 @@ def dispute_model() -> Model:
             "f_screen_inform",
             "gw_screen",
             "inform_party",
-            name="不予受理/依法分流",
+            name="不予受理/分流",
             condition='screen_outcome in ("invalid", "divert")',
             exit="top",
             enter="left",
-            label_at="end",
-            label_dy=-2,
+            label_at="mid",
         ),
         Flow(
             "f_screen_merge",
@@ -629,7 +628,7 @@ def dispute_model() -> Model:
             condition='review_decision == "pass"',
             exit="bottom",
             enter="top",
-            label_dy=30,
+            label_dy=120,
         ),
         Flow(
             "f_review_escalate",
@@ -806,6 +805,7 @@ def dispute_model() -> Model:
         nodes=n,
         flows=f,
         event_subprocesses=esps,
+        min_col_width={21: 110},
         messages={
             "msg_extension_request": "extension_request",
             "msg_hang_request": "hang_request",

@@ -1,0 +1,39 @@
+"""Supervision (督办): deadlines from the policy, the ladder 提示→警示→通报→约谈→督查,
+tier escalation, 延期 / 挂账 / 返工 / 重办, and the periodic 日排查·周汇总·月研判 reports.
+
+Public API:
+
+* :class:`Supervision` — the engine listener and the scheduler's ``ladder`` / ``tier_due``
+  handlers; ``resume_clock(case_no, actor)``, ``recompute_deadlines()``.
+* :func:`build_supervision` — from settings: the policy file, the calendar, the default jobs.
+* :class:`SupervisionConfig`, :func:`default_jobs`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.clock import Clock
+from engine.settings import Settings
+from engine.storage.database import Database
+from engine.supervision.reports import default_jobs
+from engine.supervision.service import Supervision, SupervisionConfig
+from engine.workdays import DeadlinePolicy, WorkCalendar
+
+
+def build_supervision(
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Clock | None = None,
+    calendar: WorkCalendar | None = None,
+    policy_path: Path | None = None,
+    config: SupervisionConfig | None = None,
+) -> Supervision:
+    """The service as ``bihuan serve`` / ``bihuan scheduler`` use it."""
+    policy = DeadlinePolicy.load(policy_path or settings.processes_dir / "deadlines.yaml")
+    cal = calendar or WorkCalendar.load(missing_year_policy=settings.missing_year_policy)
+    return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=default_jobs())
+
+
+__all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]

@@ -1,0 +1,800 @@
+"""The supervision service: deadlines from the policy, the ladder, tier escalation.
+
+It is a :class:`~engine.context.TaskListener` (wired into the engine, called inside each command's
+transaction) and a provider of due-item handlers for the scheduler (``ladder`` rungs and
+``tier_due`` escalations, fired under the instance lock).
+
+What it does, by hook:
+
+* ``task_opened`` — a user task with a ``deadline`` property (a policy step such as
+  ``dispute.sign``) gets ``due_at`` and ``due_rule`` from the policy, and its ladder rungs.
+* ``task_closed`` — the task's rungs are cancelled; the 延期 approval task (``approve_extension``)
+  applies or refuses the extension; the 挂账 approval (``approve_hang``) stops the clock.
+* ``case_changed`` — starts the case's handling limit at dispatch; reacts to what changed since
+  the last command: severity (re-grade: ``due = min(current, start + new limit)``), status entering
+  or leaving ``SUSPENDED`` (the clock stops; resume restores the remaining time), rework
+  (``rework_count`` grew), reopen (``reopen_count`` grew: fresh limit; the 2nd reopen escalates and
+  calls an interview), tier (a tier entered starts its escalation timer), closing (all rungs off).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.audit import SCHEDULER, Actor, AuditLog
+from engine.clock import Clock, SystemClock, as_utc
+from engine.context import CommandContext
+from engine.errors import Conflict
+from engine.notify import enqueue
+from engine.scheduler import items
+from engine.scheduler.items import ClaimedItem
+from engine.scheduler.periodic import PeriodicJob
+from engine.scheduler.sweep import Handler
+from engine.storage.database import Database
+from engine.storage.models import Case, HumanTask, Instance, Notification
+from engine.supervision import records, texts
+from engine.workdays import (
+    DeadlinePolicy,
+    DueResult,
+    ExtensionRefused,
+    RuleSpec,
+    WorkCalendar,
+    rung_level,
+)
+from engine.workdays.rules import parse_instant
+
+log = logging.getLogger("engine.supervision")
+T = TypeVar("T")
+
+CLOSED = frozenset({"CLOSED", "INVALID", "MERGED", "DIVERTED", "CANCELLED"})
+HANDED_IN = frozenset({"FEEDBACK", "VERIFYING", "REVISIT"})
+CLOCK_STARTS = frozenset({"DISPATCHED", "SIGNED", "IN_PROGRESS", "RETURN_REQUESTED"})
+TIERS = ("grid", "village", "township", "county")
+
+
+@dataclass(frozen=True)
+class SupervisionConfig:
+    default_severity: str = "blue"
+    #: The case's handling limit is the policy step ``<prefix>.<case_step>``.
+    case_step: str = "resolve"
+    #: process id → step prefix (default: the process id itself, e.g. ``dispute``).
+    profiles: Mapping[str, str] = field(default_factory=dict)
+    #: Tier escalation: a tier's time is the policy step ``<prefix>.<tier_step_prefix><tier>``.
+    tier_step_prefix: str = "tier_"
+    #: Wait after 约谈 before 督查 when the case has not improved (``inspection`` trigger).
+    inspection_wait: RuleSpec = field(default_factory=lambda: RuleSpec("working_days", 5))
+    circular_window: timedelta = timedelta(days=90)
+    unit_leader_role: str = "unit_leader"
+    supervisor_role: str = "supervisor"
+    party_role: str = "party"
+    extension_tasks: frozenset[str] = frozenset({"approve_extension"})
+    hang_tasks: frozenset[str] = frozenset({"approve_hang"})
+
+
+@dataclass
+class Scope:
+    """What one piece of supervision work touches: one case, in one transaction."""
+
+    session: Session
+    case: Case
+    audit: AuditLog
+    now: datetime
+    actor: Actor
+    state: dict[str, Any]
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def save(self) -> None:
+        records.save(self.case, self.state)
+
+
+class Supervision:
+    """Deadline listener + ladder/tier handlers + periodic reports."""
+
+    def __init__(
+        self,
+        policy: DeadlinePolicy,
+        calendar: WorkCalendar,
+        *,
+        config: SupervisionConfig | None = None,
+        db: Database | None = None,
+        clock: Clock | None = None,
+        jobs: Sequence[PeriodicJob] = (),
+    ) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self.config = config or SupervisionConfig()
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self.jobs = list(jobs)
+
+    # ================================================================ TaskListener
+    def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
+        step = (properties or {}).get("deadline")
+        if not step:
+            return
+        sc = self._scope(ctx)
+        case_rec = sc.state.get("case")
+        if case_rec is not None and case_rec.get("step") == step:
+            # The task *is* the case's handling limit: same due, the case's rungs cover it.
+            task.due_at, task.due_rule = records.due_of(case_rec), str(case_rec["text"])[:200]
+            case_rec["anchored"] = [*(case_rec.get("anchored") or []), task.id][-20:]
+            sc.save()
+            return
+        severity = self._severity(sc.case)
+        result = self.policy.due(step, severity, ctx.now, self.calendar, sc.case.category)
+        rec = records.record(result, step=step, severity=severity, gen=1, fired=[])
+        sc.state["tasks"][task.id] = rec
+        task.due_at, task.due_rule = result.due, result.text[:200]
+        self._schedule_rungs(sc, task.id, rec, task_id=task.id)
+        sc.save()
+
+    def task_closed(self, ctx: CommandContext, task: HumanTask, outcome: str) -> None:
+        sc = self._scope(ctx)
+        if sc.state["tasks"].pop(task.id, None) is not None:
+            self._cancel_rungs(sc, task.id)
+        if outcome == "completed" and task.element_id in self.config.extension_tasks:
+            self._extension_decided(sc, task)
+        elif (
+            outcome == "completed"
+            and task.element_id in self.config.hang_tasks
+            and _truthy(ctx.data.get("approved"))
+        ):
+            self._suspend(sc, reason=str(ctx.data.get("reason") or "挂账"))
+        sc.save()
+
+    def case_changed(self, ctx: CommandContext) -> None:
+        sc = self._scope(ctx)
+        self.sync_case(sc, rework_count=_int(ctx.data.get("rework_count")))
+        sc.save()
+
+    # ================================================================ due item handlers
+    def due_handlers(self) -> Mapping[str, Handler]:
+        return {"ladder": self.fire_rung, "tier_due": self.fire_tier}
+
+    def periodic_jobs(self) -> Sequence[PeriodicJob]:
+        return self.jobs
+
+    def fire_rung(self, session: Session, item: ClaimedItem, now: datetime) -> None:
+        sc = self._scope_for(session, item.case_no, now)
+        if sc is None:
+            return
+        target = str(item.payload.get("target"))
+        rec = sc.state.get("case") if target == "case" else sc.state["tasks"].get(target)
+        if rec is None or rec.get("gen") != item.payload.get("gen") or rec.get("suspended_at"):
+            return  # superseded by a recompute, or the clock is stopped
+        if target == "case" and (sc.case.closed_at is not None or sc.case.status in HANDED_IN):
+            return
+        task = None
+        if target != "case":
+            task = session.get(HumanTask, target)
+            if task is None or task.state not in ("open", "claimed"):
+                return
+        self._apply_rung(sc, str(item.payload["rung"]), rec, task)
+        sc.save()
+        sc.audit.flush()
+
+    def fire_tier(self, session: Session, item: ClaimedItem, now: datetime) -> None:
+        sc = self._scope_for(session, item.case_no, now)
+        if sc is None or sc.case.closed_at is not None or sc.case.status in CLOSED:
+            return
+        if sc.case.tier != item.payload.get("tier"):
+            return  # the case moved on in time
+        self._escalate(sc, "本级办理时限届满，自动升级 (the tier's time limit is up)")
+        sc.save()
+        sc.audit.flush()
+
+    # ================================================================ public operations
+    def resume_clock(self, case_no: str, actor: Actor, *, reason: str | None = None) -> bool:
+        """End a 挂账 (restore the remaining time) outside a workflow command. Needs ``db``."""
+        return bool(self._in_own_transaction(case_no, actor, lambda sc: self._resume(sc, reason)))
+
+    def recompute_deadlines(self, *, only_low_confidence: bool = True) -> int:
+        """Recompute open deadlines, e.g. after next year's holiday schedule was loaded.
+
+        By default only those computed with ``confidence="low"`` (a year the calendar did not
+        cover, under ``missing_year_policy: weekends_only``). Returns how many changed.
+        """
+        if self.db is None:
+            raise RuntimeError("recompute_deadlines needs the service built with a database")
+        with self.db.session() as s:
+            case_nos = list(
+                s.scalars(
+                    select(Case.case_no).where(Case.closed_at.is_(None)).order_by(Case.case_no)
+                )
+            )
+        changed = 0
+        for case_no in case_nos:
+            changed += (
+                self._in_own_transaction(
+                    case_no, SCHEDULER, lambda sc: self._recompute_case(sc, only_low_confidence)
+                )
+                or 0
+            )
+        return changed
+
+    # ================================================================ the case, command by command
+    def sync_case(self, sc: Scope, *, rework_count: int | None = None) -> None:
+        case, seen = sc.case, sc.state["seen"]
+        closed = case.closed_at is not None or case.status in CLOSED
+        if closed:
+            if sc.state["tasks"] or not seen.get("closed"):
+                self._cancel_rungs(sc, "")
+                items.cancel_prefix(sc.session, case.instance_id, f"tier:{case.case_no}:")
+                sc.state["tasks"] = {}
+            seen.update(closed=True, status=case.status)
+            return
+        self._hold_escalated_tier(sc)
+        # suspension by status (Engine.suspend/resume, or a process that sets SUSPENDED)
+        if case.status == "SUSPENDED" and seen.get("status") != "SUSPENDED":
+            self._suspend(sc, reason=str(case.fields.get("status_reason") or "挂账"))
+        elif seen.get("status") == "SUSPENDED" and case.status != "SUSPENDED":
+            self._resume(sc, None)
+        # the case's handling limit starts at dispatch
+        if sc.state.get("case") is None and case.status in CLOCK_STARTS:
+            self._start_case_deadline(sc)
+        # re-grade
+        severity = self._severity(case)
+        for target, rec in self._records(sc):
+            if rec.get("severity") != severity:
+                self._regrade(sc, target, rec, severity)
+        # rework and reopen
+        if rework_count is not None and rework_count > int(seen.get("rework_count") or 0):
+            self._rework(sc)
+        if rework_count is not None:
+            seen["rework_count"] = rework_count
+        reopens = int(case.reopen_count or 0)
+        if reopens > int(seen.get("reopen_count") or 0):
+            self._reopened(sc, reopens, int(seen.get("reopen_count") or 0))
+        seen["reopen_count"] = reopens
+        # tier timers
+        if case.tier and case.tier != seen.get("tier"):
+            self._tier_entered(sc, case.tier)
+        seen.update(status=case.status, tier=case.tier, severity=severity)
+
+    # ---------------------------------------------------------------- deadlines
+    def _start_case_deadline(self, sc: Scope) -> None:
+        step = f"{self._prefix(sc)}.{self.config.case_step}"
+        if step not in self.policy.steps:
+            return
+        severity = self._severity(sc.case)
+        result = self.policy.due(step, severity, sc.now, self.calendar, sc.case.category)
+        rec = records.record(result, step=step, severity=severity, gen=1, fired=[], extensions=[])
+        sc.state["case"] = rec
+        self._publish(sc, "case", rec)
+        self._schedule_rungs(sc, "case", rec)
+        sc.audit.add(
+            "deadline_set",
+            sc.actor,
+            step=step,
+            due_at=rec["due"],
+            rule=rec["text"],
+            severity=severity,
+            confidence=rec["confidence"],
+        )
+
+    def _replace(
+        self,
+        sc: Scope,
+        target: str,
+        old: dict[str, Any],
+        new: DueResult,
+        event: str,
+        **details: Any,
+    ) -> dict[str, Any]:
+        rec = records.updated(old, new, **details.pop("changes", {}))
+        self._store(sc, target, rec)
+        self._cancel_rungs(sc, target)
+        if not rec.get("suspended_at"):
+            self._schedule_rungs(sc, target, rec, task_id=None if target == "case" else target)
+        self._publish(sc, target, rec)
+        sc.audit.add(
+            event,
+            sc.actor,
+            task_id=None if target == "case" else target,
+            step=rec["step"],
+            due_before=old["due"],
+            due_after=rec["due"],
+            rule=rec["text"],
+            confidence=rec["confidence"],
+            **details,
+        )
+        return rec
+
+    def _regrade(self, sc: Scope, target: str, rec: dict[str, Any], severity: str) -> None:
+        current = records.due_result(rec)
+        new = self.policy.after_reclassify(
+            current, rec["step"], severity, self.calendar, sc.case.category
+        )
+        self._replace(
+            sc,
+            target,
+            rec,
+            new,
+            "deadline_regraded",
+            severity_before=rec["severity"],
+            severity_after=severity,
+            changes={"severity": severity},
+        )
+
+    def _rework(self, sc: Scope) -> None:
+        rec = sc.state.get("case")
+        if rec is None:
+            return
+        current = records.due_result(rec)
+        new = self.policy.after_rework(current, sc.now, self.calendar)
+        if new.due == current.due:
+            sc.audit.add(
+                "deadline_kept_on_rework",
+                sc.actor,
+                due_at=rec["due"],
+                policy=self.policy.rework_due,
+            )
+            return
+        self._replace(sc, "case", rec, new, "deadline_reworked", policy=self.policy.rework_due)
+
+    def _reopened(self, sc: Scope, count: int, previous: int) -> None:
+        rec = sc.state.get("case")
+        if rec is not None:
+            closed_at = sc.case.closed_at or sc.now
+            try:
+                decision = self.policy.after_reopen(
+                    records.due_result(rec), as_utc(closed_at), sc.now, previous, self.calendar
+                )
+            except Conflict as exc:
+                sc.audit.add("reopen_outside_window", sc.actor, reason=exc.message)
+            else:
+                self._replace(
+                    sc,
+                    "case",
+                    rec,
+                    decision.due,
+                    "deadline_reopened",
+                    reopen_count=count,
+                    changes={"fired": []},
+                )
+        if count >= self.policy.reopen.auto_escalate_after:
+            tier_before = sc.state["seen"].get("tier")
+            if sc.case.tier == tier_before:  # the process did not escalate itself
+                self._escalate(sc, f"第 {count} 次重新办理，自动升级 (reopened {count} times)")
+            else:
+                sc.audit.add(
+                    "tier_escalated",
+                    sc.actor,
+                    tier_before=tier_before,
+                    tier_after=sc.case.tier,
+                    reason="reopen",
+                    reopen_count=count,
+                )
+        if count >= self.policy.ladder.triggers.interview_reopen_count:
+            target_rec = sc.state.get("case") or {
+                "due": sc.now.isoformat(),
+                "text": "-",
+                "step": "reopen",
+            }
+            self._apply_rung(sc, "interview", target_rec, None, trigger="reopen_count")
+
+    def _suspend(self, sc: Scope, reason: str) -> None:
+        for target, rec in self._records(sc):
+            if rec.get("suspended_at"):
+                continue
+            rec["suspended_at"] = sc.now.isoformat()
+            self._store(sc, target, rec)
+            self._cancel_rungs(sc, target)
+            sc.audit.add(
+                "deadline_suspended",
+                sc.actor,
+                task_id=None if target == "case" else target,
+                step=rec["step"],
+                due_at=rec["due"],
+                reason=reason,
+            )
+
+    def _resume(self, sc: Scope, reason: str | None) -> bool:
+        resumed = False
+        for target, rec in self._records(sc):
+            if not rec.get("suspended_at"):
+                continue
+            since = parse_instant(rec["suspended_at"])
+            new = self.policy.after_resume(records.due_result(rec), since, sc.now, self.calendar)
+            self._replace(
+                sc,
+                target,
+                rec,
+                new,
+                "deadline_resumed",
+                suspended_at=rec["suspended_at"],
+                reason=reason,
+                changes={"suspended_at": None},
+            )
+            resumed = True
+        return resumed
+
+    def _recompute_case(self, sc: Scope, only_low: bool) -> int:
+        changed = 0
+        for target, rec in self._records(sc):
+            if only_low and rec.get("confidence") != "low":
+                continue
+            current = records.due_result(rec)
+            new = self.calendar.recompute(current.rule, current.start)
+            if new.due == current.due and new.confidence == current.confidence:
+                continue
+            self._replace(
+                sc, target, rec, new, "deadline_recomputed", data_version=new.data_version
+            )
+            changed += 1
+        return changed
+
+    # ---------------------------------------------------------------- extension (延期)
+    def _extension_decided(self, sc: Scope, task: HumanTask) -> None:
+        data = sc.data
+        reason = str(data.get("reason") or "")
+        unit = sc.case.handling_unit or sc.case.owner_org
+        if not _truthy(data.get("approved")):
+            sc.audit.add("extension_denied", sc.actor, task_id=task.id, reason=reason)
+            title, body = texts.extension_refused(sc.case.case_no, f"审批未通过：{reason}")
+            self._notify(sc, "extension_denied", title, body, org=unit)
+            return
+        rec = sc.state.get("case")
+        requested_at = as_utc(task.created_at)
+        try:
+            if rec is None:
+                raise ExtensionRefused(
+                    "案件尚无办理时限，无需延期 (the case has no deadline)", reason="no_deadline"
+                )
+            current = records.due_result(rec)
+            amount = _amount_in_unit(current.rule, data.get("days"))
+            new = self.policy.extend(current, amount, requested_at, self.calendar)
+        except ExtensionRefused as exc:
+            sc.audit.add(
+                "extension_refused",
+                sc.actor,
+                task_id=task.id,
+                reason=exc.message,
+                code=exc.details.get("reason"),
+                requested_at=requested_at.isoformat(),
+            )
+            title, body = texts.extension_refused(sc.case.case_no, exc.message)
+            self._notify(sc, "extension_refused", title, body, org=unit)
+            return
+        history = [
+            *rec.get("extensions", []),
+            {
+                "at": sc.now.isoformat(),
+                "amount": amount,
+                "reason": reason,
+                "due_before": rec["due"],
+                "due_after": new.due.isoformat(),
+            },
+        ]
+        self._replace(
+            sc,
+            "case",
+            rec,
+            new,
+            "deadline_extended",
+            reason=reason,
+            amount=amount,
+            extensions=len(history),
+            changes={"extensions": history},
+        )
+        title, body = texts.extension_notice(sc.case.case_no, new.due, reason)
+        self._notify(sc, "extension_notice", title, body, role=self.config.party_role)
+        self._notify(sc, "extension_granted", title, body, org=unit)
+
+    # ---------------------------------------------------------------- the ladder
+    def _schedule_rungs(
+        self, sc: Scope, target: str, rec: dict[str, Any], *, task_id: str | None = None
+    ) -> None:
+        current = records.due_result(rec)
+        rungs = [
+            (rung.name, rung.at)
+            for rung in self.policy.ladder_rungs(
+                current.start, current.due, rec["severity"], self.calendar, rule=current.rule
+            )
+        ]
+        triggers = self.policy.ladder.triggers
+        names = {name for name, _ in rungs}
+        if triggers.inspection_after_interview_no_improvement and "inspection" not in names:
+            for name, at in list(rungs):
+                if name == "interview":
+                    wait = self.calendar.due(self.config.inspection_wait, at).due
+                    rungs.append(("inspection", wait))
+        fired = set(rec.get("fired") or [])
+        for name, at in rungs:
+            if name in fired:
+                continue
+            items.schedule(
+                sc.session,
+                kind="ladder",
+                dedupe_key=f"ladder:{sc.case.case_no}:{target}:{rec['gen']}:{name}",
+                due_at=at,
+                now=sc.now,
+                instance_id=sc.case.instance_id,
+                case_no=sc.case.case_no,
+                task_id=task_id,
+                payload={"target": target, "rung": name, "gen": rec["gen"]},
+            )
+
+    def _cancel_rungs(self, sc: Scope, target: str) -> None:
+        items.cancel_prefix(sc.session, sc.case.instance_id, f"ladder:{sc.case.case_no}:{target}")
+
+    def _apply_rung(
+        self,
+        sc: Scope,
+        name: str,
+        rec: dict[str, Any],
+        task: HumanTask | None,
+        *,
+        trigger: str = "time",
+    ) -> None:
+        case = sc.case
+        level = rung_level(name)
+        before = case.ladder_level if case.ladder_level is not None else -1
+        case.ladder_level = max(before, level)  # monotone: never goes down
+        case.updated_at = sc.now
+        if "fired" in rec:
+            rec["fired"] = [*rec["fired"], name]
+        kind = texts.rung_kind(name)
+        what = f"任务「{task.name}」" if task is not None else "案件办理"
+        sc.audit.add(
+            f"ladder_{kind}",
+            SCHEDULER if trigger == "time" else sc.actor,
+            task_id=task.id if task is not None else None,
+            rung=name,
+            label=texts.rung_label(name),
+            level=level,
+            ladder_level_before=before,
+            ladder_level=case.ladder_level,
+            due_at=rec["due"],
+            rule=rec["text"],
+            trigger=trigger,
+        )
+        title = texts.rung_title(name, case.case_no)
+        body = texts.rung_body(
+            name, title=case.title, what=what, due=records.due_of(rec), rule=str(rec["text"])
+        )
+        unit = case.handling_unit or case.owner_org
+        payload = {"rung": name, "level": level, "task_id": task.id if task else None}
+        if task is not None:
+            self._notify(
+                sc,
+                f"ladder_{kind}",
+                title,
+                body,
+                org=task.candidate_org,
+                role=task.candidate_role,
+                user=task.assignee,
+                payload=payload,
+            )
+        else:
+            self._notify(sc, f"ladder_{kind}", title, body, org=unit, payload=payload)
+        if kind in ("warning", "interview", "inspection"):  # 抄送分管领导 / 单位负责人
+            self._notify(
+                sc,
+                f"ladder_{kind}_cc",
+                title,
+                body,
+                org=unit,
+                role=self.config.unit_leader_role,
+                payload=payload,
+            )
+        if kind in ("circular", "interview", "inspection"):
+            self._notify(
+                sc,
+                f"ladder_{kind}_supervisor",
+                title,
+                body,
+                role=self.config.supervisor_role,
+                payload=payload,
+            )
+        if kind == "circular" and unit and case.ladder_level < rung_level("interview"):
+            self._circulars_may_call_interview(sc, unit, rec)
+
+    def _circulars_may_call_interview(self, sc: Scope, unit: str, rec: dict[str, Any]) -> None:
+        since = sc.now - self.config.circular_window
+        sc.session.flush()
+        count = sc.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.kind == "ladder_circular",
+                Notification.recipient_org == unit,
+                Notification.created_at >= since,
+            )
+        )
+        if int(count or 0) >= self.policy.ladder.triggers.interview_circulars_per_quarter:
+            self._apply_rung(sc, "interview", rec, None, trigger="circulars_per_quarter")
+
+    # ---------------------------------------------------------------- tiers
+    def _tier_entered(self, sc: Scope, tier: str) -> None:
+        items.cancel_prefix(sc.session, sc.case.instance_id, f"tier:{sc.case.case_no}:")
+        step = f"{self._prefix(sc)}.{self.config.tier_step_prefix}{tier}"
+        if step not in self.policy.steps or tier == TIERS[-1]:
+            return
+        result = self.policy.due(
+            step, self._severity(sc.case), sc.now, self.calendar, sc.case.category
+        )
+        items.schedule(
+            sc.session,
+            kind="tier_due",
+            dedupe_key=f"tier:{sc.case.case_no}:{tier}:{sc.now.isoformat()}",
+            due_at=result.due,
+            now=sc.now,
+            instance_id=sc.case.instance_id,
+            case_no=sc.case.case_no,
+            payload={"tier": tier, "step": step, "rule": result.text},
+        )
+
+    def _escalate(self, sc: Scope, reason: str) -> None:
+        case = sc.case
+        old = case.tier or TIERS[0]
+        if old not in TIERS or old == TIERS[-1]:
+            sc.audit.add("escalation_not_possible", sc.actor, tier=old, reason=reason)
+            return
+        new = TIERS[TIERS.index(old) + 1]
+        case.tier = new
+        case.escalation_count = (case.escalation_count or 0) + 1
+        sc.state["tier"] = {"from": old, "to": new}
+        sc.state["seen"]["tier"] = new
+        sc.audit.add(
+            "tier_escalated",
+            sc.actor,
+            tier_before=old,
+            tier_after=new,
+            reason=reason,
+            escalation_count=case.escalation_count,
+        )
+        title, body = texts.escalation_notice(case.case_no, old, new, reason)
+        self._notify(
+            sc, "tier_escalated", title, body, org=case.owner_org, role=self.config.supervisor_role
+        )
+        self._tier_entered(sc, new)
+
+    def _hold_escalated_tier(self, sc: Scope) -> None:
+        """Keep an automatic escalation visible until the workflow's own data moves the tier."""
+        override = sc.state.get("tier")
+        if not override:
+            return
+        if sc.case.tier == override["from"]:
+            sc.case.tier = override["to"]
+        else:
+            sc.state.pop("tier", None)
+
+    # ---------------------------------------------------------------- plumbing
+    def _records(self, sc: Scope) -> list[tuple[str, dict[str, Any]]]:
+        found: list[tuple[str, dict[str, Any]]] = []
+        if sc.state.get("case") is not None:
+            found.append(("case", sc.state["case"]))
+        found.extend(sc.state["tasks"].items())
+        return found
+
+    def _store(self, sc: Scope, target: str, rec: dict[str, Any]) -> None:
+        if target == "case":
+            sc.state["case"] = rec
+        else:
+            sc.state["tasks"][target] = rec
+
+    def _publish(self, sc: Scope, target: str, rec: dict[str, Any]) -> None:
+        """Copy a record's due time to the rows the inbox reads (case, task, anchored tasks)."""
+        due, text = records.due_of(rec), str(rec["text"])[:200]
+        if target != "case":
+            task = sc.session.get(HumanTask, target)
+            if task is not None:
+                task.due_at, task.due_rule = due, text
+            return
+        sc.case.due_at, sc.case.due_rule = due, text
+        for task_id in rec.get("anchored") or []:
+            task = sc.session.get(HumanTask, task_id)
+            if task is not None and task.state in ("open", "claimed"):
+                task.due_at, task.due_rule = due, text
+
+    def _notify(
+        self,
+        sc: Scope,
+        kind: str,
+        title: str,
+        body: str,
+        *,
+        org: str | None = None,
+        role: str | None = None,
+        user: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        enqueue(
+            sc.session,
+            now=sc.now,
+            kind=kind,
+            title=title,
+            body=body,
+            case_no=sc.case.case_no,
+            recipient_org=org,
+            recipient_role=role,
+            recipient_user=user,
+            payload=payload,
+        )
+
+    def _severity(self, case: Case) -> str:
+        return case.severity or self.config.default_severity
+
+    def _prefix(self, sc: Scope) -> str:
+        return self.config.profiles.get(sc.case.process_id, sc.case.process_id)
+
+    def _scope(self, ctx: CommandContext) -> Scope:
+        state = getattr(ctx, "_supervision_state", None)
+        if state is None or state[0] is not ctx.case:
+            state = (ctx.case, records.state(ctx.case))
+            ctx._supervision_state = state  # type: ignore[attr-defined]
+        return Scope(ctx.session, ctx.case, ctx.audit, ctx.now, ctx.actor, state[1], ctx.data)
+
+    def _scope_for(self, session: Session, case_no: str | None, now: datetime) -> Scope | None:
+        if case_no is None:
+            return None
+        case = session.get(Case, case_no, populate_existing=True)
+        if case is None:
+            return None
+        audit = AuditLog(session, case.case_no, case.instance_id, now, org_path=case.org_path)
+        return Scope(session, case, audit, now, SCHEDULER, records.state(case))
+
+    def _in_own_transaction(
+        self, case_no: str, actor: Actor, work: Callable[[Scope], T]
+    ) -> T | None:
+        if self.db is None:
+            raise RuntimeError("this operation needs the service built with a database")
+        now = self.clock.now()
+        with self.db.session() as s:
+            case = s.get(Case, case_no)
+            if case is None:
+                return None
+            s.execute(select(Instance.id).where(Instance.id == case.instance_id).with_for_update())
+            s.refresh(case)
+            sc = Scope(
+                s,
+                case,
+                AuditLog(s, case_no, case.instance_id, now, org_path=case.org_path),
+                now,
+                actor,
+                records.state(case),
+            )
+            result = work(sc)
+            sc.save()
+            sc.audit.flush()
+            return result
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "approved", "approve", "同意", "批准")
+    return bool(value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _amount_in_unit(rule: RuleSpec, days: Any) -> float:
+    """The form asks for days; express them in the limit's own unit."""
+    if isinstance(days, bool) or not isinstance(days, int | float | str):
+        raise ExtensionRefused("延期天数无效 (the number of days is missing)", reason="bad_amount")
+    try:
+        value = float(days)
+    except ValueError:
+        raise ExtensionRefused(f"延期天数无效: {days!r}", reason="bad_amount") from None
+    if value <= 0:
+        raise ExtensionRefused("延期天数必须大于 0 (days must be positive)", reason="bad_amount")
+    factor = {"days": 1, "working_days": 1, "hours": 24, "minutes": 1440}.get(rule.unit)
+    if factor is None:  # working hours: a working day of office time
+        factor = 8
+    amount = value * factor
+    return int(amount) if amount.is_integer() else amount
