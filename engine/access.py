@@ -464,7 +464,7 @@ def can_work_on(s: Session, principal: Principal, task_id: str) -> tuple[HumanTa
 def can_unclaim(s: Session, principal: Principal, task_id: str) -> tuple[Actor, bool]:
     """The assignee gives a task back; centre staff may take it back from anyone (force)."""
     task, case = visible_task(s, principal, task_id)
-    if task.assignee == principal.user_id:
+    if task.assignee in (principal.user_id, None):  # unclaimed: the engine answers "not claimed"
         return principal.actor(_acting_grant(principal, task, case)), False
     staff = principal.covers(case.org_path, CENTRE_STAFF)
     if staff is None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 from engine.clock import Clock, SystemClock
 from engine.runtime import Engine
 from engine.settings import Settings
 from engine.spiff import Limits, Sandbox
 from engine.spiff.helpers import make_helpers
 from engine.storage.database import Database
+from engine.workdays import WorkCalendar, make_workday_helpers
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -18,11 +23,33 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def build_calendar(settings: Settings) -> WorkCalendar:
+    return WorkCalendar.load(
+        settings.calendar_override_file, missing_year_policy=settings.missing_year_policy
+    )
+
+
+def expression_helpers(
+    calendar: WorkCalendar, now: Callable[[], datetime]
+) -> dict[str, Callable[..., Any]]:
+    """Everything a BPMN expression may call: dates, strings, lists, working-day arithmetic."""
+    return {**make_helpers(now), **make_workday_helpers(calendar, now)}
+
+
 def build_sandbox(settings: Settings, clock: Clock | None = None) -> Sandbox:
     """The sandbox used to validate bundles (the same helpers the engine offers)."""
-    return Sandbox(helpers=make_helpers((clock or SystemClock()).now), limits=limits_from(settings))
+    now = (clock or SystemClock()).now
+    return Sandbox(helpers=expression_helpers(build_calendar(settings), now),
+                   limits=limits_from(settings))  # fmt: skip
 
 
 def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
+    clock = clock or SystemClock()
     db = Database(settings.database_url)
-    return Engine(db, clock=clock or SystemClock(), limits=limits_from(settings))
+    calendar = build_calendar(settings)
+    return Engine(
+        db,
+        clock=clock,
+        limits=limits_from(settings),
+        helpers=make_workday_helpers(calendar, clock.now),
+    )

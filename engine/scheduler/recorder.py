@@ -4,8 +4,8 @@
 insert the ``firings`` row itself without a window between the effect and its proof. Instead this
 listener, installed on the engine, runs at the end of every command (``case_changed``) under the
 instance lock: each ``bpmn_timer`` due item of the instance that ``_sync_waits`` just moved to
-``done`` (the timer left the waiting set at or after its due time) gets its ``firings`` row in the
-same transaction. A duplicate key aborts the whole command (:class:`AlreadyFired`), so a timer's
+``done`` (the timer left the waiting set at or after its due time) and that has no proof yet gets
+its ``firings`` row in the same transaction. A duplicate key aborts the whole command (:class:`AlreadyFired`), so a timer's
 effect and its proof commit together or not at all — whether the scheduler fired it or a late
 submission did (the deadline race).
 """
@@ -60,11 +60,13 @@ class FiringRecorder:
         s = ctx.session
         fired = list(
             s.scalars(
-                select(DueItem).where(
+                select(DueItem)
+                .outerjoin(Firing, Firing.dedupe_key == DueItem.dedupe_key)
+                .where(
                     DueItem.instance_id == ctx.instance.id,
                     DueItem.kind == "bpmn_timer",
                     DueItem.state == "done",
-                    DueItem.fired_at.is_(None),
+                    Firing.dedupe_key.is_(None),
                 )
             )
         )
@@ -81,7 +83,7 @@ class FiringRecorder:
                     )
             except IntegrityError:
                 raise AlreadyFired(item.dedupe_key) from None
-            item.fired_at = ctx.now
+            item.fired_at = item.fired_at or ctx.now
             item.lease_owner, item.lease_until = None, None
 
 

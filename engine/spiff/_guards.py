@@ -509,6 +509,8 @@ class Run:
     def _attribute_refusal(self, obj: Any, name: str) -> str:
         if isinstance(obj, type):
             return f'attribute "{name}" of the type {obj.__name__} is not allowed'
+        if callable(obj):
+            return f'attribute "{name}" is not allowed: functions have no attributes in scripts'
         if not self.mutable and name in _WRITE_EXTRA.get(type(obj), {}):
             return (
                 f'"{type_name(obj)}.{name}()" changes data and is only allowed in scripts, '
@@ -820,6 +822,8 @@ class Run:
                     )
         if type(value) not in FLAT:
             measure(value, self.max_size)
+        elif isinstance(value, date) and type(spec) is str:
+            self.check_size(len(spec) * 64, "strftime()")
         code = _CONVERSIONS.get(conversion, "")
         if code == "s":
             value = str(value)

@@ -40,7 +40,7 @@ import re
 import textwrap
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import CodeType, TracebackType
@@ -532,6 +532,11 @@ class Sandbox:
             result = eval(code, env)
             run.finish()
             if type(result) not in FLAT:
+                if callable(result) or isinstance(result, Iterator):
+                    raise Refused(
+                        f"an expression must produce data, not a {type_name(result)} "
+                        "(wrap a generator in list(...))"
+                    )
                 measure(result, self.limits.max_size)
         except (Refused, Exception) as exc:
             raise self._runtime_error(exc, code.co_filename) from None
