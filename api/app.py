@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
-from api.deps import AppState
+from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
@@ -27,7 +27,6 @@ from engine.clock import Clock
 from engine.runtime import Engine
 from engine.settings import Settings
 
-PREFIX = "/api/v1"
 VERSION = "1.0.0"
 
 
@@ -65,11 +64,8 @@ def create_app(
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    v1 = APIRouter(prefix=PREFIX)
-    for module in (auth, definitions, cases, tasks, messages, events, users):
-        v1.include_router(module.router)
-    app.include_router(v1)
-    app.include_router(ops.router)
+    for module in (auth, definitions, cases, tasks, messages, events, users, ops):
+        app.include_router(module.router)
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(
         IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)

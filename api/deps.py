@@ -19,6 +19,8 @@ from engine.clock import Clock
 from engine.runtime import Engine
 from engine.settings import Settings
 
+PREFIX = "/api/v1"
+
 
 @dataclass
 class AppState:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.storage.models import AuditEvent, Case
@@ -41,31 +42,32 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+CONTENT_FIELDS = (
+    "case_no", "seq", "instance_id", "event_type", "at", "actor_user", "actor_role",
+    "actor_org", "org_path", "task_id", "element_id", "element_name", "data_before",
+    "data_after", "reason", "details", "prev_hash",
+)  # fmt: skip
+
+
+def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The hashed content of an event given as a mapping (column name → value)."""
+    out = {name: row.get(name) for name in CONTENT_FIELDS}
+    at = out["at"]
+    out["at"] = at.isoformat() if isinstance(at, datetime) else at
+    return out
+
+
 def event_content(e: AuditEvent) -> dict[str, Any]:
     """The hashed content of an event (everything but its id and its own hash)."""
-    return {
-        "case_no": e.case_no,
-        "seq": e.seq,
-        "instance_id": e.instance_id,
-        "event_type": e.event_type,
-        "at": e.at.isoformat(),
-        "actor_user": e.actor_user,
-        "actor_role": e.actor_role,
-        "actor_org": e.actor_org,
-        "org_path": e.org_path,
-        "task_id": e.task_id,
-        "element_id": e.element_id,
-        "element_name": e.element_name,
-        "data_before": e.data_before,
-        "data_after": e.data_after,
-        "reason": e.reason,
-        "details": e.details,
-        "prev_hash": e.prev_hash,
-    }
+    return content_of({name: getattr(e, name) for name in CONTENT_FIELDS})
 
 
 def event_hash(e: AuditEvent) -> str:
     return hashlib.sha256(canonical(event_content(e)).encode()).hexdigest()
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(content_of(row)).encode()).hexdigest()
 
 
 @dataclass
@@ -78,7 +80,7 @@ class AuditLog:
     at: datetime
     org_path: str | None = None
     case: Case | None = None  # when given, its cached chain head is used and advanced
-    _pending: list[AuditEvent] = field(default_factory=list)
+    _pending: list[dict[str, Any]] = field(default_factory=list)
 
     def add(
         self,
@@ -94,27 +96,28 @@ class AuditLog:
         **details: Any,
     ) -> None:
         self._pending.append(
-            AuditEvent(
-                case_no=self.case_no,
-                instance_id=self.instance_id,
-                event_type=event_type,
-                at=self.at,
-                actor_user=actor.user_id,
-                actor_role=actor.role,
-                actor_org=actor.org_id,
-                task_id=task_id,
-                element_id=element_id,
-                element_name=element_name,
-                data_before=data_before,
-                data_after=data_after,
-                reason=reason,
-                details=json.loads(canonical(details)),
-            )
+            {
+                "case_no": self.case_no,
+                "instance_id": self.instance_id,
+                "event_type": event_type,
+                "at": self.at,
+                "actor_user": actor.user_id,
+                "actor_role": actor.role,
+                "actor_org": actor.org_id,
+                "task_id": task_id,
+                "element_id": element_id,
+                "element_name": element_name,
+                "data_before": _plain(data_before),
+                "data_after": _plain(data_after),
+                "reason": reason,
+                "details": _plain(details),
+            }
         )
 
-    def flush(self) -> list[AuditEvent]:
+    def flush(self) -> int:
+        """Append the collected events (one multi-row INSERT); returns how many."""
         if not self._pending:
-            return []
+            return 0
         if self.case is not None:
             seq, prev = self.case.audit_seq or 0, self.case.audit_head or GENESIS
         else:
@@ -125,20 +128,14 @@ class AuditLog:
                 .limit(1)
             ).first()
             seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-        written = []
-        for event in self._pending:
+        rows = self._pending
+        for row in rows:
             seq += 1
-            event.seq = seq
-            event.prev_hash = prev
-            event.org_path = self.org_path
-            if event.data_before is not None:
-                event.data_before = json.loads(canonical(event.data_before))
-            if event.data_after is not None:
-                event.data_after = json.loads(canonical(event.data_after))
-            event.hash = event_hash(event)
-            prev = event.hash
-            written.append(event)
-        self.session.add_all(written)
+            row["seq"] = seq
+            row["prev_hash"] = prev
+            row["org_path"] = self.org_path
+            row["hash"] = prev = row_hash(row)
+        self.session.execute(insert(AuditEvent), rows)
         self._pending = []
         if self.case is not None:
             self.case.audit_seq, self.case.audit_head = seq, prev
@@ -148,4 +145,9 @@ class AuditLog:
                 .where(Case.case_no == self.case_no)
                 .values(audit_seq=seq, audit_head=prev)
             )
-        return written
+        return len(rows)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy (datetimes to ISO strings, tuples to lists) so the hash is stable."""
+    return None if value is None else json.loads(canonical(value))

@@ -146,15 +146,6 @@ def users_list() -> None:
 
 @app.command()
 @friendly
-def serve() -> None:
-    """Run the HTTP API (several uvicorn workers) with the scheduler as a leader-elected task."""
-    from api.app import serve as run
-
-    run(_settings())
-
-
-@app.command()
-@friendly
 def scheduler() -> None:
     """Run the scheduler alone (any number may run against one PostgreSQL database)."""
     from engine.scheduler import run_scheduler

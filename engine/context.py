@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor, AuditLog
@@ -25,20 +26,27 @@ class CommandContext:
     case_before: dict[str, Any] = field(default_factory=dict)
     opened: list[HumanTask] = field(default_factory=list)
     closed: list[tuple[HumanTask, str]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def change(self, kind: str, payload: dict[str, Any], task: HumanTask | None = None) -> None:
-        self.session.add(
-            ChangeEvent(
-                at=self.now,
-                kind=kind,
-                case_no=self.case.case_no,
-                org_path=self.case.org_path,
-                candidate_org=task.candidate_org if task else None,
-                candidate_role=task.candidate_role if task else None,
-                assignee=task.assignee if task else None,
-                payload=payload,
-            )
+        """Queue a change for the event stream; written by :meth:`flush_changes`."""
+        self.changes.append(
+            {
+                "at": self.now,
+                "kind": kind,
+                "case_no": self.case.case_no,
+                "org_path": self.case.org_path,
+                "candidate_org": task.candidate_org if task else None,
+                "candidate_role": task.candidate_role if task else None,
+                "assignee": task.assignee if task else None,
+                "payload": payload,
+            }
         )
+
+    def flush_changes(self) -> None:
+        if self.changes:
+            self.session.execute(insert(ChangeEvent), self.changes)
+            self.changes = []
 
 
 class TaskListener(Protocol):

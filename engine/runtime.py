@@ -420,15 +420,33 @@ class Engine:
         ctx.case_before = case_snapshot(case)
         return ctx
 
-    def _lock(self, s: Session, instance_id: str | None, task_id: str | None) -> Instance:
-        if instance_id is None:
-            instance_id = s.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-            if instance_id is None:
-                raise NotFound(f"没有任务 {task_id} (no task {task_id})")
-        instance = s.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
+    def _lock(
+        self, s: Session, instance_id: str | None, task_id: str | None
+    ) -> tuple[Instance, Case, HumanTask | None]:
+        """Lock the instance row, then read its case (and the task) fresh: two round trips."""
+        lock = select(Instance)
+        if task_id is not None:
+            lock = lock.join(HumanTask, HumanTask.instance_id == Instance.id).where(
+                HumanTask.id == task_id
+            )
+        else:
+            lock = lock.where(Instance.id == instance_id)
+        instance = s.scalar(lock.with_for_update(of=Instance))
         if instance is None:
+            if task_id is not None:
+                raise NotFound(f"没有任务 {task_id} (no task {task_id})")
             raise NotFound(f"no instance {instance_id}")
-        return instance
+        if task_id is None:
+            case = s.get(Case, instance.business_key)
+            assert case is not None
+            return instance, case, None
+        row = s.execute(
+            select(Case, HumanTask)
+            .join(HumanTask, HumanTask.case_no == Case.case_no)
+            .where(Case.case_no == instance.business_key, HumanTask.id == task_id)
+            .execution_options(populate_existing=True)
+        ).one()
+        return instance, row[0], row[1]
 
     def _definition(self, s: Session, definition_id: int) -> Definition:
         """Definitions never change once deployed: keep them (detached) in memory."""
@@ -457,7 +475,7 @@ class Engine:
         saved: tuple[int, Workflow] | None = None
         try:
             with self.db.session() as s:
-                instance = self._lock(s, instance_id, task_id)
+                instance, case, task = self._lock(s, instance_id, task_id)
                 key = instance.id
                 if expected_version is not None and instance.version != expected_version:
                     raise StaleVersion(
@@ -471,8 +489,6 @@ class Engine:
                         status=instance.status,
                     )
                 definition = self._definition(s, instance.definition_id)
-                case = s.get(Case, instance.business_key)
-                assert case is not None
                 with engine_time(lambda: now):
                     wf = self.workflows.take(instance.id, instance.version)
                     if wf is None:
@@ -505,23 +521,22 @@ class Engine:
         """A command on a task's projection only (claim, assign, comment): no workflow load."""
         now = self.clock.now()
         with self.db.session() as s:
-            instance = self._lock(s, None, task_id)
-            task = self._task(s, task_id)
+            instance, case, task = self._lock(s, None, task_id)
+            assert task is not None
             if open_only:
                 self._check_open(task)
             definition = self._definition(s, instance.definition_id)
-            case = s.get(Case, instance.business_key)
-            assert case is not None
             ctx = self._context(s, now, actor, instance, definition, case)
             apply(ctx, task)
             ctx.change("task", task_payload(task), task)
             ctx.audit.flush()
+            ctx.flush_changes()
             s.flush()
             return task
 
     @staticmethod
     def _task(s: Session, task_id: str) -> HumanTask:
-        task = s.get(HumanTask, task_id, populate_existing=True)
+        task = s.get(HumanTask, task_id)  # in the identity map already: read fresh by _lock
         if task is None:
             raise NotFound(f"没有任务 {task_id} (no task {task_id})")
         return task
@@ -563,6 +578,7 @@ class Engine:
             ctx.audit.add("case_updated", ctx.actor, data_before=before, data_after=after)
             ctx.change("case", {"case_no": ctx.case.case_no, **after})
         ctx.audit.flush()
+        ctx.flush_changes()
         s.flush()
 
     def _org_path(self, s: Session, org_id: str) -> str:

@@ -10,11 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import JSON_OR_FORM, PrincipalDep, StateDep, media_type
+from api.deps import JSON_OR_FORM, PREFIX, PrincipalDep, StateDep, media_type
 from api.errors import MalformedRequest
 from api.schemas import PrincipalOut, TokenIn, TokenOut
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(prefix=PREFIX, tags=["auth"])
 
 _TOKEN_BODY = {
     "requestBody": {

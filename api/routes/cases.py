@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import JSON, EngineDep, NowDep, PrincipalDep, SessionDep
+from api.deps import JSON, PREFIX, EngineDep, NowDep, PrincipalDep, SessionDep
 from api.schemas import (
     CaseDetailOut,
     CaseIn,
@@ -20,7 +20,7 @@ from api.schemas import (
 from engine import access, queries
 from engine.runtime import Engine
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(prefix=PREFIX, tags=["cases"])
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Text = Annotated[str | None, Query(min_length=1, max_length=100)]

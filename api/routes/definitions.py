@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Response, UploadFile
 
-from api.deps import MULTIPART, EngineDep, PrincipalDep, SessionDep
+from api.deps import MULTIPART, PREFIX, EngineDep, PrincipalDep, SessionDep
 from api.schemas import DefinitionOut, DeployedOut, ValidationOut
 from engine import access, queries
 from engine.errors import InputInvalid
 from engine.spiff import BundleFile
 
-router = APIRouter(tags=["definitions"])
+router = APIRouter(prefix=PREFIX, tags=["definitions"])
 MAX_FILES = 50
 Files = Annotated[list[UploadFile], File(description="BPMN (.bpmn), DMN (.dmn), forms (.json)")]
 

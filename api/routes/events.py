@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import StateDep
+from api.deps import PREFIX, StateDep
 from api.sse import StreamOptions, stream
 from engine.access import AuthenticationFailed, Principal
 
-router = APIRouter(tags=["events"])
+router = APIRouter(prefix=PREFIX, tags=["events"])
 _bearer = HTTPBearer(auto_error=False)
 
 

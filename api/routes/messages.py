@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import JSON, EngineDep, PrincipalDep
+from api.deps import JSON, PREFIX, EngineDep, PrincipalDep
 from api.schemas import MessageIn, MessageOut
 from engine import access
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(prefix=PREFIX, tags=["messages"])
 
 
 @router.post("/messages", response_model=MessageOut, dependencies=[JSON])

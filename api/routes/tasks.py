@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import JSON, EngineDep, NowDep, PrincipalDep, SessionDep
+from api.deps import JSON, PREFIX, EngineDep, NowDep, PrincipalDep, SessionDep
 from api.schemas import (
     AssignIn,
     CommentIn,
@@ -19,7 +19,7 @@ from api.schemas import (
 from engine import access, queries
 from engine.runtime import Engine
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(prefix=PREFIX, tags=["tasks"])
 
 
 def _out(engine: Engine, task_id: str) -> TaskOut:

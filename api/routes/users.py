@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import JSON, NowDep, PrincipalDep, SessionDep
+from api.deps import JSON, PREFIX, NowDep, PrincipalDep, SessionDep
 from api.schemas import PrincipalOut, UserIn
 from engine import access
 
-router = APIRouter(tags=["users"])
+router = APIRouter(prefix=PREFIX, tags=["users"])
 
 
 @router.get("/users", response_model=list[PrincipalOut])

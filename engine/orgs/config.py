@@ -185,7 +185,9 @@ class _Parser:
         known = {"id", "name", "kind", "children", "attributes"}
         for key in node:
             if key not in known:
-                self.err(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(known))})")  # noqa: E501
+                self.err(
+                    f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(known))})"
+                )
         uid, name, kind = node.get("id"), node.get("name"), node.get("kind")
         ok = True
         if not isinstance(uid, str) or not ID_PATTERN.match(uid):
@@ -201,7 +203,9 @@ class _Parser:
             self.err(f"{where}.name", "longer than 200 characters")
             ok = False
         if kind not in KIND_TIERS:
-            self.err(f"{where}.kind", f"unknown kind {kind!r} (expected one of {', '.join(KIND_TIERS)})")  # noqa: E501
+            self.err(
+                f"{where}.kind", f"unknown kind {kind!r} (expected one of {', '.join(KIND_TIERS)})"
+            )
             ok = False
         else:
             parent_kind = parent.kind if parent is not None else None
@@ -232,7 +236,9 @@ class _Parser:
         if kind in ("centre", "department") and children:
             self.err(f"{where}.children", f"a {kind} cannot have child units")
             children = []
-        unit = UnitSpec(uid, name.strip(), kind, tier, parent.id if parent else None, path, attributes)
+        unit = UnitSpec(
+            uid, name.strip(), kind, tier, parent.id if parent else None, path, attributes
+        )
         self.units.append(unit)
         self.unit_by_id[uid] = unit
         for i, child in enumerate(children):
@@ -245,7 +251,9 @@ class _Parser:
         known = {"id", "name", "roles", "password", "active"}
         for key in node:
             if key not in known:
-                self.err(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(known))})")  # noqa: E501
+                self.err(
+                    f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(known))})"
+                )
         uid, name = node.get("id"), node.get("name")
         ok = True
         if not isinstance(uid, str) or not USER_ID_PATTERN.match(uid):
@@ -276,7 +284,10 @@ class _Parser:
                     continue
                 org, role = grant.get("org"), grant.get("role")
                 if role not in ROLES:
-                    self.err(f"{gw}.role", f"unknown role {role!r} (expected one of {', '.join(sorted(ROLES))})")  # noqa: E501
+                    self.err(
+                        f"{gw}.role",
+                        f"unknown role {role!r} (expected one of {', '.join(sorted(ROLES))})",
+                    )
                     ok = False
                 if not isinstance(org, str) or org not in self.unit_by_id:
                     self.err(f"{gw}.org", f"unknown organisation unit {org!r}")

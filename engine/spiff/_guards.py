@@ -783,6 +783,11 @@ class Run:
         self.check_size(size, "%-formatting")
 
     def inplacevar(self, op: str, target: Any, value: Any) -> Any:
+        if type(target) in _NUMBERS and type(value) in _NUMBERS:
+            if op == "+=":
+                return target + value
+            if op == "-=":
+                return target - value
         base = op[:-1]
         in_place = _IN_PLACE.get(base)
         if in_place is not None and isinstance(target, (list, set, dict)):

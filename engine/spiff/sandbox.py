@@ -404,6 +404,24 @@ _WARNINGS_LOCK: Final = threading.Lock()  # catch_warnings changes process-wide 
 _SCRIPT_FILENAME: Final = "<bpmn>"
 
 
+def _parse_script(text: str, filename: str) -> ast.Module:
+    """Parse a script; if it is only invalid because its first line lost the indentation the
+    others share (text taken from indented XML and stripped), parse it with the others
+    dedented too. Line numbers are unchanged; valid code is never reinterpreted."""
+    try:
+        return ast.parse(text, filename, "exec")
+    except IndentationError:
+        first, _, rest = text.partition("\n")
+        dedented = textwrap.dedent(rest)
+        if not rest or first[:1].isspace() or dedented == rest:
+            raise
+        try:
+            return ast.parse(first + "\n" + dedented, filename, "exec")
+        except SyntaxError:
+            pass
+        raise
+
+
 def _with_line(line: int | None, what: str) -> str:
     return f"line {line}: {what}" if line is not None else what
 
@@ -467,7 +485,7 @@ class Sandbox:
                     expression = ast.parse(text, filename, "eval")
                     result = compile_restricted_eval(expression, filename, policy=_Policy)
                 else:
-                    module = ast.parse(text, filename, "exec")
+                    module = _parse_script(text, filename)
                     result = compile_restricted_exec(module, filename, policy=_Policy)
             except SyntaxError as exc:
                 what = f"syntax error: {exc.msg}"
@@ -535,7 +553,7 @@ class Sandbox:
                 if callable(result) or isinstance(result, Iterator):
                     raise Refused(
                         f"an expression must produce data, not a {type_name(result)} "
-                        "(wrap a generator in list(...))"
+                        "(use list(...) to turn a generator into a list)"
                     )
                 measure(result, self.limits.max_size)
         except (Refused, Exception) as exc:

@@ -404,7 +404,7 @@ def _q(ns: str, tag: str) -> str:
 
 
 def _num(v: float) -> str:
-    return str(int(round(v)))
+    return str(round(v))
 
 
 def _sub(parent: etree._Element, ns: str, tag: str, **attrs: str) -> etree._Element:
@@ -552,7 +552,9 @@ def build_xml(model: Model, layout: Layout) -> bytes:
 
     # ---- diagram
     diagram = _sub(root, BPMNDI, "BPMNDiagram", id=f"diagram_{model.process_id}")
-    plane = _sub(diagram, BPMNDI, "BPMNPlane", id=f"plane_{model.process_id}", bpmnElement=collab_id)
+    plane = _sub(
+        diagram, BPMNDI, "BPMNPlane", id=f"plane_{model.process_id}", bpmnElement=collab_id
+    )
 
     def shape(element: str, b: Box, label: Box | None = None, **attrs: str) -> None:
         sh = _sub(plane, BPMNDI, "BPMNShape", id=f"{element}_di", bpmnElement=element, **attrs)

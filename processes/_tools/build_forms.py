@@ -169,7 +169,13 @@ def coded_set(title: str, codes: list[tuple[str, str]], min_items: int = 0) -> J
 
 
 def text(title: str, max_length: int = 200, min_length: int = 1, **kw: Any) -> Json:
-    return {"type": "string", "title": title, "minLength": min_length, "maxLength": max_length, **kw}
+    return {
+        "type": "string",
+        "title": title,
+        "minLength": min_length,
+        "maxLength": max_length,
+        **kw,
+    }
 
 
 def boolean(title: str, **kw: Any) -> Json:
@@ -382,7 +388,10 @@ def screen() -> tuple[Json, Json]:
             "ui:help": "红色:民转刑、群体性、涉稳等高风险,由县级包案;黄色:多方、多部门或反复;"
             "蓝色:简单、双方、金额小。",
         },
-        "difficulty": {"ui:widget": "radio", "ui:help": "简单/复杂/疑难,与风险等级共同决定办理层级。"},
+        "difficulty": {
+            "ui:widget": "radio",
+            "ui:help": "简单/复杂/疑难,与风险等级共同决定办理层级。",
+        },
         "red_criteria": {"ui:widget": "checkboxes"},
         "case_leader": {
             "ui:widget": "user-picker",
@@ -562,10 +571,18 @@ def sign() -> tuple[Json, Json]:
         [when("sign_decision", "return", ["return_reason", "return_basis"])],
     )
     ui = {
-        "ui:order": ["sign_decision", "return_reason", "return_basis", "suggested_unit", "sign_note"],
+        "ui:order": [
+            "sign_decision",
+            "return_reason",
+            "return_basis",
+            "suggested_unit",
+            "sign_note",
+        ],
         "sign_decision": {"ui:widget": "radio"},
         "return_reason": {"ui:widget": "radio"},
-        "return_basis": textarea(3, "写明三定方案、权责清单或法律法规条款等依据;不当退单将被通报。"),
+        "return_basis": textarea(
+            3, "写明三定方案、权责清单或法律法规条款等依据;不当退单将被通报。"
+        ),
         "suggested_unit": org_picker(["department", "village", "grid", "centre"], "county"),
         "sign_note": textarea(2),
     }
@@ -762,7 +779,10 @@ def judicial_confirmation() -> tuple[Json, Json]:
     )
     ui = {
         "ui:order": ["jc_court", "jc_applied_at", "jc_result", "jc_ruling_no", "jc_note"],
-        "jc_result": {"ui:widget": "radio", "ui:help": "驳回的,可重新调解或引导诉讼;在反馈中说明。"},
+        "jc_result": {
+            "ui:widget": "radio",
+            "ui:help": "驳回的,可重新调解或引导诉讼;在反馈中说明。",
+        },
         "jc_note": textarea(2),
     }
     return s, ui
@@ -854,7 +874,9 @@ def revisit() -> tuple[Json, Json]:
         "回访",
         "回访当事人,了解问题是否解决并评价满意度(非常满意、满意、基本满意、不满意、非常不满意)。",
         {
-            "contact_result": coded("联系结果", [("reached", "已联系上"), ("unreachable", "未联系上")]),
+            "contact_result": coded(
+                "联系结果", [("reached", "已联系上"), ("unreachable", "未联系上")]
+            ),
             "revisit_method": coded("回访方式", REVISIT_METHODS),
             "revisit_at": {**DATETIME, "title": "回访时间"},
             "satisfaction": coded("满意度", SATISFACTION),
@@ -866,7 +888,10 @@ def revisit() -> tuple[Json, Json]:
         [
             when("contact_result", "reached", ["satisfaction", "problem_solved"]),
             {
-                "if": {"properties": {"satisfaction": {"maximum": 2}}, "required": ["satisfaction"]},
+                "if": {
+                    "properties": {"satisfaction": {"maximum": 2}},
+                    "required": ["satisfaction"],
+                },
                 "then": {"required": ["dissatisfaction_reason"]},
             },
         ],
@@ -899,7 +924,10 @@ def dissatisfaction_review() -> tuple[Json, Json]:
         {
             "dissatisfaction_decision": coded(
                 "研判结论",
-                [("reopen", "承办单位办理不到位:重新办理"), ("close_excluded", "已依法办理:说明后办结")],
+                [
+                    ("reopen", "承办单位办理不到位:重新办理"),
+                    ("close_excluded", "已依法办理:说明后办结"),
+                ],
             ),
             "dissatisfaction_note": text("研判意见", 4000, 5),
             "exclusion_basis": coded("不计入考核依据", EXCLUSION_BASIS),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bpmnkit import EventSubprocess, Flow, Lane, Layout, Model, Node, build_xml  # noqa: E402
+from bpmnkit import EventSubprocess, Flow, Lane, Layout, Model, Node, build_xml
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
@@ -902,7 +902,14 @@ def _tuple(values: tuple[str, ...]) -> str:
 
 ROUTING_RULES = [
     # severity, category, difficulty, tier, rule label, description
-    ('"red"', "-", "-", "county", "难事县级协调:红色风险", "红色(高风险)案件一律由县级综治中心协调"),
+    (
+        '"red"',
+        "-",
+        "-",
+        "county",
+        "难事县级协调:红色风险",
+        "红色(高风险)案件一律由县级综治中心协调",
+    ),
     (
         '!= "red"',
         f"? in {_tuple(COUNTY_CATEGORIES)}",

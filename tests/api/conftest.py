@@ -1,13 +1,14 @@
 """API fixtures: a small org tree and users of our own, the loop process, an app per test.
 
-    /county/                         county_staff (county_center), auditor_county, designer, admin
-    ├── town_a/                      town_a_staff (township_center), handler_a, handler_a2
-    │   │                            (handling_unit), auditor_a (auditor)
-    │   └── village_a1/
-    │       └── grid_a1/             grid_a (grid_worker)
-    ├── town_b/                      town_b_staff (township_center), handler_b (handling_unit)
-    │   └── grid_b1/                 grid_b (grid_worker)
-    └── dept_water/                  dept_user (handling_unit)
+    /county/                  county_staff (county_center), auditor_county, designer, admin
+    ├── town_a/               town_a_staff (township_center), handler_a, handler_a2
+    │   │                     (handling_unit), auditor_a, supervisor_a, leader_a (case_leader),
+    │   │                     revisit_a (revisit_agent)
+    │   └── village_a1/       village_a (village_cmte)
+    │       └── grid_a1/      grid_a (grid_worker)
+    ├── town_b/               town_b_staff (township_center), handler_b (handling_unit), auditor_b
+    │   └── grid_b1/          grid_b (grid_worker)
+    └── dept_water/           dept_user (handling_unit)
 
 The loop process's lanes map to candidates through data fields: ``handler`` → handling_unit at
 ``handler_org``, ``checker`` → township_center at ``checker_org``.
@@ -62,6 +63,11 @@ USERS: dict[str, list[tuple[str, str]]] = {
     "town_b_staff": [("township_center", "town_b")],
     "handler_b": [("handling_unit", "town_b")],
     "grid_b": [("grid_worker", "grid_b1")],
+    "auditor_b": [("auditor", "town_b")],
+    "village_a": [("village_cmte", "village_a1")],
+    "supervisor_a": [("supervisor", "town_a")],
+    "leader_a": [("case_leader", "town_a")],
+    "revisit_a": [("revisit_agent", "town_a")],
     "dept_user": [("handling_unit", "dept_water")],
 }
 LANES = {"handler": ("handling_unit", "handler_org"), "checker": ("township_center", "checker_org")}

@@ -1,0 +1,20 @@
+"""The ``bihuan`` command: the engine's commands plus ``serve`` (the API lives above the engine)."""
+
+from __future__ import annotations
+
+import sys
+
+from engine.cli import _settings, app, friendly
+
+
+@app.command()
+@friendly
+def serve() -> None:
+    """Run the HTTP API (several uvicorn workers) with the scheduler as a leader-elected task."""
+    from api.app import serve as run
+
+    run(_settings())
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

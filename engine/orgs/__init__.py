@@ -1,0 +1,60 @@
+"""Organisations: the tree of areas, 综治中心 and departments, its users, and lane resolution.
+
+* :func:`load_org_config` / :class:`OrgTree` — read and validate ``organisations.yaml`` and answer
+  tree questions (parent, ancestors, tier, "the township centre above grid G", subtree paths).
+* :func:`load_organisations` — write the file into ``org_units``/``users``/``user_roles``.
+* :class:`LaneResolver` — the :class:`~engine.candidates.CandidateResolver` for the dispute
+  processes: lane name (via ``lanes.yaml``) + case data → ``Candidate(org_id, role, assignee)``.
+"""
+
+from engine.orgs.config import (
+    AREA_KINDS,
+    KIND_TIERS,
+    ROLES,
+    TIERS,
+    OrgConfig,
+    OrgConfigError,
+    RoleGrant,
+    UnitSpec,
+    UserSpec,
+    load_org_config,
+    parse_org_config,
+)
+from engine.orgs.lanes import (
+    LaneConfig,
+    LaneResolutionError,
+    LaneResolver,
+    LaneRule,
+    OrgRule,
+    parse_lane_config,
+)
+from engine.orgs.loader import apply_org_config, argon2_hasher, load_organisations
+from engine.orgs.tree import OrgTree, OrgUser, UnknownOrg, next_tier, tier_rank
+
+__all__ = [
+    "AREA_KINDS",
+    "KIND_TIERS",
+    "ROLES",
+    "TIERS",
+    "LaneConfig",
+    "LaneResolutionError",
+    "LaneResolver",
+    "LaneRule",
+    "OrgConfig",
+    "OrgConfigError",
+    "OrgRule",
+    "OrgTree",
+    "OrgUser",
+    "RoleGrant",
+    "UnitSpec",
+    "UnknownOrg",
+    "UserSpec",
+    "apply_org_config",
+    "argon2_hasher",
+    "load_org_config",
+    "load_organisations",
+    "next_tier",
+    "parse_lane_config",
+    "parse_org_config",
+    "tier_rank",
+]
