@@ -15,6 +15,7 @@ cancelled as a group), ``fired`` (rungs already fired, never repeated) and ``sus
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,9 @@ def state(case: Case) -> dict[str, Any]:
 
 
 def save(case: Case, value: dict[str, Any]) -> None:
-    # A new dict: SQLAlchemy notices reassignment, not mutation of a JSON value.
-    case.fields = {**(case.fields or {}), KEY: value}
+    # A fresh deep copy: SQLAlchemy notices reassignment, not mutation of a JSON value, and a
+    # value shared with the previous assignment would compare equal and never be written.
+    case.fields = {**(case.fields or {}), KEY: copy.deepcopy(value)}
 
 
 def record(

@@ -1,0 +1,311 @@
+"""Per-case facts folded from the case's audit events: the only input the KPIs read.
+
+Which event gives which fact (see docs/kpis.md for the full table):
+
+* ``case_updated`` (the domain record; ``data_after`` holds each tracked field as it changes):
+  status → registered / dispatched / closed (and reopened) instants; ``due_at``; ``tier`` (a
+  rise from a known lower tier is an escalation, a rise to ``county`` is 上行); ``reopen_count``
+  rises → 重办; ``ladder_level`` rises → 督办 rungs; ``resolved_tier``, ``satisfaction``,
+  ``eval_excluded``, ``severity``, ``category`` as last recorded.
+* ``task_completed`` of the dispute process's tasks (engine's ``data_after`` holds only the
+  *changed* form fields, so a decision equal to the previous one is missing; then the outcome is
+  read from the next task the same command created — the process's flows fix it):
+
+  ================== ============================== =========================================
+  element            explicit field                 next task created by the same command
+  ================== ============================== =========================================
+  sign_case          sign_decision == "return"      return_review → 退单 (return requested)
+  return_review      return_approved (bool)         dispatch_case → approved (错派, corrected)
+                                                    first_contact → denied (不当退单)
+  review_result      review_decision == "rework"    handle_case → 返工 (rework)
+  mediate_case       mediation_outcome=="agreement" judicial_confirmation / feedback_result →
+                                                    agreement reached
+  judicial_confirmation (completed at all)          → 司法确认 applied
+  ================== ============================== =========================================
+
+* explicit domain events, when a process emits them, count directly: ``rework``,
+  ``dispatch_corrected`` (domain §8.1 asks for these two to be kept apart).
+* ``audit_summary`` (retention): restores the facts saved when the case's detail was purged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from engine.clock import as_utc
+
+REGISTERED_STATES = frozenset(
+    {
+        "REGISTERED",
+        "DISPATCHED",
+        "SIGNED",
+        "RETURN_REQUESTED",
+        "IN_PROGRESS",
+        "SUSPENDED",
+        "FEEDBACK",
+        "VERIFYING",
+        "REVISIT",
+        "CLOSED",
+    }
+)
+TIER_RANK = {"grid": 0, "village": 1, "township": 2, "county": 3}
+SUMMARY_EVENT = "audit_summary"
+
+
+class EventLike(Protocol):
+    """What the fold reads of an event (an ``AuditEvent`` row or a Core row both fit)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def org_path(self) -> str | None: ...
+    @property
+    def element_id(self) -> str | None: ...
+    @property
+    def data_before(self) -> dict[str, Any] | None: ...
+    @property
+    def data_after(self) -> dict[str, Any] | None: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class CaseFacts:
+    """What the record says about one case (instants are aware UTC)."""
+
+    case_no: str
+    org_path: str | None = None
+    reported_at: datetime | None = None
+    registered_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    closed_at: datetime | None = None  # the last closure, None while (re)opened
+    status: str | None = None
+    due_at: datetime | None = None
+    tier: str | None = None
+    resolved_tier: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    satisfaction: int | None = None
+    eval_excluded: bool = False
+    ladder_level: int = -1
+    escalations: list[datetime] = field(default_factory=list)
+    to_county_at: datetime | None = None
+    reopens: list[datetime] = field(default_factory=list)
+    reworks: list[datetime] = field(default_factory=list)
+    returns: list[datetime] = field(default_factory=list)
+    corrections: list[datetime] = field(default_factory=list)  # approved returns (错派)
+    improper_returns: list[datetime] = field(default_factory=list)  # denied returns
+    agreements: list[datetime] = field(default_factory=list)
+    jc_applied: list[datetime] = field(default_factory=list)
+    rungs: list[tuple[datetime, int]] = field(default_factory=list)  # ladder rises (at, level)
+
+    # ---- derived
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None and self.status == "CLOSED"
+
+    @property
+    def resolved(self) -> bool:
+        """化解: closed through the process's 办结 step, which records the resolving tier."""
+        return self.closed and self.resolved_tier is not None
+
+    @property
+    def closed_on_time(self) -> bool:
+        return (
+            self.closed
+            and self.closed_at is not None
+            and (self.due_at is None or self.closed_at <= self.due_at)
+        )
+
+    def overdue_at(self, moment: datetime) -> bool:
+        """Past its due date at ``moment``: open and due before it, or closed after the due."""
+        if self.due_at is None:
+            return False
+        if self.closed and self.closed_at is not None:
+            return self.closed_at > self.due_at
+        return self.due_at < moment
+
+    # ---- persistence (retention summaries)
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, datetime):
+                out[key] = value.isoformat()
+            elif isinstance(value, list):
+                out[key] = [_plain(v) for v in value]
+            else:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseFacts:
+        facts = cls(case_no=str(data["case_no"]))
+        for key, value in data.items():
+            if key == "case_no" or not hasattr(facts, key):
+                continue
+            current = getattr(facts, key)
+            if key == "rungs":
+                value = [(_instant(at), int(level)) for at, level in value]
+            elif isinstance(current, list):
+                value = [_instant(v) for v in value]
+            elif key.endswith("_at") and value is not None:
+                value = _instant(value)
+            setattr(facts, key, value)
+        return facts
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value)))
+
+
+def _maybe_instant(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return _instant(value)
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------------------- the fold
+
+#: next task created → outcome, per completed element (the dispute process's flows)
+NEXT_TASK_OUTCOME: dict[str, dict[str, str]] = {
+    "sign_case": {"return_review": "return", "first_contact": "signed"},
+    "return_review": {"dispatch_case": "approved", "first_contact": "denied"},
+    "review_result": {"handle_case": "rework", "revisit_party": "pass", "dispatch_case": "up"},
+    "mediate_case": {
+        "judicial_confirmation": "agreement",
+        "feedback_result": "agreement",
+        "handle_case": "failed",
+    },
+}
+
+
+def _outcome(events: Sequence[EventLike], i: int) -> str | None:
+    """The outcome of the task completed at ``events[i]``: explicit field, else the next task."""
+    e = events[i]
+    data = e.data_after or {}
+    element = e.element_id or ""
+    if element == "sign_case" and "sign_decision" in data:
+        return "return" if data["sign_decision"] == "return" else "signed"
+    if element == "return_review" and "return_approved" in data:
+        return "approved" if data["return_approved"] else "denied"
+    if element == "review_result" and "review_decision" in data:
+        decision = data["review_decision"]
+        return {"pass": "pass", "escalate": "up"}.get(str(decision), "rework")
+    if element == "mediate_case" and "mediation_outcome" in data:
+        return "agreement" if data["mediation_outcome"] == "agreement" else "failed"
+    table = NEXT_TASK_OUTCOME.get(element)
+    if table is None:
+        return None
+    for later in events[i + 1 :]:
+        if later.at != e.at:
+            break  # another command
+        if later.event_type == "task_created":
+            return table.get(later.element_id or "")
+    return None
+
+
+def fold_case(case_no: str, events: Iterable[EventLike]) -> CaseFacts:
+    """Facts of one case from its events in seq order."""
+    ordered = list(events)
+    facts = CaseFacts(case_no)
+    for i, e in enumerate(ordered):
+        at = as_utc(e.at)
+        if e.org_path and e.org_path != "/":
+            facts.org_path = e.org_path
+        kind = e.event_type
+        if kind == SUMMARY_EVENT:
+            saved = (e.details or {}).get("kpi")
+            if isinstance(saved, dict):
+                org = facts.org_path
+                facts = CaseFacts.from_dict({**saved, "case_no": case_no})
+                facts.org_path = facts.org_path or org
+        elif kind == "instance_started":
+            facts.reported_at = facts.reported_at or at
+        elif kind == "case_updated":
+            _apply_update(facts, e, at)
+        elif kind == "task_completed":
+            _apply_completion(facts, e.element_id or "", _outcome(ordered, i), at)
+        elif kind == "rework":
+            facts.reworks.append(at)
+        elif kind == "dispatch_corrected":
+            facts.corrections.append(at)
+    return facts
+
+
+def _apply_update(facts: CaseFacts, e: EventLike, at: datetime) -> None:
+    after = e.data_after or {}
+    before = e.data_before or {}
+    if "due_at" in after:
+        facts.due_at = _maybe_instant(after["due_at"])
+    if "status" in after:
+        status = str(after["status"])
+        facts.status = status
+        if status in REGISTERED_STATES and facts.registered_at is None:
+            facts.registered_at = at
+        if status == "DISPATCHED" and facts.dispatched_at is None:
+            facts.dispatched_at = at
+        if status == "CLOSED":
+            facts.closed_at = _maybe_instant(after.get("closed_at")) or at
+        else:
+            facts.closed_at = None
+    elif "closed_at" in after and facts.status == "CLOSED":
+        facts.closed_at = _maybe_instant(after["closed_at"]) or facts.closed_at
+    if "tier" in after:
+        old, new = before.get("tier"), after.get("tier")
+        if old in TIER_RANK and new in TIER_RANK and TIER_RANK[new] > TIER_RANK[old]:
+            facts.escalations.append(at)
+            if new == "county" and facts.to_county_at is None:
+                facts.to_county_at = at
+        facts.tier = new
+    if "reopen_count" in after and int(after["reopen_count"] or 0) > int(
+        before.get("reopen_count") or 0
+    ):
+        facts.reopens.append(at)
+    if "ladder_level" in after:
+        level = int(after["ladder_level"] if after["ladder_level"] is not None else -1)
+        if level > facts.ladder_level:
+            facts.rungs.append((at, level))
+        facts.ladder_level = max(facts.ladder_level, level)
+    for name in ("resolved_tier", "severity", "category"):
+        if name in after:
+            setattr(facts, name, after[name])
+    if "satisfaction" in after:
+        value = after["satisfaction"]
+        facts.satisfaction = int(value) if value is not None else None
+    if "eval_excluded" in after:
+        facts.eval_excluded = bool(after["eval_excluded"])
+
+
+def _apply_completion(facts: CaseFacts, element: str, outcome: str | None, at: datetime) -> None:
+    if element == "sign_case" and outcome == "return":
+        facts.returns.append(at)
+    elif element == "return_review" and outcome == "approved":
+        facts.corrections.append(at)
+    elif element == "return_review" and outcome == "denied":
+        facts.improper_returns.append(at)
+    elif element == "review_result" and outcome == "rework":
+        facts.reworks.append(at)
+    elif element == "mediate_case" and outcome == "agreement":
+        facts.agreements.append(at)
+    elif element == "judicial_confirmation":
+        facts.jc_applied.append(at)

@@ -1,0 +1,66 @@
+"""Schema-driven fuzzing with schemathesis against ``/openapi.json``, in process (ASGI).
+
+Every operation gets a bounded number of generated requests (valid and invalid), sent with a
+token of a user holding several roles; no answer may be a 5xx, and every answer must match the
+documented status codes, media types and schemas. The event stream is left out (it does not end
+by itself; tests/api/test_events.py covers it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from engine.clock import ManualClock
+from engine.storage.models import UserRole
+from tests.api.conftest import World, make_world
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def fuzz_world(db_url: str, clock: ManualClock) -> Iterator[World]:
+    world, db = make_world(db_url, clock)
+    with world.db.session() as s:  # one user who may do (nearly) everything
+        for role in ("designer", "admin", "grid_worker"):
+            s.add(UserRole(user_id="county_staff", role=role, org_id="county"))
+    with world.client:
+        world.report("county_staff")
+        yield world
+    db.dispose()
+
+
+@pytest.fixture
+def api_schema(fuzz_world: World) -> Any:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_world.app)
+    return schema.exclude(path="/api/v1/events")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_errors_and_documented_answers(case: Any, fuzz_world: World) -> None:
+    case.call_and_validate(headers=fuzz_world.h("county_staff"), checks=CHECKS)
