@@ -159,7 +159,7 @@ class TaskDetailOut(Out):
 
 class CompleteIn(Model):
     data: dict[str, Any] = Field(default_factory=dict)
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class AssignIn(Model):

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import definitions as defs
@@ -424,7 +424,8 @@ class Engine:
         self, s: Session, instance_id: str | None, task_id: str | None
     ) -> tuple[Instance, Case, HumanTask | None]:
         """Lock the instance row, then read its case (and the task) fresh: two round trips."""
-        lock = select(Instance)
+        # The state is loaded only when the workflow is not in the cache (see _load_workflow).
+        lock = select(Instance).options(defer(Instance.state), defer(Instance.data))
         if task_id is not None:
             lock = lock.join(HumanTask, HumanTask.instance_id == Instance.id).where(
                 HumanTask.id == task_id

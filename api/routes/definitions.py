@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, File, Path, Response, UploadFile
 
 from api.deps import MULTIPART, PREFIX, EngineDep, PrincipalDep, SessionDep
 from api.schemas import DefinitionOut, DeployedOut, ValidationOut
@@ -74,7 +74,10 @@ def list_definitions(s: SessionDep, principal: PrincipalDep) -> list[DefinitionO
     responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 def definition_xml(
-    process_id: str, version: int, s: SessionDep, principal: PrincipalDep
+    process_id: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    s: SessionDep,
+    principal: PrincipalDep,
 ) -> Response:
     """The BPMN file exactly as deployed (for the modeler and for diagram overlays)."""
     return Response(queries.definition_xml(s, process_id, version), media_type="application/xml")

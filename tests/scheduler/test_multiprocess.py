@@ -102,9 +102,9 @@ def test_three_processes_one_killed_every_item_fires_exactly_once(pg: str) -> No
             .group_by(Notification.title)
         ).all()
         timer_events = s.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.event_type == "timer_fired"
-            )
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.event_type == "timer_fired")
         )
     assert states == {"done": total}  # none lost, none left
     assert len(firings) == total  # one proof per item (the key forbids a second)

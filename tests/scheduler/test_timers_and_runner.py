@@ -114,9 +114,7 @@ def test_leader_election_takes_over_a_lapsed_lease(db: Database, clock: ManualCl
     assert a.holder() == ("worker-a", clock.now() + timedelta(seconds=10))
 
 
-def test_run_scheduler_sweeps_until_stopped(
-    db: Database, db_url: str, clock: ManualClock
-) -> None:
+def test_run_scheduler_sweeps_until_stopped(db: Database, db_url: str, clock: ManualClock) -> None:
     engine = timer_engine(db, clock)
     engine.start("deadline", "T-4", {}, ALICE)
     clock.advance(timedelta(hours=1, seconds=1))
