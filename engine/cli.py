@@ -45,6 +45,11 @@ def friendly(func: F) -> F:
         except OSError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - never a traceback at the user
+            err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -389,7 +389,7 @@ class _Checker:
                         etree.ElementTree(parse_xml(f.content)), filename=f.filename
                     )
                 elif f.kind == "dmn":
-                    parser.add_dmn_xml(etree.ElementTree(parse_xml(f.content)), filename=f.filename)
+                    parser.add_dmn_xml(parse_xml(f.content), filename=f.filename)
             for pid in parser.get_process_ids():
                 spec = parser.get_spec(pid)
                 subs = parser.get_subprocess_specs(pid)
@@ -407,6 +407,8 @@ class _Checker:
             self.add(exc.file_name or "<bundle>", str(exc), line, exc.id or None)
         except SpiffWorkflowException as exc:
             self.add("<bundle>", f"cannot build the process: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the parser's own bugs must not reach a user raw
+            self.add("<bundle>", f"the BPMN parser failed: {type(exc).__name__}: {exc}")
         return compiled
 
     def _elements(self, trees: dict[str, Any]) -> dict[str, Any]:

@@ -141,3 +141,12 @@ def test_validation_failure_deploys_nothing(engine: Engine) -> None:
 def test_fixture_bundles_are_valid(engine: Engine) -> None:
     for name in sorted(p.name for p in (FIXTURES / "bpmn").iterdir()):
         engine.validate(bundle(name))
+
+
+def test_the_shipped_processes_deploy(engine: Engine) -> None:
+    root = FIXTURES.parent.parent
+    paths = sorted((root / "processes").glob("*.bpmn")) + sorted((root / "processes").glob("*.dmn"))
+    paths += sorted((root / "forms").glob("*.json"))
+    versions = engine.deploy(defs.files_from_paths(paths), DESIGNER)
+    assert "dispute" in {v.process_id for v in versions}
+    assert all(v.version == 1 and v.created for v in versions)

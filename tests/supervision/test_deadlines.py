@@ -20,7 +20,7 @@ def ask_extension(r: object, case_no: str, days: int, approved: bool = True) -> 
     from tests.supervision.support import Rig
 
     assert isinstance(r, Rig)
-    r.engine.deliver_message("extension_request", case_no, {"days": days}, ALICE)
+    r.do(case_no, "request_box", {"request": "extension"})
     r.do(case_no, "approve_extension", {"approved": approved, "days": days, "reason": "需现场勘测"})
 
 
@@ -28,7 +28,7 @@ def test_extension_before_due_is_granted_once_and_the_party_told(
     db: Database, clock: ManualClock
 ) -> None:
     r = rig(db, clock)
-    r.start("E-1", severity="blue", tier="village")
+    r.start("E-1", severity="blue", tier="village", with_requests=True)
     r.do("E-1", "sign_case", {})
     before = r.case("E-1").due_at
     assert before is not None
@@ -50,7 +50,7 @@ def test_extension_before_due_is_granted_once_and_the_party_told(
 
 def test_extension_requested_after_due_is_refused(db: Database, clock: ManualClock) -> None:
     r = rig(db, clock)
-    r.start("E-2", severity="blue", tier="village")
+    r.start("E-2", severity="blue", tier="village", with_requests=True)
     r.do("E-2", "sign_case", {})
     due = r.case("E-2").due_at
     assert due is not None
@@ -64,7 +64,7 @@ def test_extension_requested_after_due_is_refused(db: Database, clock: ManualClo
 
 def test_denied_extension_changes_nothing(db: Database, clock: ManualClock) -> None:
     r = rig(db, clock)
-    r.start("E-3", severity="blue", tier="village")
+    r.start("E-3", severity="blue", tier="village", with_requests=True)
     due = r.case("E-3").due_at
     ask_extension(r, "E-3", 3, approved=False)
     assert r.events("E-3", "extension_denied") and r.case("E-3").due_at == due
@@ -94,11 +94,11 @@ def test_suspension_stops_the_clock_and_resume_restores_the_remaining_time(
 
 def test_hang_approval_stops_the_clock_until_resume_clock(db: Database, clock: ManualClock) -> None:
     r = rig(db, clock)
-    r.start("S-2", severity="blue", tier="village")
+    r.start("S-2", severity="blue", tier="village", with_requests=True)
     r.do("S-2", "sign_case", {})
     due = r.case("S-2").due_at
     assert due is not None
-    r.engine.deliver_message("hang_request", "S-2", {"reason": "待拆迁"}, ALICE)
+    r.do("S-2", "request_box", {"request": "hang"})
     r.do("S-2", "approve_hang", {"approved": True, "reason": "待拆迁"})
     assert r.events("S-2", "deadline_suspended") and r.pending("S-2") == []
     clock.advance(timedelta(days=5))

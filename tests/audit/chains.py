@@ -1,0 +1,87 @@
+"""Test helpers: write valid hash chains fast, and tamper with rows as an attacker would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, text
+
+from engine.audit import GENESIS, canonical, event_hash
+from engine.storage.database import Database
+from engine.storage.models import AuditEvent
+
+COLUMNS = [c.name for c in AuditEvent.__table__.columns if c.name != "id"]
+TYPES = ("task_created", "task_claimed", "task_completed", "comment_added", "case_updated")
+
+
+def chain_rows(
+    case_no: str,
+    count: int,
+    start: datetime,
+    *,
+    org_path: str = "/county/town/village/",
+    actor: str = "alice",
+    first_seq: int = 1,
+    prev: str = GENESIS,
+    step: timedelta = timedelta(minutes=1),
+) -> list[dict[str, Any]]:
+    """``count`` chained events of one case as insertable rows (hashes computed as the engine does)."""
+    rows = []
+    for i in range(count):
+        seq = first_seq + i
+        e = AuditEvent(
+            case_no=case_no,
+            seq=seq,
+            instance_id=None,
+            event_type=TYPES[seq % len(TYPES)],
+            at=start + step * i,
+            actor_user=actor,
+            actor_role="handler",
+            actor_org="village",
+            org_path=org_path,
+            task_id=None,
+            element_id="handle",
+            element_name="处置",
+            data_before={"result": None} if seq % 3 == 0 else None,
+            data_after={"result": f"第{seq}步"} if seq % 3 == 0 else None,
+            reason=None,
+            details=json.loads(canonical({"n": seq, "note": "普通事件"})),
+            prev_hash=prev,
+        )
+        e.hash = event_hash(e)
+        prev = e.hash
+        rows.append({name: getattr(e, name) for name in COLUMNS})
+    return rows
+
+
+def bulk_insert(db: Database, rows: list[dict[str, Any]], chunk: int = 5000) -> None:
+    with db.engine.begin() as conn:
+        for i in range(0, len(rows), chunk):
+            conn.execute(insert(AuditEvent.__table__), rows[i : i + chunk])
+
+
+@contextmanager
+def as_attacker(db: Database) -> Iterator[Connection]:
+    """A connection that bypasses the append-only triggers, as a database superuser could.
+
+    PostgreSQL: ``session_replication_role = replica`` (superuser only) skips ordinary triggers.
+    SQLite: whoever holds the file can define the function the triggers ask.
+    """
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+                "bihuan_audit_maintenance", 0, lambda: 1
+            )
+        try:
+            yield conn
+        finally:
+            if db.dialect != "postgresql":
+                conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+                    "bihuan_audit_maintenance", 0, lambda: 0
+                )
