@@ -66,15 +66,11 @@ def latest_anchor(session: Session) -> AuditAnchor | None:
 
 def chain_heads(session: Session, since: datetime | None) -> dict[str, list[Any]]:
     """``{case_no: [seq, hash]}`` of every chain with an event at or after ``since`` (all if None)."""
-    moved = select(AuditEvent.case_no, func.max(AuditEvent.seq).label("seq"))
+    latest_q = select(AuditEvent.case_no, func.max(AuditEvent.seq).label("seq"))
     if since is not None:
-        moved = moved.where(AuditEvent.at >= since)
-    latest = (
-        select(AuditEvent.case_no, func.max(AuditEvent.seq).label("seq"))
-        .where(AuditEvent.case_no.in_(select(moved.subquery().c.case_no)))
-        .group_by(AuditEvent.case_no)
-        .subquery()
-    )
+        moved = select(AuditEvent.case_no).where(AuditEvent.at >= since).distinct()
+        latest_q = latest_q.where(AuditEvent.case_no.in_(moved))
+    latest = latest_q.group_by(AuditEvent.case_no).subquery()
     rows = session.execute(
         select(AuditEvent.case_no, AuditEvent.seq, AuditEvent.hash)
         .join(latest, and_(AuditEvent.case_no == latest.c.case_no, AuditEvent.seq == latest.c.seq))

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from engine.candidates import CandidateResolver, PropertyResolver
 from engine.clock import Clock, SystemClock
+from engine.orgs import LaneResolver
 from engine.runtime import Engine
 from engine.settings import Settings
 from engine.spiff import Limits, Sandbox
@@ -43,6 +45,14 @@ def build_sandbox(settings: Settings, clock: Clock | None = None) -> Sandbox:
                    limits=limits_from(settings))  # fmt: skip
 
 
+def build_resolver(settings: Settings) -> CandidateResolver:
+    """Lanes → candidates from the organisation file and ``lanes.yaml`` when both exist."""
+    lanes = settings.processes_dir / "lanes.yaml"
+    if settings.organisations_file.exists() and lanes.exists():
+        return LaneResolver.from_files(settings.organisations_file, lanes)
+    return PropertyResolver()
+
+
 def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
     clock = clock or SystemClock()
     db = Database(settings.database_url)
@@ -50,6 +60,7 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
     return Engine(
         db,
         clock=clock,
+        resolver=build_resolver(settings),
         limits=limits_from(settings),
         helpers=make_workday_helpers(calendar, clock.now),
     )

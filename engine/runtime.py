@@ -121,6 +121,7 @@ class Engine:
             )
             if s.get(Case, business_key) is not None:
                 raise Conflict(f"case {business_key} already exists", case_no=business_key)
+            self._validate_start(s, definition, data)
             start_data = {**dict(data), "case_no": business_key}
             restored = self.cache.spec(definition)
             with engine_time(lambda: now):
@@ -130,6 +131,21 @@ class Engine:
                 )
         self.workflows.put(instance.id, instance.version, wf)
         return instance
+
+    def _validate_start(self, s: Session, definition: Definition, data: Mapping[str, Any]) -> None:
+        """A start event with a form (the report form) validates the start data like a task."""
+        for element in (definition.elements or {}).values():
+            if (
+                element.get("type") != "startEvent"
+                or element.get("process") != definition.process_id
+                or not element.get("top_level")
+            ):
+                continue
+            form = (element.get("properties") or {}).get("formJsonSchemaFilename")
+            if form:
+                validator = self.cache.form(s, definition.bundle_id, form)
+                if validator is not None:
+                    validator.validate(dict(data))
 
     def _record_start(
         self,

@@ -359,9 +359,7 @@ class _Checker:
                 for entry in rule.iterfind(f"{{{ns}}}outputEntry/{{{ns}}}text"):
                     self._compile(file, entry.text or "", "eval", entry.sourceline, rid)
 
-    def _check_dmn_entry(
-        self, file: str, text: str, line: int | None, element: str | None
-    ) -> None:
+    def _check_dmn_entry(self, file: str, text: str, line: int | None, element: str | None) -> None:
         text = text.strip()
         if not text or text == "-":
             return
@@ -431,6 +429,7 @@ class _Checker:
                         "process": proc.get("id"),
                         "lane": lanes.get(nid),
                         "properties": _properties(node),
+                        "top_level": node.getparent() is proc,
                     }
         return elements
 

@@ -45,6 +45,7 @@ from engine.workdays import (
     DueResult,
     ExtensionRefused,
     RuleSpec,
+    Suspend,
     WorkCalendar,
     rung_level,
 )
@@ -493,10 +494,17 @@ class Supervision:
         self, sc: Scope, target: str, rec: dict[str, Any], *, task_id: str | None = None
     ) -> None:
         current = records.due_result(rec)
+        # Time spent suspended does not count: shares of the limit run from a start moved later
+        # by the suspensions, so a rung never falls inside (or because of) a 挂账.
+        stopped = sum(
+            (a.end - a.start for a in current.rule.adjustments if isinstance(a, Suspend)),
+            timedelta(),
+        )
+        start = min(current.start + stopped, current.due)
         rungs = [
             (rung.name, rung.at)
             for rung in self.policy.ladder_rungs(
-                current.start, current.due, rec["severity"], self.calendar, rule=current.rule
+                start, current.due, rec["severity"], self.calendar, rule=current.rule
             )
         ]
         triggers = self.policy.ladder.triggers

@@ -37,7 +37,9 @@ class Rig:
     scheduler: Scheduler
 
     def start(self, case_no: str, **data: object) -> str:
-        return self.engine.start("dispute", case_no, {"title": "邻里噪音", "with_requests": False, **data}, ALICE).id
+        return self.engine.start(
+            "dispute", case_no, {"title": "邻里噪音", "with_requests": False, **data}, ALICE
+        ).id
 
     def do(self, case_no: str, element: str, data: dict[str, object]) -> None:
         task = only_task(self.db, case_no, element)
