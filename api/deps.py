@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
@@ -16,6 +16,7 @@ from api.errors import UnsupportedMediaType
 from api.metrics import Metrics
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
+from engine.errors import InputInvalid
 from engine.runtime import Engine
 from engine.settings import Settings
 
@@ -87,10 +88,11 @@ def media_type(request: Request) -> str | None:
     return msg.get_content_type()
 
 
-def accepts(*types: str) -> Callable[[Request], None]:
-    """A dependency refusing a body of any other media type with 415 (no body: anything goes)."""
+def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency refusing a body of any other media type with 415 (no body: anything goes),
+    and JSON holding a NUL character (no database column can store one) with 422."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         has_body = request.headers.get("content-length", "0") != "0" or (
             "transfer-encoding" in request.headers
         )
@@ -102,6 +104,8 @@ def accepts(*types: str) -> Callable[[Request], None]:
                 f"expected {' or '.join(types)}, got {media or 'no Content-Type'}",
                 accepted=list(types),
             )
+        if media == "application/json" and b"\\u0000" in await request.body():
+            raise InputInvalid("text must not contain NUL characters (\\u0000)")
 
     return check
 

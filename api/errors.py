@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.access import AuthenticationFailed
@@ -175,6 +175,12 @@ def install(app: FastAPI) -> None:
         return problem(503, "storage_error", "the database is unavailable; retry later",
                        instance=request.url.path)  # fmt: skip
 
+    async def on_bad_value(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("the database refused a value on %s: %s", request.url.path, exc)
+        return problem(422, "invalid_input", "a value was refused by the database "
+                       "(out of range, or a character it cannot store)",
+                       instance=request.url.path)  # fmt: skip
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "an unexpected error occurred",
@@ -184,6 +190,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(DataError, on_bad_value)
     app.add_exception_handler(Exception, on_unexpected)
 
 

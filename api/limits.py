@@ -1,4 +1,4 @@
-"""The request size limit: 413 before the body is read when Content-Length says so, and while
+"""The edge of every request: no NUL characters in the URL (422), and the size limit: 413 before the body is read when Content-Length says so, and while
 it streams when it does not (chunked uploads are counted as they arrive)."""
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string", b""))
+        if b"%00" in raw or b"\x00" in raw or "\x00" in str(scope.get("path", "")):
+            await problem(422, "invalid_request", "the URL must not contain NUL characters",
+                          instance=str(scope.get("path", "")))(scope, receive, send)  # fmt: skip
             return
         for key, value in scope.get("headers", []):
             if bytes(key).lower() == b"content-length":

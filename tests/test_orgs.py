@@ -174,7 +174,7 @@ def test_a_valid_copy_parses() -> None:
 def test_errors_name_the_key_and_are_all_reported_at_once() -> None:
     d = doc()
     county = d["units"][0]
-    county["children"][0]["kind"] = "centre-ish"
+    county["children"].append({"id": "qs-new", "name": "新单位", "kind": "centre-ish"})
     dongcheng = next(c for c in county["children"] if c["id"] == "qs-dc")
     dongcheng["children"].append({"id": "qs-dc-99", "name": "错放的网格", "kind": "grid"})
     dongcheng["children"].append({"id": "qs-dc-pcs", "name": "重复", "kind": "department"})
@@ -185,7 +185,9 @@ def test_errors_name_the_key_and_are_all_reported_at_once() -> None:
     d["users"].append({"id": "grid01", "name": "重复用户", "roles": []})
     found = problems(d)
     text = "\n".join(found)
-    assert "units[0].children[0].kind: unknown kind 'centre-ish'" in text
+    assert (
+        f"units[0].children[{len(county['children']) - 1}].kind: unknown kind 'centre-ish'" in text
+    )
     assert "a grid cannot stand under township" in text
     assert "duplicate unit id 'qs-dc-pcs'" in text
     assert "'Bad Id' is not a valid id" in text

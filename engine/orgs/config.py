@@ -167,13 +167,14 @@ class _Parser:
         else:
             seen: set[str] = set()
             for i, node in enumerate(users):
+                raw_id = node.get("id") if isinstance(node, dict) else None
+                if isinstance(raw_id, str):
+                    if raw_id in seen:
+                        self.err(f"users[{i}].id", f"duplicate user id {raw_id!r}")
+                    seen.add(raw_id)
                 user = self._user(node, f"users[{i}]", default_password)
-                if user is None:
-                    continue
-                if user.id in seen:
-                    self.err(f"users[{i}].id", f"duplicate user id {user.id!r}")
-                seen.add(user.id)
-                parsed_users.append(user)
+                if user is not None:
+                    parsed_users.append(user)
         if self.problems:
             raise OrgConfigError(self.source, self.problems)
         return OrgConfig(tuple(self.units), tuple(parsed_users), self.source)

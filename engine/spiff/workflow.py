@@ -238,7 +238,32 @@ class Workflow:
                         spiff_id=str(task.id), element_id=_element_id(task), name=definition.name
                     )
                 )
+        for element_id, definition in self._event_subprocess_starts():
+            messages.append(
+                PendingMessage(spiff_id="", element_id=element_id, name=definition.name)
+            )
         return timers, messages
+
+    def _event_subprocess_starts(self) -> list[tuple[str, Any]]:
+        """(start element id, definition) of message starts of the process's event sub-processes,
+        which catch while the process runs without being waiting tasks."""
+        if self._wf.is_completed():
+            return []
+        found = []
+        start = self._wf.spec.start
+        for sp_name in getattr(start, "trigger_specs", None) or []:
+            sub = self._wf.subprocess_specs.get(sp_name)
+            for event in getattr(sub, "bpmn_start_events", None) or []:
+                definition = getattr(event, "event_definition", None)
+                if isinstance(definition, MessageEventDefinition):
+                    found.append((str(getattr(event, "bpmn_id", event.name)), definition))
+        return found
+
+    def _event_subprocess_start(self, name: str) -> Any:
+        for _, definition in self._event_subprocess_starts():
+            if definition.name == name:
+                return definition
+        return None
 
     def element_states(self) -> dict[str, str]:
         """element id → 'completed' | 'active', for diagram overlays."""
@@ -273,6 +298,8 @@ class Workflow:
             if isinstance(candidate, MessageEventDefinition) and candidate.name == name:
                 definition = candidate
                 break
+        if definition is None:
+            definition = self._event_subprocess_start(name)
         if definition is None:
             raise NoMessageWaiting(f"the instance is not waiting for message {name!r}")
         # Throw with the catcher's own definition class (SpiffWorkflow compares classes).

@@ -1,0 +1,178 @@
+"""Auditor search over the audit record, and streamed exports (CSV, JSON Lines).
+
+Filters: organisation subtree (``org_path`` prefix), actor, event types, time range, case.
+Pages use keyset pagination on ``(at, id)``. Exports stream rows with ``yield_per`` (a
+server-side cursor on PostgreSQL), writing each row as it arrives, so exporting a year of events
+holds one batch in memory whatever the number of rows.
+
+Exported rows carry ``prev_hash`` and ``hash`` so an export can be checked against the chain.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from engine.audit import canonical
+from engine.storage.models import AuditEvent
+
+BATCH = 1000
+COLUMNS = (
+    "id",
+    "case_no",
+    "seq",
+    "event_type",
+    "at",
+    "actor_user",
+    "actor_role",
+    "actor_org",
+    "org_path",
+    "instance_id",
+    "task_id",
+    "element_id",
+    "element_name",
+    "data_before",
+    "data_after",
+    "reason",
+    "details",
+    "prev_hash",
+    "hash",
+)
+_JSON = {"data_before", "data_after", "details"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """What an auditor asks for; every field narrows the result (None = no filter)."""
+
+    org_path: str | None = None  # subtree: "/county/town/" matches every unit under it
+    actor: str | None = None
+    event_types: tuple[str, ...] = ()
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    case_no: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    case_no: str
+    seq: int
+    event_type: str
+    at: datetime
+    actor_user: str | None
+    actor_role: str | None
+    actor_org: str | None
+    org_path: str | None
+    instance_id: str | None
+    task_id: str | None
+    element_id: str | None
+    element_name: str | None
+    data_before: dict[str, Any] | None
+    data_after: dict[str, Any] | None
+    reason: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["at"] = self.at.astimezone(UTC).isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class Page:
+    records: tuple[AuditRecord, ...]
+    next_cursor: str | None  # pass back as ``after`` for the next page
+
+
+def statement(query: AuditQuery) -> Select[Any]:
+    cols = [getattr(AuditEvent, name) for name in COLUMNS]
+    stmt = select(*cols)
+    if query.org_path:
+        stmt = stmt.where(AuditEvent.org_path.startswith(query.org_path, autoescape=True))
+    if query.actor:
+        stmt = stmt.where(AuditEvent.actor_user == query.actor)
+    if query.event_types:
+        stmt = stmt.where(AuditEvent.event_type.in_(query.event_types))
+    if query.since is not None:
+        stmt = stmt.where(AuditEvent.at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(AuditEvent.at < query.until)
+    if query.case_no:
+        stmt = stmt.where(AuditEvent.case_no == query.case_no)
+    return stmt.order_by(AuditEvent.at, AuditEvent.id)
+
+
+def _record(row: Row[Any]) -> AuditRecord:
+    return AuditRecord(*row)
+
+
+def search(
+    session: Session, query: AuditQuery, *, limit: int = 100, after: str | None = None
+) -> Page:
+    """One page of matching events, oldest first; ``after`` is the previous page's cursor."""
+    limit = max(1, min(limit, 1000))
+    stmt = statement(query)
+    if after:
+        at_text, _, id_text = after.rpartition("|")
+        at, last_id = datetime.fromisoformat(at_text), int(id_text)
+        stmt = stmt.where(
+            or_(AuditEvent.at > at, and_(AuditEvent.at == at, AuditEvent.id > last_id))
+        )
+    rows = [_record(r) for r in session.execute(stmt.limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1].at.astimezone(UTC).isoformat()}|{rows[-1].id}" if more else None
+    return Page(tuple(rows), cursor)
+
+
+def iter_records(session: Session, query: AuditQuery, *, batch: int = BATCH) -> Iterator[Row[Any]]:
+    """Every matching row, streamed (server-side cursor on PostgreSQL)."""
+    result = session.execute(statement(query).execution_options(yield_per=batch))
+    yield from result
+
+
+def _cell(name: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if name in _JSON:
+        return canonical(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # a spreadsheet must not run it as a formula
+    return value
+
+
+def export_csv(session: Session, query: AuditQuery, out: TextIO) -> int:
+    """Write matching events as CSV (header first); returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for row in iter_records(session, query):
+        writer.writerow([_cell(name, value) for name, value in zip(COLUMNS, row, strict=True)])
+        count += 1
+    return count
+
+
+def export_jsonl(session: Session, query: AuditQuery, out: TextIO) -> int:
+    """Write matching events as JSON Lines (one canonical JSON object a line)."""
+    count = 0
+    for row in iter_records(session, query):
+        item = dict(zip(COLUMNS, row, strict=True))
+        item["at"] = item["at"].astimezone(UTC).isoformat()
+        out.write(json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        out.write("\n")
+        count += 1
+    return count
