@@ -72,7 +72,11 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         super().__init__(environment=SandboxEnvironment(sandbox))
 
     def validate(self, expression: str) -> None:
-        self.environment.sandbox.compile(expression, "eval")
+        """SpiffWorkflow's DMN engine probes expressions and expects ``SyntaxError``."""
+        try:
+            self.environment.sandbox.compile(expression, "eval")
+        except SandboxViolation as exc:
+            raise SyntaxError(exc.message) from None
 
 
 __all__ = [

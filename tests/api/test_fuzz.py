@@ -27,7 +27,7 @@ from engine.clock import ManualClock
 from engine.storage.models import UserRole
 from tests.api.conftest import World, make_world
 
-EXAMPLES = 25
+EXAMPLES = 12
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

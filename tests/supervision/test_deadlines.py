@@ -159,7 +159,7 @@ def test_regrading_severity_recomputes_deadlines(db: Database, clock: ManualCloc
     )
     r.do("V-1", "handle_case", {"severity": "red"})  # red: 30 days, later: the due stays
     assert r.case("V-1").due_at == case.due_at
-    assert [i.payload["rung"] for i in r.pending("V-1") if i.task_id is None][0] == "warning"
+    assert next(i.payload["rung"] for i in r.pending("V-1") if i.task_id is None) == "warning"
 
 
 def test_low_confidence_deadlines_are_recomputed_when_the_year_is_loaded(

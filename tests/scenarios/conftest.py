@@ -1,0 +1,38 @@
+"""An engine with the shipped processes, the demo organisations and the lane resolver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from engine.bootstrap import build_engine
+from engine.clock import ManualClock
+from engine.definitions import files_from_paths
+from engine.demo import _bundle, _demo_hasher
+from engine.orgs import load_organisations
+from engine.runtime import Engine
+from engine.scenarios import Driver
+from engine.settings import Settings
+from tests.engine.support import DESIGNER
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, demo=True)
+
+
+@pytest.fixture
+def dispute(settings: Settings, clock: ManualClock) -> Iterator[Engine]:
+    engine = build_engine(settings, clock=clock)
+    with engine.db.session() as s:
+        load_organisations(s, settings.organisations_file, hash_password=_demo_hasher(),
+                           now=clock.now)  # fmt: skip
+    engine.deploy(files_from_paths(_bundle(settings.processes_dir, settings.forms_dir)), DESIGNER)
+    yield engine
+    engine.db.dispose()
+
+
+@pytest.fixture
+def driver(dispute: Engine) -> Driver:
+    return Driver(dispute)

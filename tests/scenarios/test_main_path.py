@@ -1,0 +1,31 @@
+"""The shipped dispute loop, resolved at the grid, driven through the engine as real users."""
+
+from __future__ import annotations
+
+from engine import scenarios as sc
+from engine.audit import Actor
+from engine.clock import ManualClock
+from engine.runtime import Engine
+from engine.scenarios import Driver
+from tests.engine.support import case, event_types
+
+GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
+
+
+def test_resolved_at_the_grid_and_closed_after_a_satisfied_revisit(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    dispute.start("dispute", "MD-2026-0001", sc.report("MD-2026-0001"), GRID_WORKER)
+    assert case(dispute.db, "MD-2026-0001").status == "SCREENING"
+    holders = [a.user_id for a in driver.run("MD-2026-0001", sc.main_path(clock.now()))]
+    assert holders == [
+        "town01", "village01", "grid01", "grid01", "grid01", "grid01", "village01", "revisit01",
+    ]  # fmt: skip
+    c = case(dispute.db, "MD-2026-0001")
+    assert (c.status, c.tier, c.resolved_tier, c.satisfaction, c.eval_excluded) == (
+        "CLOSED", "grid", "grid", 4, False,
+    )  # fmt: skip
+    assert c.org_path == "/qs/qs-dc/qs-dc-hp/qs-dc-hp-01/"
+    types = event_types(dispute.db, "MD-2026-0001")
+    assert types.count("task_completed") == 8
+    assert types[-2:] == ["instance_completed", "case_updated"]
