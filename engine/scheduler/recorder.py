@@ -6,8 +6,8 @@ listener, installed on the engine, runs at the end of every command (``case_chan
 instance lock: each ``bpmn_timer`` due item of the instance that ``_sync_waits`` just moved to
 ``done`` (the timer left the waiting set at or after its due time) and that has no proof yet gets
 its ``firings`` row in the same transaction. A duplicate key aborts the whole command
-(:class:`AlreadyFired`), so a timer's effect and its proof commit together or not at all — whether the scheduler fired it or a late
-submission did (the deadline race).
+(:class:`AlreadyFired`), so a timer's effect and its proof commit together or not at all —
+whether the scheduler fired it or a late submission did (the deadline race).
 """
 
 from __future__ import annotations

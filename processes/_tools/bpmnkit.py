@@ -169,6 +169,10 @@ class Model:
     documentation: str | None = None
     messages: dict[str, str] = field(default_factory=dict)  # message id -> name
     min_col_width: dict[int, int] = field(default_factory=dict)
+    # Names of task-data variables that multi-instance loops reference (loopDataInputRef/
+    # loopDataOutputRef are ID references in BPMN; declaring them keeps modellers from dropping
+    # the reference on save). SpiffWorkflow still reads them from the task data.
+    data_objects: dict[str, str] = field(default_factory=dict)
     x0: int = 20
     y0: int = 20
 
@@ -532,6 +536,8 @@ def build_xml(model: Model, layout: Layout) -> bytes:
         members += [e.id for e in model.event_subprocesses if e.lane == lane.id]
         for nid in members:
             _sub(lel, BPMN, "flowNodeRef").text = nid
+    for oid, oname in model.data_objects.items():
+        _sub(proc, BPMN, "dataObject", id=oid, name=oname)
     inc, out = _edge_maps(model.flows)
     defaults = {f.source: f.id for f in model.flows if f.default}
     for n in model.nodes:

@@ -884,6 +884,7 @@ def whistle_model() -> Model:
         nodes=nodes,
         flows=flows,
         documentation="综治中心吹哨, 职能部门报到 (multi-instance over whistle_departments)",
+        data_objects={"whistle_departments": "召集部门", "whistle_reports": "报到结果"},
     )
 
 

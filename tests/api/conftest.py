@@ -11,7 +11,7 @@
     └── dept_water/           dept_user (handling_unit)
 
 The loop process's lanes map to candidates through data fields: ``handler`` → handling_unit at
-``handler_org``, ``checker`` → township_center at ``checker_org``.
+``handler_org``, ``checker`` → township_center at ``checker_org`` (both default to town_a).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ USERS: dict[str, list[tuple[str, str]]] = {
     "revisit_a": [("revisit_agent", "town_a")],
     "dept_user": [("handling_unit", "dept_water")],
 }
+DEFAULT_ORG = "town_a"
 LANES = {"handler": ("handling_unit", "handler_org"), "checker": ("township_center", "checker_org")}
 
 
@@ -83,7 +84,7 @@ class LaneResolver:
         data: Mapping[str, Any],
     ) -> Candidate:
         role, org_field = LANES.get(lane or "", (None, ""))
-        org = data.get(org_field) if org_field else None
+        org = (data.get(org_field) or DEFAULT_ORG) if org_field else None
         return Candidate(org_id=str(org) if org else None, role=role)
 
 
@@ -178,13 +179,15 @@ class World:
         return str(ids[0])
 
 
-def make_world(db_url: str, clock: ManualClock, **app_kw: Any) -> tuple[World, Database]:
+def make_world(
+    db_url: str, clock: ManualClock, *, deploy_as: str = "loop", **app_kw: Any
+) -> tuple[World, Database]:
     db = Database(db_url)
     settings = Settings(database_url=db_url, secret_key=SECRET, demo=False,
                         max_request_bytes=256 * 1024)  # fmt: skip
     engine = Engine(db, clock=clock, resolver=LaneResolver())
     seed_people(db, clock)
-    engine.deploy(loop_bundle(), Actor("designer", "designer", "county"))
+    engine.deploy(loop_bundle(deploy_as), Actor("designer", "designer", "county"))
     app = create_app(settings, engine=engine, clock=clock, sse_poll_seconds=0.01, **app_kw)
     client = TestClient(app, raise_server_exceptions=False)
     return World(app, client, engine, clock, db, settings), db

@@ -1,0 +1,131 @@
+"""Engine throughput: the shipped dispute loop from report to close, one durable transaction per
+command, on SQLite and PostgreSQL — and the same model in plain SpiffWorkflow in memory.
+
+    python -m bench.engine_throughput --cases 200 --repeat 3 [--db sqlite,postgres]
+
+A completion is one ``complete`` command; each is preceded by its ``claim`` command, timed apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import timedelta
+from typing import Any
+
+from engine import scenarios as sc
+from engine.audit import Actor
+from engine.clock import ManualClock
+
+from bench.common import START, Result, database, dispute_engine
+
+REPORTER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
+
+
+def run_engine(url: str, cases: int) -> dict[str, float]:
+    clock = ManualClock(START)
+    engine = dispute_engine(url, clock)
+    driver = sc.Driver(engine)
+    path = sc.main_path(clock.now())
+    keys = [f"TP-{n:06d}" for n in range(cases)]
+    for key in keys:
+        engine.start("dispute", key, sc.report(key), REPORTER)
+    claim_s = complete_s = 0.0
+    completions = 0
+    # Warm the per-process caches (definitions, forms, people) outside the timing.
+    started = time.perf_counter()
+    for key in keys:
+        for element_id, form in path:
+            task = driver.open_task(key, element_id)
+            actor = driver.actor_for(task)
+            t0 = time.perf_counter()
+            if task.assignee != actor.user_id:
+                engine.claim(task.id, actor)
+            t1 = time.perf_counter()
+            engine.complete(task.id, form, actor)
+            t2 = time.perf_counter()
+            claim_s += t1 - t0
+            complete_s += t2 - t1
+            completions += 1
+        clock.advance(timedelta(seconds=1))
+    wall = time.perf_counter() - started
+    engine.db.dispose()
+    return {
+        "completions": completions,
+        "complete_per_s": completions / complete_s,
+        "claim_and_complete_per_s": completions / (claim_s + complete_s),
+        "wall_s": wall,
+    }
+
+
+def run_in_memory(cases: int) -> dict[str, float]:
+    """The same process, forms and data in plain SpiffWorkflow: no storage, no projections."""
+    from pathlib import Path
+
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.spiff.helpers import make_helpers
+    from engine.workdays import WorkCalendar, make_workday_helpers
+
+    root = Path(__file__).resolve().parent.parent / "processes"
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_files(sorted(str(p) for p in root.glob("*.bpmn")))
+    parser.add_dmn_files(sorted(str(p) for p in root.glob("*.dmn")))
+    spec, subs = parser.get_spec("dispute"), parser.get_subprocess_specs("dispute")
+    clock = ManualClock(START)
+    helpers: dict[str, Any] = {**make_helpers(clock.now),
+                               **make_workday_helpers(WorkCalendar.load(), clock.now)}  # fmt: skip
+    engine = PythonScriptEngine(environment=TaskDataEnvironment(helpers))
+    path = sc.main_path(clock.now())
+    completions = 0
+    elapsed = 0.0
+    for n in range(cases):
+        wf = BpmnWorkflow(spec, subs, script_engine=engine)
+        wf.get_tasks(state=TaskState.READY)[0].set_data(**sc.report(f"IM-{n:06d}"))
+        wf.do_engine_steps()
+        for element_id, form in path:
+            t0 = time.perf_counter()
+            task = next(
+                t
+                for t in wf.get_tasks(state=TaskState.READY, manual=True)
+                if t.task_spec.bpmn_id == element_id
+            )
+            task.set_data(**form)
+            task.run()
+            wf.do_engine_steps()
+            elapsed += time.perf_counter() - t0
+            completions += 1
+        assert wf.is_completed()
+    return {"completions": completions, "complete_per_s": completions / elapsed}
+
+
+def main(argv: list[str] | None = None) -> Result:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--db", default="sqlite,postgres")
+    args = ap.parse_args(argv)
+    result = Result("engine_throughput")
+    result.figures["cases"] = args.cases
+    memory = [run_in_memory(args.cases)["complete_per_s"] for _ in range(args.repeat)]
+    mem = result.median("in_memory_complete_per_s", memory)
+    for kind in [k for k in args.db.split(",") if k]:
+        runs: list[dict[str, float]] = []
+        for _ in range(args.repeat):
+            with database(kind) as url:
+                runs.append(run_engine(url, args.cases))
+        med = result.median(f"{kind}_complete_per_s", [r["complete_per_s"] for r in runs])
+        result.median(
+            f"{kind}_claim_and_complete_per_s", [r["claim_and_complete_per_s"] for r in runs]
+        )
+        result.figures[f"{kind}_ratio_to_in_memory"] = round(med / mem, 3)
+    print(result.figures)
+    result.write()
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""docs/api.md's "A caseworker's day", replayed with curl against a live uvicorn (real HTTP)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from engine.clock import ManualClock
+from tests.api.conftest import PASSWORD, World, make_world
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def day_script() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("## A caseworker's day", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    assert len(blocks) >= 6, "the walkthrough lost its commands"
+    return "\n".join(blocks)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(db_url: str, clock: ManualClock) -> Iterator[tuple[World, str]]:
+    world, db = make_world(db_url, clock, deploy_as="dispute")
+    port = free_port()
+    config = uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off", ws="none")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)  # waiting for a real server socket, not for engine time
+    yield world, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    db.dispose()
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
+def test_caseworkers_day_runs_as_written(live: tuple[World, str]) -> None:
+    world, base = live
+    env = {"PATH": "/usr/bin:/bin", "BASE": base, "REPORTER": "grid_a", "WORKER": "handler_a",
+           "PASSWORD": PASSWORD, "LANG": "C.UTF-8"}  # fmt: skip
+    run = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + day_script()],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
+    assert "reported BH-2026-000001" in run.stdout
+    assert '"state": "completed"' in run.stdout
+    assert "task_completed handler_a" in run.stdout
+    r = world.get("town_a_staff", "/api/v1/cases/BH-2026-000001")
+    assert r.json()["case"]["status"] == "VERIFYING"
