@@ -13,11 +13,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from bench.common import START, Result, database, dispute_engine
 from engine import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
-
-from bench.common import START, Result, database, dispute_engine
 
 REPORTER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
 

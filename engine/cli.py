@@ -47,7 +47,7 @@ def friendly(func: F) -> F:
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - never a traceback at the user
+        except Exception as exc:
             err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
             raise typer.Exit(2) from None
 

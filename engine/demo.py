@@ -37,7 +37,10 @@ DEMO_REPORTS: list[dict[str, Any]] = [
         "description": "某工地拖欠十二名农民工工资约三十万元，工人聚集讨薪。",
         "source_channel": "hotline_12345",
         "grid_code": "qs-xh-sq-01",
-        "parties": [{"name": "王某等12人", "role": "applicant"}, {"name": "某建筑公司", "role": "respondent"}],
+        "parties": [
+            {"name": "王某等12人", "role": "applicant"},
+            {"name": "某建筑公司", "role": "respondent"},
+        ],
         "party_count": 12,
         "amount_involved": 300000,
         "category_hint": "labour",
@@ -56,7 +59,10 @@ DEMO_REPORTS: list[dict[str, Any]] = [
         "description": "小区业主与物业公司因收费标准发生争议。",
         "source_channel": "grid_patrol",
         "grid_code": "qs-dc-yq-02",
-        "parties": [{"name": "业主代表孙某", "role": "applicant"}, {"name": "某物业公司", "role": "respondent"}],
+        "parties": [
+            {"name": "业主代表孙某", "role": "applicant"},
+            {"name": "某物业公司", "role": "respondent"},
+        ],
         "category_hint": "property_mgmt",
     },
 ]
@@ -76,7 +82,9 @@ def seed_demo(settings: Settings, out: Console | None = None) -> None:
     for v in versions:
         out.print(f"process {v.process_id} v{v.version} ({'new' if v.created else 'unchanged'})")
     with db.session() as s:
-        existing = s.scalar(select(func.count()).select_from(Case).where(Case.case_no.like("DEMO-%")))
+        existing = s.scalar(
+            select(func.count()).select_from(Case).where(Case.case_no.like("DEMO-%"))
+        )
     if existing:
         out.print(f"{existing} demo case(s) already present")
         return

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,8 +38,6 @@ from engine.errors import (
     TaskNotOpen,
 )
 from engine.projection import case_changes, case_snapshot, project_case
-from engine.sync import sync_tasks, sync_waits, task_payload
-from engine.workflow_cache import WorkflowCache
 from engine.spiff import (
     SERIALIZER_VERSION,
     SPIFF_VERSION,
@@ -55,13 +53,14 @@ from engine.storage.database import Database
 from engine.storage.models import (
     Case,
     Definition,
-    DueItem,
     HumanTask,
     Instance,
     MessageWait,
     OrgUnit,
     TaskComment,
 )
+from engine.sync import sync_tasks, sync_waits, task_payload
+from engine.workflow_cache import WorkflowCache
 
 T = TypeVar("T")
 OPEN_STATES = ("open", "claimed")
@@ -492,7 +491,7 @@ class Engine:
         saved: tuple[int, Workflow] | None = None
         try:
             with self.db.session() as s:
-                instance, case, task = self._lock(s, instance_id, task_id)
+                instance, case, _task = self._lock(s, instance_id, task_id)
                 key = instance.id
                 if expected_version is not None and instance.version != expected_version:
                     raise StaleVersion(

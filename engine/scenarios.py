@@ -113,7 +113,9 @@ class Driver:
             with self.engine.db.session() as s:
                 user = s.scalar(
                     select(UserRole.user_id)
-                    .where(UserRole.org_id == task.candidate_org, UserRole.role == task.candidate_role)
+                    .where(
+                        UserRole.org_id == task.candidate_org, UserRole.role == task.candidate_role
+                    )
                     .order_by(UserRole.user_id)
                     .limit(1)
                 )

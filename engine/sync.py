@@ -55,13 +55,13 @@ def sync_tasks(
     ready = {t.spiff_id: t for t in wf.ready_user_tasks()} if running else {}
     gone = [task_id for spiff_id, task_id in held.items() if spiff_id not in ready]
     for task_id in gone:
-        row = s.get(HumanTask, task_id)
-        if row is None or row.state not in ("open", "claimed"):
+        withdrawn = s.get(HumanTask, task_id)
+        if withdrawn is None or withdrawn.state not in ("open", "claimed"):
             continue
-        row.state, row.completed_at = "cancelled", ctx.now
-        ctx.audit.add("task_withdrawn", SYSTEM, task_id=row.id, element_id=row.element_id,
-                      element_name=row.name)  # fmt: skip
-        ctx.closed.append((row, "cancelled"))
+        withdrawn.state, withdrawn.completed_at = "cancelled", ctx.now
+        ctx.audit.add("task_withdrawn", SYSTEM, task_id=withdrawn.id,
+                      element_id=withdrawn.element_id, element_name=withdrawn.name)  # fmt: skip
+        ctx.closed.append((withdrawn, "cancelled"))
     held = {k: v for k, v in held.items() if k in ready}
     for row, outcome in ctx.closed:
         ctx.change("task", task_payload(row), row)

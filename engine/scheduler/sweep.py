@@ -9,10 +9,11 @@ One sweep::
               writer lock of BEGIN IMMEDIATE) and lease them: lease_owner = me,
               lease_until = now + lease_seconds (≤ 60 s)
         for each claimed row, in its own transaction:
-             lock the instance row (when the item belongs to one), then the item row;
-             skip it unless it is still pending and still leased to me;
+             lock the instance row (when the item belongs to one);
+             UPDATE the item SET state = 'done' WHERE still pending AND still leased to me
+                 (no row: skip it — done, cancelled or taken over);
              INSERT INTO firings (dedupe_key)   ← the primary key admits one firing per key
-             run the handler;  state = 'done'
+             run the handler; commit
         stop when a batch comes back short
 
 Failures (the handler raised, the database refused): the transaction rolls back, then
@@ -222,26 +223,36 @@ class Scheduler:
                 s.execute(
                     select(Instance.id).where(Instance.id == item.instance_id).with_for_update()
                 )
-            row = s.scalars(
-                select(DueItem).where(DueItem.id == item.id).with_for_update()
-            ).one_or_none()
-            if row is None or row.state != "pending" or row.lease_owner != self.owner:
+            # One conditional UPDATE locks the row, checks it is still pending and still ours,
+            # and marks it done; a rollback (handler error, crash) undoes all three.
+            row = s.execute(
+                update(DueItem)
+                .where(
+                    DueItem.id == item.id,
+                    DueItem.state == "pending",
+                    DueItem.lease_owner == self.owner,
+                )
+                .values(
+                    state="done", fired_at=now, lease_owner=None, lease_until=None, last_error=None
+                )
+                .returning(DueItem.dedupe_key, DueItem.due_at)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if row is None:
                 return "skipped"  # done, cancelled, or taken over after our lease lapsed
+            s.add(
+                Firing(
+                    dedupe_key=row.dedupe_key,
+                    fired_at=now,
+                    fired_by=self.owner,
+                    due_at=as_utc(row.due_at),
+                )
+            )
             try:
-                with s.begin_nested():
-                    s.add(
-                        Firing(
-                            dedupe_key=row.dedupe_key,
-                            fired_at=now,
-                            fired_by=self.owner,
-                            due_at=as_utc(row.due_at),
-                        )
-                    )
+                s.flush()
             except IntegrityError:
                 raise AlreadyFired(row.dedupe_key) from None
             handler(s, item, now)
-            row.state, row.fired_at = "done", now
-            row.lease_owner, row.lease_until, row.last_error = None, None, None
         return "fired"
 
     def _fire_timer(self, item: ClaimedItem, now: datetime) -> Outcome:

@@ -405,7 +405,7 @@ class _Checker:
             self.add(exc.file_name or "<bundle>", str(exc), line, exc.id or None)
         except SpiffWorkflowException as exc:
             self.add("<bundle>", f"cannot build the process: {exc}")
-        except Exception as exc:  # noqa: BLE001 - the parser's own bugs must not reach a user raw
+        except Exception as exc:
             self.add("<bundle>", f"the BPMN parser failed: {type(exc).__name__}: {exc}")
         return compiled
 

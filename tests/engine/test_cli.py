@@ -32,7 +32,9 @@ def test_validate_ok_and_refused(env: dict[str, str], tmp_path: Path) -> None:
     assert "deployable" in ok.output
     broken = tmp_path / "broken.bpmn"
     broken.write_bytes(
-        (FIXTURES / "bpmn" / "loop.bpmn").read_bytes().replace(b'targetRef="check"', b'targetRef="nope"')  # noqa: E501
+        (FIXTURES / "bpmn" / "loop.bpmn")
+        .read_bytes()
+        .replace(b'targetRef="check"', b'targetRef="nope"')
     )
     bad = runner.invoke(app, ["validate", str(broken)])
     assert bad.exit_code == 1
