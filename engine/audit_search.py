@@ -17,11 +17,10 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Text, and_, cast, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from engine.audit import canonical
 from engine.storage.models import AuditEvent
 
 BATCH = 1000
@@ -138,16 +137,22 @@ def search(
 
 
 def iter_records(session: Session, query: AuditQuery, *, batch: int = BATCH) -> Iterator[Row[Any]]:
-    """Every matching row, streamed (server-side cursor on PostgreSQL)."""
-    result = session.execute(statement(query).execution_options(yield_per=batch))
-    yield from result
+    """Every matching row, streamed (server-side cursor on PostgreSQL).
+
+    The JSON columns come back as their JSON text (not parsed): exports copy them as they are.
+    """
+    stmt = statement(query)
+    raw = [
+        cast(column, Text) if name in _JSON else column
+        for name, column in zip(COLUMNS, stmt.selected_columns, strict=True)
+    ]
+    stmt = stmt.with_only_columns(*raw, maintain_column_froms=True)
+    yield from session.execute(stmt.execution_options(yield_per=batch))
 
 
 def _cell(name: str, value: Any) -> Any:
-    if value is None:
+    if value is None or (name in _JSON and value == "null"):
         return ""
-    if name in _JSON:
-        return canonical(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -170,9 +175,15 @@ def export_jsonl(session: Session, query: AuditQuery, out: TextIO) -> int:
     """Write matching events as JSON Lines (one canonical JSON object a line)."""
     count = 0
     for row in iter_records(session, query):
-        item = dict(zip(COLUMNS, row, strict=True))
-        item["at"] = item["at"].astimezone(UTC).isoformat()
-        out.write(json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
-        out.write("\n")
+        parts = []
+        for name, value in zip(COLUMNS, row, strict=True):
+            if name in _JSON:
+                text = value if value is not None else "null"  # already JSON
+            elif isinstance(value, datetime):
+                text = f'"{value.astimezone(UTC).isoformat()}"'
+            else:
+                text = json.dumps(value, ensure_ascii=False)
+            parts.append(f'"{name}":{text}')
+        out.write("{" + ",".join(parts) + "}\n")
         count += 1
     return count

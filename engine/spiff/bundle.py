@@ -251,11 +251,11 @@ class _Checker:
     def _compile(
         self, file: str, source: str, mode: str, line: int | None, element: str | None
     ) -> None:
-        text = source.strip()
-        if not text:
+        if not source.strip():
             return
         try:
-            self.sandbox.compile(text, "exec" if mode == "exec" else "eval", filename=file)
+            # The raw text, exactly as SpiffWorkflow will hand it to the sandbox at run time.
+            self.sandbox.compile(source, "exec" if mode == "exec" else "eval", filename=file)
         except SandboxViolation as exc:
             at = line + (exc.line or 1) - 1 if line is not None else exc.line
             self.add(file, f"expression refused: {exc.message}", at, element)

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from engine.clock import ManualClock
 from engine.runtime import Engine
-from engine.scheduler import LeaderLease, PeriodicJob, PeriodicJobs, Scheduler, run_scheduler
+from engine.scheduler import (
+    LeaderLease,
+    PeriodicJob,
+    PeriodicJobs,
+    Scheduler,
+    SweepStats,
+    run_scheduler,
+)
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import DueItem, Firing, Notification
@@ -120,8 +127,8 @@ def test_run_scheduler_sweeps_until_stopped(db: Database, db_url: str, clock: Ma
     clock.advance(timedelta(hours=1, seconds=1))
     stop, swept = threading.Event(), threading.Event()
 
-    def on_tick(stats: object) -> None:
-        if stats is not None and getattr(stats, "fired", 0):
+    def on_tick(stats: SweepStats | None) -> None:
+        if stats is not None and stats.fired:
             swept.set()
 
     settings = Settings(database_url=db_url, poll_interval_seconds=0.05)
