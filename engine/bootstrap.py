@@ -10,10 +10,12 @@ from engine.candidates import CandidateResolver, PropertyResolver
 from engine.clock import Clock, SystemClock
 from engine.orgs import LaneResolver
 from engine.runtime import Engine
+from engine.scheduler import FiringRecorder
 from engine.settings import Settings
 from engine.spiff import Limits, Sandbox
 from engine.spiff.helpers import make_helpers
 from engine.storage.database import Database
+from engine.supervision import build_supervision
 from engine.workdays import WorkCalendar, make_workday_helpers
 
 
@@ -54,13 +56,21 @@ def build_resolver(settings: Settings) -> CandidateResolver:
 
 
 def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
+    """The engine with everything wired: lanes → candidates, deadlines and the supervision
+    ladder (督办) as a listener, firing proofs for timers, and working-day helpers."""
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     calendar = build_calendar(settings)
+    supervision = build_supervision(
+        settings, db, clock=clock, calendar=calendar, policy_path=settings.deadlines_file
+    )
     return Engine(
         db,
         clock=clock,
         resolver=build_resolver(settings),
+        # FiringRecorder in every engine (API workers too): a timer fired by a late submission
+        # leaves its proof in the same transaction.
+        listeners=[supervision, FiringRecorder()],
         limits=limits_from(settings),
         helpers=make_workday_helpers(calendar, clock.now),
     )

@@ -32,7 +32,9 @@ def build_supervision(
 ) -> Supervision:
     """The service as ``bihuan serve`` / ``bihuan scheduler`` use it."""
     policy = DeadlinePolicy.load(policy_path or settings.processes_dir / "deadlines.yaml")
-    cal = calendar or WorkCalendar.load(missing_year_policy=settings.missing_year_policy)
+    cal = calendar or WorkCalendar.load(
+        settings.calendar_override_file, missing_year_policy=settings.missing_year_policy
+    )
     return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=default_jobs())
 
 

@@ -145,9 +145,9 @@ class Supervision:
         elif (
             outcome == "completed"
             and task.element_id in self.config.hang_tasks
-            and _truthy(ctx.data.get("approved"))
+            and _truthy(_decision(ctx.data, "hang", "approved"))
         ):
-            self._suspend(sc, reason=str(ctx.data.get("reason") or "挂账"))
+            self._suspend(sc, reason=str(_decision(ctx.data, "hang", "reason") or "挂账"))
         sc.save()
 
     def case_changed(self, ctx: CommandContext) -> None:
@@ -435,9 +435,9 @@ class Supervision:
     # ---------------------------------------------------------------- extension (延期)
     def _extension_decided(self, sc: Scope, task: HumanTask) -> None:
         data = sc.data
-        reason = str(data.get("reason") or "")
+        reason = str(_decision(data, "extension", "reason") or "")
         unit = sc.case.handling_unit or sc.case.owner_org
-        if not _truthy(data.get("approved")):
+        if not _truthy(_decision(data, "extension", "approved")):
             sc.audit.add("extension_denied", sc.actor, task_id=task.id, reason=reason)
             title, body = texts.extension_refused(sc.case.case_no, f"审批未通过：{reason}")
             self._notify(sc, "extension_denied", title, body, org=unit)
@@ -450,7 +450,7 @@ class Supervision:
                     "案件尚无办理时限，无需延期 (the case has no deadline)", reason="no_deadline"
                 )
             current = records.due_result(rec)
-            amount = _amount_in_unit(current.rule, data.get("days"))
+            amount = _amount_in_unit(current.rule, _decision(data, "extension", "days"))
             new = self.policy.extend(current, amount, requested_at, self.calendar)
         except ExtensionRefused as exc:
             sc.audit.add(
@@ -806,3 +806,10 @@ def _amount_in_unit(rule: RuleSpec, days: Any) -> float:
         factor = 8
     amount = value * factor
     return int(amount) if amount.is_integer() else amount
+
+
+def _decision(data: dict[str, Any], prefix: str, name: str) -> Any:
+    """A field of an approval form: the shipped forms name them ``extension_days``,
+    ``hang_reason``…; plain ``days``/``reason``/``approved`` are accepted too."""
+    value = data.get(f"{prefix}_{name}")
+    return data.get(name) if value is None else value

@@ -11,6 +11,7 @@ column is as wide as its widest shape plus ``COL_GAP``. Edges are orthogonal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -46,6 +47,19 @@ LANE_LABEL_W = 30
 LANE_PAD = 14
 CHANNEL_STEP = 12
 CHAR_W = 14  # width of a CJK character at the modeller's 11-12px label font
+
+
+CJK = "\u3000-\u9fff\uff00-\uffef"
+ZH_PUNCT = {",": "，", ";": "；", ":": "："}
+
+
+def zh(text: str) -> str:
+    """Full-width punctuation next to Chinese characters (what caseworkers read)."""
+    return re.sub(
+        f"(?<=[{CJK}])([,;:])|([,;:])(?=[{CJK}])",
+        lambda m: ZH_PUNCT[m.group(1) or m.group(2)],
+        text,
+    )
 
 
 def text_width(text: str) -> int:
@@ -294,7 +308,7 @@ class Layout:
     def label_box(self, f: Flow, pts: list[tuple[float, float]]) -> Box | None:
         if not f.name:
             return None
-        w, h = text_width(f.name) + 4, 14
+        w, h = text_width(zh(f.name)) + 4, 14
         if f.label_at == "end":
             (ax, ay), (bx, by) = pts[-2], pts[-1]
         elif f.label_at == "mid":
@@ -320,7 +334,7 @@ class Layout:
         if not n.name:
             return None
         b = self.box[n.id]
-        lines = _wrap(n.name, 7)
+        lines = _wrap(zh(n.name), 7)
         w = max(text_width(line) for line in lines) + 4
         h = 14 * len(lines)
         if n.label_side == "top":
@@ -443,7 +457,7 @@ def _flow_node(
     defaults: dict[str, str],
     messages: dict[str, str],
 ) -> etree._Element:
-    el = _sub(parent, BPMN, n.kind, id=n.id, name=n.name)
+    el = _sub(parent, BPMN, n.kind, id=n.id, name=zh(n.name))
     if n.kind == "callActivity" and n.called:
         el.set("calledElement", n.called)
     if n.kind == "boundaryEvent":
@@ -455,7 +469,7 @@ def _flow_node(
     if n.id in defaults:
         el.set("default", defaults[n.id])
     if n.documentation:
-        _sub(el, BPMN, "documentation").text = n.documentation
+        _sub(el, BPMN, "documentation").text = zh(n.documentation)
     if n.decision or n.post_script:
         ext = _sub(el, BPMN, "extensionElements")
         if n.decision:
@@ -492,7 +506,7 @@ def _flow_node(
 def _flow_el(parent: etree._Element, f: Flow) -> None:
     el = _sub(parent, BPMN, "sequenceFlow", id=f.id, sourceRef=f.source, targetRef=f.target)
     if f.name:
-        el.set("name", f.name)
+        el.set("name", zh(f.name))
     if f.condition:
         _expression(el, "conditionExpression", f.condition)
 
@@ -528,7 +542,7 @@ def build_xml(model: Model, layout: Layout) -> bytes:
     proc = _sub(root, BPMN, "process", id=model.process_id, name=model.process_name)
     proc.set("isExecutable", "true")
     if model.documentation:
-        _sub(proc, BPMN, "documentation").text = model.documentation
+        _sub(proc, BPMN, "documentation").text = zh(model.documentation)
     lane_set = _sub(proc, BPMN, "laneSet", id=f"lanes_{model.process_id}")
     for lane in model.lanes:
         lel = _sub(lane_set, BPMN, "lane", id=lane.id, name=lane.name)
@@ -543,7 +557,7 @@ def build_xml(model: Model, layout: Layout) -> bytes:
     for n in model.nodes:
         _flow_node(proc, n, inc, out, defaults, model.messages)
     for esp in model.event_subprocesses:
-        sp = _sub(proc, BPMN, "subProcess", id=esp.id, name=esp.name, triggeredByEvent="true")
+        sp = _sub(proc, BPMN, "subProcess", id=esp.id, name=zh(esp.name), triggeredByEvent="true")
         inner = [
             Flow(f"{esp.id}_f1", esp.start.id, esp.task.id),
             Flow(f"{esp.id}_f2", esp.task.id, esp.end.id),

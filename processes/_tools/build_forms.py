@@ -13,6 +13,7 @@ and ``user-picker`` take ``ui:options`` (see docs/processes.md).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -1009,8 +1010,32 @@ FORMS_BUILDERS = {
 }
 
 
+CJK = "\u3000-\u9fff\uff00-\uffef"
+ZH_PUNCT = {",": "，", ";": "；", ":": "："}
+
+
+def zh(text_: str) -> str:
+    """Full-width punctuation next to Chinese characters (what caseworkers read)."""
+    return re.sub(
+        f"(?<=[{CJK}])([,;:])|([,;:])(?=[{CJK}])",
+        lambda m: ZH_PUNCT[m.group(1) or m.group(2)],
+        text_,
+    )
+
+
+def localise(value: Any) -> Any:
+    if isinstance(value, str):
+        return zh(value)
+    if isinstance(value, list):
+        return [localise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: localise(v) for k, v in value.items()}
+    return value
+
+
 def write(path: Path, doc: Json) -> None:
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text_ = json.dumps(localise(doc), ensure_ascii=False, indent=2)
+    path.write_text(text_ + "\n", encoding="utf-8")
 
 
 def build() -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bpmnkit import EventSubprocess, Flow, Lane, Layout, Model, Node, build_xml
+from bpmnkit import EventSubprocess, Flow, Lane, Layout, Model, Node, build_xml, zh
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
@@ -264,7 +264,7 @@ def dispute_model() -> Model:
             0,
             decision="dispute_routing",
         ),
-        gw("gw_leader", "红色案件?", TOWN, 5, 0, label_side="top"),
+        gw("gw_leader", "红色案件？", TOWN, 5, 0, label_side="top"),
         user(
             "leader_stabilize",
             "落实稳控措施",
@@ -307,7 +307,7 @@ def dispute_model() -> Model:
             priority=70,
         ),
         script("record_return", "记录退单", CENTRE, 13, 1, RECORD_RETURN),
-        gw("gw_return", "同意退单?", CENTRE, 14, 1, label_side="top"),
+        gw("gw_return", "同意退单？", CENTRE, 14, 1, label_side="top"),
         # ---- 处置
         gw("gw_m_contact", "", UNIT, 15, 1),
         user(
@@ -389,7 +389,7 @@ def dispute_model() -> Model:
         user("revisit_party", "回访", REVISIT, 28, 0, "revisit", "REVISIT", "dispute.revisit"),
         gw("gw_revisit", "回访结果", REVISIT, 29, 0, label_side="top", label_dx=-34),
         script("count_attempt", "记录未联系上", REVISIT, 29, 1, COUNT_ATTEMPT),
-        gw("gw_attempts", "已满三次?", REVISIT, 30, 1, label_side="top"),
+        gw("gw_attempts", "已满三次？", REVISIT, 30, 1, label_side="top"),
         user(
             "review_dissatisfaction",
             "不满意件研判",
@@ -987,8 +987,8 @@ def dmn_xml() -> bytes:
             el.set(k, v)
         return el
 
-    decision = sub(root, "decision", id="dispute_routing", name="四事分办:确定办理层级")
-    sub(decision, "description").text = (
+    decision = sub(root, "decision", id="dispute_routing", name=zh("四事分办:确定办理层级"))
+    sub(decision, "description").text = zh(
         "小事网格办、急事村(社区)办、大事乡镇(街道)办、难事县级协调。"
         "输入: severity(风险等级 red/yellow/blue), category(纠纷类别), "
         "difficulty(难易程度 simple/complex/difficult); 输出: tier, routing_rule。"
@@ -1007,14 +1007,14 @@ def dmn_xml() -> bytes:
     sub(table, "output", id="out_rule", label="分办依据", name="routing_rule", typeRef="string")
     for i, (sev, cat, diff, tier, label, desc) in enumerate(ROUTING_RULES, start=1):
         rule = sub(table, "rule", id=f"rule_{i}")
-        sub(rule, "description").text = desc
+        sub(rule, "description").text = zh(desc)
         for j, text in enumerate((sev, cat, diff), start=1):
             entry = sub(rule, "inputEntry", id=f"rule_{i}_in{j}")
             sub(entry, "text").text = text
         out = sub(rule, "outputEntry", id=f"rule_{i}_tier")
         sub(out, "text").text = f'"{tier}"'
         out = sub(rule, "outputEntry", id=f"rule_{i}_label")
-        sub(out, "text").text = f'"{label}"'
+        sub(out, "text").text = f'"{zh(label)}"'
     di = etree.SubElement(root, f"{{{dmndi}}}DMNDI")
     diagram = etree.SubElement(di, f"{{{dmndi}}}DMNDiagram", id="dmn_diagram")
     shape = etree.SubElement(

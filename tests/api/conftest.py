@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from engine.access import hash_password
+from engine.access import Access, hash_password, load_principal
 from engine.audit import Actor
 from engine.candidates import Candidate
 from engine.clock import ManualClock
@@ -147,12 +147,14 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def token(self, user: str) -> str:
+        """A token as ``POST /auth/token`` issues it, without paying for argon2 every time
+        (sign-in itself is tested in test_auth.py and test_docs.py)."""
         if user not in self.tokens:
-            r = self.client.post(
-                "/api/v1/auth/token", json={"username": user, "password": PASSWORD}
-            )
-            assert r.status_code == 200, r.text
-            self.tokens[user] = r.json()["access_token"]
+            access: Access = self.app.state.bihuan.access
+            with self.db.session() as s:
+                principal = load_principal(s, user)
+            assert principal is not None, user
+            self.tokens[user] = access.issue(principal).access_token
         return self.tokens[user]
 
     def h(self, user: str, **extra: str) -> dict[str, str]:

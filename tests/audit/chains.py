@@ -14,6 +14,7 @@ from engine.audit import GENESIS, canonical, event_hash
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent
 
+JSON_COLUMNS = {"data_before", "data_after", "details"}
 TYPES = ("task_created", "task_claimed", "task_completed", "comment_added", "case_updated")
 
 
@@ -65,7 +66,21 @@ def chain_rows(
 
 
 def bulk_insert(db: Database, rows: list[dict[str, Any]], chunk: int = 5000) -> None:
+    """Insert rows fast: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
     with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            names = list(rows[0])
+            raw: Any = conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(
+                f"COPY audit_events ({', '.join(names)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [canonical(row[n]) if n in JSON_COLUMNS else row[n] for n in names]
+                    )
+            return
         for i in range(0, len(rows), chunk):
             conn.execute(insert(AuditEvent.__table__), rows[i : i + chunk])
 
