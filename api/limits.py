@@ -1,5 +1,6 @@
-"""The edge of every request: no NUL characters in the URL (422), and the size limit: 413 before the body is read when Content-Length says so, and while
-it streams when it does not (chunked uploads are counted as they arrive)."""
+"""The edge of every request: no NUL characters in the URL (422), and the size limit (413):
+before the body is read when Content-Length says so, and while it streams when it does not
+(chunked uploads are counted as they arrive)."""
 
 from __future__ import annotations
 

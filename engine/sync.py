@@ -98,6 +98,8 @@ def sync_tasks(
             late=False,
         )
         s.add(row)
+        if row.candidate_org:
+            ctx.case.owner_org = row.candidate_org  # who holds the case now
         held[spiff_id] = row.id
         ctx.opened.append(row)
         if props.get("caseStatus"):

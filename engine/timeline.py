@@ -100,6 +100,9 @@ class Timeline:
     purged: bool  # part of the history was replaced by a retention summary
 
 
+_ORDER = {name: i for i, name in enumerate(FIELD)}
+
+
 def _instant(value: Any) -> datetime | None:
     if not value:
         return None
@@ -113,7 +116,7 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> lis
     before, after = before or {}, after or {}
     return [
         FieldChange(k, FIELD.get(k, k), before.get(k), after.get(k))
-        for k in sorted(set(before) | set(after), key=lambda k: (k not in FIELD, k))
+        for k in sorted(set(before) | set(after), key=lambda k: (_ORDER.get(k, len(_ORDER)), k))
     ]
 
 

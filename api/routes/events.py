@@ -37,7 +37,9 @@ def stream_principal(
 def events(
     state: StateDep,
     principal: Annotated[Principal, Depends(stream_principal)],
-    last_event_id_header: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**62)] = None,
+    last_event_id_header: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, le=2**62)
+    ] = None,
     last_event_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     until: Literal["caught_up"] | None = None,
     max_events: Annotated[int | None, Query(ge=1, le=10_000)] = None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from engine.clock import CHINA
 
 STATUS = {
     "DRAFT": "草稿",
@@ -63,6 +66,12 @@ def value_label(field: str, value: Any) -> str:
         return LADDER.get(value, str(value))
     if field == "satisfaction" and isinstance(value, int):
         return SATISFACTION.get(value, str(value))
+    if field in ("due_at", "closed_at"):
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return "是" if value else "否"
     return str(value)

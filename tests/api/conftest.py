@@ -98,8 +98,15 @@ def seed_people(db: Database, clock: ManualClock) -> None:
             s.add(OrgUnit(id=uid, name=uid, kind=kind, tier=None, parent_id=parent, path=path))
         s.flush()
         for user, grants in USERS.items():
-            s.add(User(id=user, display_name=user, password_hash=hashed, active=True,
-                       created_at=clock.now()))  # fmt: skip
+            s.add(
+                User(
+                    id=user,
+                    display_name=user,
+                    password_hash=hashed,
+                    active=True,
+                    created_at=clock.now(),
+                )
+            )
             s.flush()
             for role, org in grants:
                 s.add(UserRole(user_id=user, role=role, org_id=org))
@@ -173,8 +180,9 @@ class World:
         return str(r.json()["case"]["case_no"])
 
     def open_task(self, case_no: str, element_id: str = "handle") -> str:
-        r = self.get("county_staff", "/api/v1/tasks", params={"scope": "jurisdiction",
-                                                              "case_no": case_no})  # fmt: skip
+        r = self.get(
+            "county_staff", "/api/v1/tasks", params={"scope": "jurisdiction", "case_no": case_no}
+        )
         assert r.status_code == 200, r.text
         ids = [t["id"] for t in r.json()["items"] if t["element_id"] == element_id]
         assert ids, r.json()
@@ -185,8 +193,9 @@ def make_world(
     db_url: str, clock: ManualClock, *, deploy_as: str = "loop", **app_kw: Any
 ) -> tuple[World, Database]:
     db = Database(db_url)
-    settings = Settings(database_url=db_url, secret_key=SECRET, demo=False,
-                        max_request_bytes=256 * 1024)  # fmt: skip
+    settings = Settings(
+        database_url=db_url, secret_key=SECRET, demo=False, max_request_bytes=256 * 1024
+    )
     engine = Engine(db, clock=clock, resolver=LaneResolver())
     seed_people(db, clock)
     engine.deploy(loop_bundle(deploy_as), Actor("designer", "designer", "county"))

@@ -23,9 +23,15 @@ def test_token_from_json_and_form(world: World) -> None:
     assert body["token_type"] == "bearer" and body["expires_in"] == 480 * 60
     r = world.client.post("/api/v1/auth/token", data={"username": "grid_a", "password": PASSWORD})
     assert r.status_code == 200
-    me = world.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    me = world.client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
     assert me.json()["grants"] == [
-        {"role": "grid_worker", "org_id": "grid_a1", "org_path": "/county/town_a/village_a1/grid_a1/"}
+        {
+            "role": "grid_worker",
+            "org_id": "grid_a1",
+            "org_path": "/county/town_a/village_a1/grid_a1/",
+        }
     ]
 
 
@@ -46,10 +52,13 @@ def test_wrong_credentials_are_401_problems(world: World, body: dict[str, str]) 
 
 def test_token_body_errors(world: World) -> None:
     assert world.client.post("/api/v1/auth/token", json={"username": "x"}).status_code == 422
-    r = world.client.post("/api/v1/auth/token", content=b"{not json",
-                          headers={"Content-Type": "application/json"})  # fmt: skip
+    r = world.client.post(
+        "/api/v1/auth/token", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["code"] == "malformed_request"
-    r = world.client.post("/api/v1/auth/token", content=b"x", headers={"Content-Type": "text/plain"})
+    r = world.client.post(
+        "/api/v1/auth/token", content=b"x", headers={"Content-Type": "text/plain"}
+    )
     assert r.status_code == 415
 
 
@@ -90,8 +99,12 @@ class FakeProvider:
         return self.jwks
 
     def token(self, **claims: Any) -> str:
-        base = {"iss": "https://idp.example", "aud": "bihuan", "exp": 2**40,
-                "preferred_username": "handler_a"}  # fmt: skip
+        base = {
+            "iss": "https://idp.example",
+            "aud": "bihuan",
+            "exp": 2**40,
+            "preferred_username": "handler_a",
+        }
         return jwt.encode({**base, **claims}, self.key, algorithm="RS256", headers={"kid": "k1"})
 
 
@@ -99,14 +112,22 @@ def test_openid_connect_tokens(db_url: str, clock: Any) -> None:
     provider = FakeProvider()
     world, db = make_world(db_url, clock)
     settings = world.settings.model_copy(
-        update={"oidc_issuer": "https://idp.example", "oidc_audience": "bihuan",
-                "oidc_jwks_url": "https://idp.example/jwks"}  # fmt: skip
+        update={
+            "oidc_issuer": "https://idp.example",
+            "oidc_audience": "bihuan",
+            "oidc_jwks_url": "https://idp.example/jwks",
+        }
     )
-    app = create_app(settings, engine=world.engine, clock=clock,
-                     jwks=JwksCache("https://idp.example/jwks", fetch=provider.fetch))  # fmt: skip
+    app = create_app(
+        settings,
+        engine=world.engine,
+        clock=clock,
+        jwks=JwksCache("https://idp.example/jwks", fetch=provider.fetch),
+    )
     from fastapi.testclient import TestClient
 
     with TestClient(app) as client:
+
         def me(token: str) -> Any:
             return client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
 

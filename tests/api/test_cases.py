@@ -70,8 +70,13 @@ def test_list_filters_and_paging(world: World) -> None:
     a1 = world.report(title="土地承包纠纷", severity="red", category="land")
     a2 = world.report(title="噪音", severity="blue")
     world.clock.advance(timedelta(days=2))
-    b1 = world.report("grid_b", grid_code="grid_b1", title="欠薪", category="wages",
-                      data={"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"})  # fmt: skip
+    b1 = world.report(
+        "grid_b",
+        grid_code="grid_b1",
+        title="欠薪",
+        category="wages",
+        data={"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"},
+    )
     with world.db.session() as s:
         case = s.get(Case, a2)
         assert case is not None
@@ -95,7 +100,10 @@ def test_list_filters_and_paging(world: World) -> None:
     assert nos("county_staff", text=a1.lower()) == [a1]
     assert nos("county_staff", status="IN_PROGRESS") == [b1, a2, a1]
     assert nos("county_staff", reported_from=world.clock.now().isoformat()) == [b1]
-    assert nos("county_staff", reported_to=(world.clock.now() - timedelta(days=1)).isoformat()) == [a2, a1]
+    assert nos("county_staff", reported_to=(world.clock.now() - timedelta(days=1)).isoformat()) == [
+        a2,
+        a1,
+    ]
     page = world.get("county_staff", "/api/v1/cases", params={"limit": 2, "offset": 1}).json()
     assert page["total"] == 3 and [c["case_no"] for c in page["items"]] == [a2, a1]
     assert world.get("county_staff", "/api/v1/cases", params={"limit": 0}).status_code == 422
@@ -105,7 +113,9 @@ def test_departments_see_the_cases_they_work_on(world: World) -> None:
     case_no = world.report(data={"rounds": 0, "handler_org": "dept_water", "checker_org": "town_a"})
     r = world.get("dept_user", f"/api/v1/cases/{case_no}")
     assert r.status_code == 200
-    assert [c["case_no"] for c in world.get("dept_user", "/api/v1/cases").json()["items"]] == [case_no]
+    assert [c["case_no"] for c in world.get("dept_user", "/api/v1/cases").json()["items"]] == [
+        case_no
+    ]
     assert world.get("handler_b", f"/api/v1/cases/{case_no}").status_code == 404
 
 

@@ -60,7 +60,9 @@ def test_invalid_bundle_lists_every_problem(world: World) -> None:
 def test_validate_only(world: World) -> None:
     r = world.post("designer", "/api/v1/definitions/validate", files=_files(loop_bundle("x")))
     assert r.status_code == 200 and r.json()["valid"] is True
-    assert {d["process_id"] for d in world.get("designer", "/api/v1/definitions").json()} == {"loop"}
+    assert {d["process_id"] for d in world.get("designer", "/api/v1/definitions").json()} == {
+        "loop"
+    }
 
 
 def test_only_designers_deploy(world: World) -> None:
@@ -73,7 +75,11 @@ def test_only_designers_deploy(world: World) -> None:
 def test_deploy_needs_multipart_and_files(world: World) -> None:
     r = world.post("designer", "/api/v1/definitions", json={"files": []})
     assert r.status_code == 415
-    r = world.post("designer", "/api/v1/definitions", files=[("other", ("a.txt", b"x", "text/plain"))])
+    r = world.post(
+        "designer", "/api/v1/definitions", files=[("other", ("a.txt", b"x", "text/plain"))]
+    )
     assert r.status_code == 422
-    r = world.post("designer", "/api/v1/definitions", files=[("files", ("notes.txt", b"x", "text/plain"))])
+    r = world.post(
+        "designer", "/api/v1/definitions", files=[("files", ("notes.txt", b"x", "text/plain"))]
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_bundle"

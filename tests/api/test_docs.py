@@ -38,8 +38,9 @@ def free_port() -> int:
 def live(db_url: str, clock: ManualClock) -> Iterator[tuple[World, str]]:
     world, db = make_world(db_url, clock, deploy_as="dispute")
     port = free_port()
-    config = uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", ws="none")  # fmt: skip
+    config = uvicorn.Config(
+        world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -56,12 +57,21 @@ def live(db_url: str, clock: ManualClock) -> Iterator[tuple[World, str]]:
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 def test_caseworkers_day_runs_as_written(live: tuple[World, str]) -> None:
     world, base = live
-    env = {"PATH": "/usr/bin:/bin", "BASE": base, "REPORTER": "grid_a", "WORKER": "handler_a",
-           "PASSWORD": PASSWORD, "LANG": "C.UTF-8"}  # fmt: skip
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BASE": base,
+        "REPORTER": "grid_a",
+        "WORKER": "handler_a",
+        "PASSWORD": PASSWORD,
+        "LANG": "C.UTF-8",
+    }
     run = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + day_script()],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     assert "reported BH-2026-000001" in run.stdout
     assert '"state": "completed"' in run.stdout

@@ -22,22 +22,28 @@ def _events(world: World, user: str | None, **params: Any) -> list[dict[str, Any
     for block in text.split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         if "data" in fields:
-            out.append({"id": int(fields["id"]), "event": fields["event"],
-                        **json.loads(fields["data"])})  # fmt: skip
+            out.append(
+                {"id": int(fields["id"]), "event": fields["event"], **json.loads(fields["data"])}
+            )
     return out
 
 
 def test_stream_is_filtered_for_the_caller(world: World) -> None:
     a = world.report()
-    b = world.report("grid_b", grid_code="grid_b1",
-                     data={"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"})  # fmt: skip
+    b = world.report(
+        "grid_b",
+        grid_code="grid_b1",
+        data={"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"},
+    )
     everything = _events(world, "county_staff", last_event_id=0, until="caught_up")
     assert {e["case_no"] for e in everything} == {a, b}
     assert [e["id"] for e in everything] == sorted(e["id"] for e in everything)
-    assert {e["case_no"] for e in _events(world, "town_a_staff", last_event_id=0,
-                                          until="caught_up")} == {a}  # fmt: skip
-    assert {e["case_no"] for e in _events(world, "grid_b", last_event_id=0,
-                                          until="caught_up")} == {b}  # fmt: skip
+    assert {
+        e["case_no"] for e in _events(world, "town_a_staff", last_event_id=0, until="caught_up")
+    } == {a}
+    assert {e["case_no"] for e in _events(world, "grid_b", last_event_id=0, until="caught_up")} == {
+        b
+    }
     task_events = [e for e in everything if e["event"] == "task"]
     assert task_events and all("task_id" in e for e in task_events)
     assert _events(world, "designer", last_event_id=0, until="caught_up") == []
@@ -54,8 +60,9 @@ def test_resume_with_last_event_id(world: World) -> None:
     world.report()
     first = _events(world, "county_staff", last_event_id=0, until="caught_up")
     assert len(first) >= 4
-    after = _events(world, "county_staff", until="caught_up",
-                    headers={"Last-Event-ID": str(first[1]["id"])})  # fmt: skip
+    after = _events(
+        world, "county_staff", until="caught_up", headers={"Last-Event-ID": str(first[1]["id"])}
+    )
     assert after == first[2:]
     assert _events(world, "county_staff", last_event_id=0, max_events=1) == first[:1]
     # Without a position the stream starts at the newest change.
@@ -67,8 +74,9 @@ def test_live_change_reaches_a_waiting_stream(world: World) -> None:
     position = _events(world, "county_staff", last_event_id=0, until="caught_up")[-1]["id"]
     got: list[dict[str, Any]] = []
     reader = threading.Thread(
-        target=lambda: got.extend(_events(world, "county_staff", last_event_id=position,
-                                          max_events=1))  # fmt: skip
+        target=lambda: got.extend(
+            _events(world, "county_staff", last_event_id=position, max_events=1)
+        )
     )
     reader.start()
     case_no = world.report()

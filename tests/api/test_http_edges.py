@@ -47,7 +47,9 @@ def test_errors_are_replayed_too(world: World) -> None:
 def test_multipart_retry_with_a_new_boundary_matches(world: World) -> None:
     from tests.api.conftest import loop_bundle
 
-    files = [("files", (f.filename, f.content, "application/octet-stream")) for f in loop_bundle("m")]
+    files = [
+        ("files", (f.filename, f.content, "application/octet-stream")) for f in loop_bundle("m")
+    ]
     key = {"Idempotency-Key": "deploy-1"}
     first = world.post("designer", "/api/v1/definitions", files=files, headers=key)
     again = world.post("designer", "/api/v1/definitions", files=files, headers=key)
@@ -57,26 +59,40 @@ def test_multipart_retry_with_a_new_boundary_matches(world: World) -> None:
 
 def test_in_progress_and_bad_keys(world: World) -> None:
     with world.db.session() as s:
-        s.add(IdempotencyRecord(principal="grid_a", key="busy", method="POST",
-                                path="/api/v1/cases", request_hash="?",
-                                created_at=world.clock.now()))  # fmt: skip
+        s.add(
+            IdempotencyRecord(
+                principal="grid_a",
+                key="busy",
+                method="POST",
+                path="/api/v1/cases",
+                request_hash="?",
+                created_at=world.clock.now(),
+            )
+        )
     r = world.post("grid_a", "/api/v1/cases", json=case_body(), headers={"Idempotency-Key": "busy"})
     assert r.status_code == 422  # different hash
-    from api.idempotency import request_hash
-
     import json
+
+    from api.idempotency import request_hash
 
     body = json.dumps(case_body()).encode()
     with world.db.session() as s:
         row = s.get(IdempotencyRecord, ("grid_a", "busy"))
         assert row is not None
         row.request_hash = request_hash("POST", "/api/v1/cases", b"", "application/json", body)
-    r = world.client.post("/api/v1/cases", content=body,
-                          headers={**world.h("grid_a"), "Idempotency-Key": "busy",
-                                   "Content-Type": "application/json"})  # fmt: skip
+    r = world.client.post(
+        "/api/v1/cases",
+        content=body,
+        headers={
+            **world.h("grid_a"),
+            "Idempotency-Key": "busy",
+            "Content-Type": "application/json",
+        },
+    )
     assert r.status_code == 409 and r.json()["code"] == "request_in_progress"
-    r = world.post("grid_a", "/api/v1/cases", json=case_body(),
-                   headers={"Idempotency-Key": "k" * 201})  # fmt: skip
+    r = world.post(
+        "grid_a", "/api/v1/cases", json=case_body(), headers={"Idempotency-Key": "k" * 201}
+    )
     assert r.status_code == 422
     # Without valid credentials the key is ignored and the route answers 401.
     r = world.client.post("/api/v1/cases", json=case_body(), headers={"Idempotency-Key": "x"})
@@ -94,21 +110,30 @@ def test_size_limit(world: World) -> None:
             yield b"x" * 1024
         yield b'"}'
 
-    r = world.client.post("/api/v1/cases", content=chunks(),
-                          headers={**world.h("grid_a"), "Content-Type": "application/json"})  # fmt: skip
+    r = world.client.post(
+        "/api/v1/cases",
+        content=chunks(),
+        headers={**world.h("grid_a"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413
-    r = world.post("grid_a", "/api/v1/cases", json=case_body(**big),
-                   headers={"Idempotency-Key": "big"})  # fmt: skip
+    r = world.post(
+        "grid_a", "/api/v1/cases", json=case_body(**big), headers={"Idempotency-Key": "big"}
+    )
     assert r.status_code == 413
 
 
 def test_media_types_and_unknown_routes(world: World) -> None:
-    r = world.client.post("/api/v1/cases", content=b"title=x",
-                          headers={**world.h("grid_a"),
-                                   "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    r = world.client.post(
+        "/api/v1/cases",
+        content=b"title=x",
+        headers={**world.h("grid_a"), "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 415 and r.json()["accepted"] == ["application/json"]
-    r = world.client.post("/api/v1/cases", content=b"{", headers={**world.h("grid_a"),
-                          "Content-Type": "application/json"})  # fmt: skip
+    r = world.client.post(
+        "/api/v1/cases",
+        content=b"{",
+        headers={**world.h("grid_a"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 400
     r = world.client.get("/api/v1/nothing-here")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"

@@ -18,7 +18,9 @@ from tests.api.conftest import FIXTURES, SECRET, World
 
 def _deploy_feedback(world: World) -> None:
     world.engine.deploy(
-        files_from_paths([FIXTURES / "bpmn" / "message.bpmn", FIXTURES / "forms" / "check.schema.json"]),
+        files_from_paths(
+            [FIXTURES / "bpmn" / "message.bpmn", FIXTURES / "forms" / "check.schema.json"]
+        ),
         Actor("designer", "designer", "county"),
     )
 
@@ -42,13 +44,18 @@ def test_users_admin(world: World) -> None:
     r = world.get("admin", "/api/v1/users")
     assert r.status_code == 200
     assert "grid_a" in {u["user_id"] for u in r.json()}
-    body = {"id": "new.worker", "display_name": "新网格员", "password": "long-enough-1",
-            "roles": [{"role": "grid_worker", "org_id": "grid_b1"}]}  # fmt: skip
+    body = {
+        "id": "new.worker",
+        "display_name": "新网格员",
+        "password": "long-enough-1",
+        "roles": [{"role": "grid_worker", "org_id": "grid_b1"}],
+    }
     r = world.post("admin", "/api/v1/users", json=body)
     assert r.status_code == 201 and r.json()["grants"][0]["org_path"] == "/county/town_b/grid_b1/"
     assert world.post("admin", "/api/v1/users", json=body).status_code == 409
-    token = world.client.post("/api/v1/auth/token",
-                              json={"username": "new.worker", "password": "long-enough-1"})  # fmt: skip
+    token = world.client.post(
+        "/api/v1/auth/token", json={"username": "new.worker", "password": "long-enough-1"}
+    )
     assert token.status_code == 200
     for bad in (
         {**body, "id": "a", "password": "short"},
@@ -69,8 +76,16 @@ def test_health_readiness_metrics(world: World) -> None:
     case_no = world.report()
     world.get("grid_a", f"/api/v1/cases/{case_no}")
     with world.db.session() as s:
-        s.add(DueItem(kind="job", dedupe_key="job:x", due_at=world.clock.now(), state="pending",
-                      payload={}, created_at=world.clock.now()))  # fmt: skip
+        s.add(
+            DueItem(
+                kind="job",
+                dedupe_key="job:x",
+                due_at=world.clock.now(),
+                state="pending",
+                payload={},
+                created_at=world.clock.now(),
+            )
+        )
     from datetime import timedelta
 
     world.clock.advance(timedelta(seconds=90))

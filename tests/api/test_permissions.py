@@ -16,10 +16,21 @@ from tests.api.conftest import USERS, World, case_body, loop_bundle
 A_DATA = {"rounds": 0, "handler_org": "town_a", "checker_org": "town_a"}
 B_DATA = {"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"}
 INSIDE = {
-    "A": {"county_staff", "auditor_county", "town_a_staff", "handler_a", "handler_a2", "auditor_a",
-          "supervisor_a", "leader_a", "revisit_a", "village_a", "grid_a"},
+    "A": {
+        "county_staff",
+        "auditor_county",
+        "town_a_staff",
+        "handler_a",
+        "handler_a2",
+        "auditor_a",
+        "supervisor_a",
+        "leader_a",
+        "revisit_a",
+        "village_a",
+        "grid_a",
+    },
     "B": {"county_staff", "auditor_county", "town_b_staff", "handler_b", "auditor_b", "grid_b"},
-}  # fmt: skip
+}
 CANDIDATES = {"A": {"handler_a", "handler_a2"}, "B": {"handler_b"}}
 GRID = {"A": "grid_a1", "B": "grid_b1"}
 ROLE = {user: grants[0][0] for user, grants in USERS.items()}
@@ -73,18 +84,35 @@ def test_permission_matrix(world: World) -> None:
             "case": lambda: world.get(user, f"/api/v1/cases/{case_no}").status_code,
             "history": lambda: world.get(user, f"/api/v1/cases/{case_no}/history").status_code,
             "task": lambda: world.get(user, f"/api/v1/tasks/{task}").status_code,
-            "listed": lambda: 200
-            if case_no in {c["case_no"] for c in world.get(user, "/api/v1/cases").json()["items"]}
-            else 404,
-            "report": lambda: world.post(user, "/api/v1/cases",
-                                         json=case_body(grid_code=GRID[k], data=A_DATA)).status_code,  # fmt: skip
+            "listed": lambda: (
+                200
+                if case_no
+                in {c["case_no"] for c in world.get(user, "/api/v1/cases").json()["items"]}
+                else 404
+            ),
+            "report": lambda: (
+                world.post(
+                    user, "/api/v1/cases", json=case_body(grid_code=GRID[k], data=A_DATA)
+                ).status_code
+            ),
             "claim": lambda: world.post(user, f"/api/v1/tasks/{task}/claim").status_code,
-            "comment": lambda: world.post(user, f"/api/v1/tasks/{task}/comments",
-                                          json={"text": "看过"}).status_code,  # fmt: skip
-            "suspend": lambda: world.post(user, f"/api/v1/cases/{case_no}/suspend",
-                                          json={"reason": "核实中"}).status_code,  # fmt: skip
-            "assign": lambda: world.post(user, f"/api/v1/tasks/{task}/assign",
-                                         json={"assignee": assignee[k], "reason": "派"}).status_code,  # fmt: skip
+            "comment": lambda: (
+                world.post(
+                    user, f"/api/v1/tasks/{task}/comments", json={"text": "看过"}
+                ).status_code
+            ),
+            "suspend": lambda: (
+                world.post(
+                    user, f"/api/v1/cases/{case_no}/suspend", json={"reason": "核实中"}
+                ).status_code
+            ),
+            "assign": lambda: (
+                world.post(
+                    user,
+                    f"/api/v1/tasks/{task}/assign",
+                    json={"assignee": assignee[k], "reason": "派"},
+                ).status_code
+            ),
         }
         status = calls[op]()
         if op == "suspend" and status == 200:
@@ -101,10 +129,14 @@ def test_permission_matrix(world: World) -> None:
                 got, want = run(user, k, op), expected(user, k, op)
                 if got != want:
                     wrong.append(f"{user:15} {ROLE[user]:16} case {k} {op:8} got {got} want {want}")
-        deploy = world.post(user, "/api/v1/definitions", files=[
-            ("files", (f.filename, f.content, "application/octet-stream"))
-            for f in loop_bundle("p_" + user.replace(".", "_"))
-        ]).status_code  # fmt: skip
+        deploy = world.post(
+            user,
+            "/api/v1/definitions",
+            files=[
+                ("files", (f.filename, f.content, "application/octet-stream"))
+                for f in loop_bundle("p_" + user.replace(".", "_"))
+            ],
+        ).status_code
         if deploy != (201 if ROLE[user] == "designer" else 403):
             wrong.append(f"{user:15} deploy got {deploy}")
         users = world.get(user, "/api/v1/users").status_code

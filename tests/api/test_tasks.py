@@ -11,8 +11,11 @@ from tests.api.conftest import World
 
 def test_inbox_scopes(world: World) -> None:
     a = world.report()
-    b = world.report("grid_b", grid_code="grid_b1",
-                     data={"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"})  # fmt: skip
+    b = world.report(
+        "grid_b",
+        grid_code="grid_b1",
+        data={"rounds": 0, "handler_org": "town_b", "checker_org": "town_b"},
+    )
 
     def cases(user: str, scope: str, **params: object) -> list[str]:
         r = world.get(user, "/api/v1/tasks", params={"scope": scope, **params})
@@ -86,8 +89,7 @@ def test_claim_complete_and_the_loop_moves_on(world: World) -> None:
     assert r.status_code == 409 and r.json()["code"] == "task_not_open"
     check = world.open_task(case_no, "check")
     assert world.post("town_a_staff", f"/api/v1/tasks/{check}/claim").status_code == 200
-    r = world.post("town_a_staff", f"/api/v1/tasks/{check}/complete",
-                   json={"data": {"ok": True}})  # fmt: skip
+    r = world.post("town_a_staff", f"/api/v1/tasks/{check}/complete", json={"data": {"ok": True}})
     assert r.status_code == 200
     r = world.get("grid_a", f"/api/v1/cases/{case_no}").json()
     assert r["case"]["status"] == "CLOSED" and r["instance_status"] == "completed"
@@ -99,8 +101,11 @@ def test_stale_expected_version_is_409(world: World) -> None:
     task = world.open_task(case_no)
     world.post("handler_a", f"/api/v1/tasks/{task}/claim")
     version = world.get("handler_a", f"/api/v1/tasks/{task}").json()["instance_version"]
-    r = world.post("handler_a", f"/api/v1/tasks/{task}/complete",
-                   json={"data": {"result": "x"}, "expected_version": version + 5})  # fmt: skip
+    r = world.post(
+        "handler_a",
+        f"/api/v1/tasks/{task}/complete",
+        json={"data": {"result": "x"}, "expected_version": version + 5},
+    )
     assert r.status_code == 409 and r.json()["code"] == "stale_version"
 
 
@@ -123,7 +128,10 @@ def test_unclaim_and_assign(world: World) -> None:
     assert r.status_code == 422  # not a candidate
     r = world.post("town_a_staff", f"{url}/assign", json={"assignee": "ghost", "reason": "x"})
     assert r.status_code == 422
-    assert world.post("town_a_staff", f"{url}/assign", json={"assignee": "handler_a"}).status_code == 422
+    assert (
+        world.post("town_a_staff", f"{url}/assign", json={"assignee": "handler_a"}).status_code
+        == 422
+    )
     r = world.post("town_a_staff", f"{url}/unclaim")  # centre staff take it back
     assert r.status_code == 200 and r.json()["assignee"] is None
 
@@ -142,25 +150,29 @@ def test_comments(world: World) -> None:
     assert [c["text"] for c in comments] == ["已联系双方", "请尽快"]
 
 
+def _race(world: World, task: str, users: list[str]) -> dict[str, int]:
+    """Every user claims the task at the same moment (each in its own thread)."""
+    headers = {u: world.h(u) for u in users}
+    results: dict[str, int] = {}
+    barrier = threading.Barrier(len(users))
+
+    def claim(user: str) -> None:
+        barrier.wait()
+        r = world.client.post(f"/api/v1/tasks/{task}/claim", headers=headers[user])
+        results[user] = r.status_code
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def test_concurrent_claims_one_wins(world: World) -> None:
     for _ in range(3):
-        case_no = world.report()
-        task = world.open_task(case_no)
-        users = ["handler_a", "handler_a2"]
-        headers = {u: world.h(u) for u in users}
-        results: dict[str, int] = {}
-        barrier = threading.Barrier(len(users))
-
-        def claim(user: str, task: str = task) -> None:
-            barrier.wait()
-            r = world.client.post(f"/api/v1/tasks/{task}/claim", headers=headers[user])
-            results[user] = r.status_code
-
-        threads = [threading.Thread(target=claim, args=(u,)) for u in users]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        task = world.open_task(world.report())
+        results = _race(world, task, ["handler_a", "handler_a2"])
         assert sorted(results.values()) == [200, 409], results
         winner = next(u for u, code in results.items() if code == 200)
         assert world.get(winner, f"/api/v1/tasks/{task}").json()["task"]["assignee"] == winner

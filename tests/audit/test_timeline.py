@@ -92,7 +92,7 @@ def test_due_times_ladder_rungs_and_escalations(db: Database) -> None:
     assert (sign.on_time, sign.due_at) == (False, datetime(2026, 10, 8, 3, 0, tzinfo=UTC))
     dispatched = timeline.steps[1]
     assert dispatched.title == (
-        "状态：已上报 → 已交办；办理层级：— → 村(社区)；办理时限：— → 2026-10-10T09:00:00+00:00"
+        "状态：已上报 → 已交办；办理层级：— → 村(社区)；办理时限：— → 2026-10-10 17:00"
     )
     rung = timeline.steps[4]
     assert (rung.ladder, rung.escalation) == ("警示", "上报：村(社区) → 乡镇(街道)")
