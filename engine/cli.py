@@ -19,8 +19,10 @@ from engine.settings import Settings
 app = typer.Typer(help="bihuan (闭环): a workflow engine for closing the loop on disputes.")
 db_app = typer.Typer(help="Database commands.")
 users_app = typer.Typer(help="Users and roles.")
+deadlines_app = typer.Typer(help="Deadlines (办理时限) and the working-day calendar.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(deadlines_app, name="deadlines")
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,6 +149,30 @@ def users_list() -> None:
     for user_id, name, role, unit in rows:
         table.add_row(user_id, name, role, unit)
     out.print(table)
+
+
+@deadlines_app.command("recompute")
+@friendly
+def deadlines_recompute(
+    all_deadlines: Annotated[
+        bool, typer.Option("--all", help="recompute every open deadline, not only low-confidence")
+    ] = False,
+) -> None:
+    """Recompute open deadlines after the holiday schedule changed (e.g. next year loaded)."""
+    from engine.bootstrap import build_calendar
+    from engine.storage.database import Database
+    from engine.supervision import build_supervision
+
+    settings = _settings()
+    calendar = build_calendar(settings)
+    out.print(f"calendar: {calendar.coverage_text()}")
+    service = build_supervision(
+        settings, Database(settings.database_url), calendar=calendar,
+        policy_path=settings.deadlines_file,
+    )  # fmt: skip
+    with out.status("recomputing…"):
+        changed = service.recompute_deadlines(only_low_confidence=not all_deadlines)
+    out.print(f"[green]{changed} deadline(s) changed[/green]")
 
 
 @app.command()

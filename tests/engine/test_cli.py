@@ -65,3 +65,11 @@ def test_the_installed_entry_point_runs(env: dict[str, str]) -> None:
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "no such file" in done.stderr
+
+
+def test_deadlines_recompute_reports_the_calendar(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    done = runner.invoke(app, ["deadlines", "recompute"])
+    assert done.exit_code == 0, done.output
+    assert "2004–2026" in done.output and "0 deadline(s) changed" in done.output
