@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +27,7 @@ from engine.access import Access, JwksCache
 from engine.bootstrap import build_engine
 from engine.clock import Clock
 from engine.runtime import Engine
+from engine.scheduler import start_in_background
 from engine.settings import Settings
 
 VERSION = "1.0.0"
@@ -114,11 +117,28 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def app_from_env() -> FastAPI:
-    """The uvicorn factory: settings from ``BIHUAN_*`` variables, a fresh engine per worker."""
+    """The uvicorn factory: settings from ``BIHUAN_*`` variables, a fresh engine per worker.
+
+    Every worker also runs the scheduler in the background with leader election, so exactly one
+    of them sweeps due timers, deadlines and ladder rungs at a time (``scheduler_enabled``).
+    """
     settings = Settings()
     if settings.secret_is_unsafe():
         raise UnsafeSecret(_UNSAFE)
-    return create_app(settings)
+    app = create_app(settings)
+    if settings.scheduler_enabled:
+        engine = app.state.bihuan.engine
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            runner = start_in_background(settings, engine, elect=True)
+            try:
+                yield
+            finally:
+                runner.stop()
+
+        app.router.lifespan_context = lifespan
+    return app
 
 
 _UNSAFE = (

@@ -304,7 +304,9 @@ class Engine:
             ctx.audit.add("comment_added", actor, task_id=task.id, element_id=task.element_id,
                           element_name=task.name, text=text)  # fmt: skip
 
-        self._task_command(task_id, actor, apply, open_only=False)
+        self._task_command(
+            task_id, actor, apply, open_only=False, statuses=("running", "suspended", "completed")
+        )
         return made[0]
 
     def complete(
@@ -533,12 +535,18 @@ class Engine:
         apply: Callable[[CommandContext, HumanTask], None],
         *,
         open_only: bool = True,
+        statuses: tuple[str, ...] = ("running",),
     ) -> HumanTask:
         """A command on a task's projection only (claim, assign, comment): no workflow load."""
         now = self.clock.now()
         with self.db.session() as s:
             instance, case, task = self._lock(s, None, task_id)
             assert task is not None
+            if instance.status not in statuses:
+                raise InstanceNotActive(
+                    f"案件当前状态为 {instance.status} (the case is {instance.status})",
+                    status=instance.status,
+                )
             if open_only:
                 self._check_open(task)
             definition = self._definition(s, instance.definition_id)

@@ -146,7 +146,12 @@ def test_suspend_resume_cancel(engine: Engine, db: Database) -> None:
         engine.suspend(inst.id, "", ALICE)
     engine.suspend(inst.id, "等待鉴定结论 (waiting for an expert report)", ALICE)
     assert case(db, "C-1").status == "SUSPENDED"
+    with pytest.raises(InstanceNotActive):  # no work on a suspended case: not even a claim
+        engine.claim(task.id, ALICE)
+    engine.comment(task.id, "挂账期间跟进 (follow-up while suspended)", ALICE)
+    engine.resume(inst.id, None, ALICE)
     engine.claim(task.id, ALICE)
+    engine.suspend(inst.id, "再次挂账 (suspended again)", ALICE)
     with pytest.raises(InstanceNotActive):
         engine.complete(task.id, {"result": "x"}, ALICE)
     with pytest.raises(InstanceNotActive):
