@@ -210,6 +210,12 @@ class CaseOut(Out):
     closed_at: datetime | None
     updated_at: datetime
     overdue: bool
+    resolved_tier: str | None = None
+    satisfaction: int | None = None
+    eval_excluded: bool = False
+    reopen_count: int = 0
+    escalation_count: int = 0
+    ladder_level: int = -1
 
 
 class CasePage(Out):

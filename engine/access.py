@@ -29,7 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.audit import Actor
 from engine.clock import Clock, SystemClock
@@ -136,13 +136,20 @@ def load_principal(s: Session, user_id: str) -> Principal | None:
     user = s.get(User, user_id)
     if user is None or not user.active:
         return None
+    area = aliased(OrgUnit)
     rows = s.execute(
-        select(UserRole.role, UserRole.org_id, OrgUnit.path)
+        select(UserRole.role, UserRole.org_id, OrgUnit.path, OrgUnit.kind, area.path)
         .join(OrgUnit, OrgUnit.id == UserRole.org_id)
+        .outerjoin(area, area.id == OrgUnit.parent_id)
         .where(UserRole.user_id == user_id)
         .order_by(UserRole.org_id, UserRole.role)
     ).all()
-    grants = tuple(Grant(role, org, path) for role, org, path in rows)
+    # A 综治中心 (kind "centre") serves its whole area: its staff's jurisdiction is the area
+    # the centre belongs to (the county centre sees the county), not the centre unit alone.
+    grants = tuple(
+        Grant(role, org, area_path if kind == "centre" and area_path else path)
+        for role, org, path, kind, area_path in rows
+    )
     return Principal(user.id, user.display_name, grants)
 
 

@@ -65,7 +65,7 @@ def latest_anchor(session: Session) -> AuditAnchor | None:
 
 
 def chain_heads(session: Session, since: datetime | None) -> dict[str, list[Any]]:
-    """``{case_no: [seq, hash]}`` of every chain with an event at or after ``since`` (all if None)."""
+    """``{case_no: [seq, hash]}`` of each chain with an event at or after ``since`` (None: all)."""
     latest_q = select(AuditEvent.case_no, func.max(AuditEvent.seq).label("seq"))
     if since is not None:
         moved = select(AuditEvent.case_no).where(AuditEvent.at >= since).distinct()

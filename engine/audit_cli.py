@@ -9,6 +9,8 @@ Registered in engine/cli.py with::
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,14 +21,21 @@ from rich.console import Console
 from engine.settings import Settings
 from engine.storage.database import Database
 
-audit_app = typer.Typer(help="审计记录：校验、锚定、检索导出、时间线、保留期清理 (the audit record).")
+audit_app = typer.Typer(
+    help="审计记录：校验、锚定、检索导出、时间线、保留期清理 (the audit record)."
+)
 out = Console()
 err = Console(stderr=True)
 
 
-def _db() -> tuple[Settings, Database]:
+@contextmanager
+def _db() -> Iterator[tuple[Settings, Database]]:
     settings = Settings()
-    return settings, Database(settings.database_url)
+    db = Database(settings.database_url, pooled=False)
+    try:
+        yield settings, db
+    finally:
+        db.dispose()
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -44,11 +53,10 @@ def _instant(text: str | None) -> datetime | None:
 def verify_command(
     case: Annotated[str | None, typer.Option("--case", help="只校验一个案件 (one case)")] = None,
 ) -> None:
-    """Check every chain and the anchors; name the first broken event of each case. Exit 1 if any."""
+    """Check every chain and the anchors; name each case's first broken event (exit 1 if any)."""
     from engine.audit_verify import verify
 
-    settings, db = _db()
-    with db.session() as s:
+    with _db() as (settings, db), db.session() as s:
         report = verify(s, settings.secret_key, case_no=case)
     for problem in report.problems:
         err.print(str(problem), markup=False, highlight=False)
@@ -67,8 +75,7 @@ def anchor_command(
     """Sign the current chain heads (HMAC-SHA256 with the server key)."""
     from engine.audit_anchor import create_anchor
 
-    settings, db = _db()
-    with db.session() as s:
+    with _db() as (settings, db), db.session() as s:
         anchor = create_anchor(s, settings.secret_key, datetime.now(UTC), full=full)
         count = len(anchor.heads["cases"])
         out.print(f"anchor #{anchor.id}: {count} chain head(s), digest {anchor.digest}")
@@ -90,8 +97,7 @@ def export_command(
 
     query = AuditQuery(org, actor, tuple(event_type or ()), _instant(since), _instant(until), case)
     write = export_csv if fmt == "csv" else export_jsonl
-    _, db = _db()
-    with db.session() as s:
+    with _db() as (_, db), db.session() as s:
         if str(output) == "-":
             count = write(s, query, sys.stdout)
         else:
@@ -105,8 +111,7 @@ def timeline_command(case: Annotated[str, typer.Argument(help="案件编号 (cas
     """Print a case's timeline in Chinese."""
     from engine.timeline import case_timeline, render_text
 
-    _, db = _db()
-    with db.session() as s:
+    with _db() as (_, db), db.session() as s:
         timeline = case_timeline(s, case)
     if not timeline.steps:
         err.print(f"没有案件 {case} 的审计记录 (no audit events for case {case})")
@@ -126,9 +131,8 @@ def purge_command(
     if ttl_days < 1:
         err.print("ttl-days must be at least 1")
         raise typer.Exit(2)
-    settings, db = _db()
     now, ttl = datetime.now(UTC), timedelta(days=ttl_days)
-    with db.session() as s:
+    with _db() as (settings, db), db.session() as s:
         if not yes:
             names = purge_candidates(s, now, ttl, limit=limit)
             out.print(f"{len(names)} case(s) would be purged (add --yes): {', '.join(names[:20])}")
@@ -144,17 +148,17 @@ def report(
 ) -> None:
     """Write the period's report (月研判): Markdown + CSV + PNG charts."""
     from engine.kpi.compute import Period
-    from engine.reports import write_report
+    from engine.reports import slug, write_report
 
     try:
         span = Period.parse(period)
     except ValueError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
-    _, db = _db()
     try:
-        with db.session() as s:
-            files = write_report(s, org, span, out_dir / f"{org}-{span.label}", datetime.now(UTC))
+        with _db() as (_, db), db.session() as s:
+            folder = out_dir / f"{slug(org)}-{span.label}"
+            files = write_report(s, org, span, folder, datetime.now(UTC))
     except LookupError as exc:
         err.print(str(exc.args[0]))
         raise typer.Exit(1) from None

@@ -99,7 +99,9 @@ def verify_chain(
         first_seq = _first_seq(e) if is_summary else e.seq
         if first_seq != expected_seq:
             missing = (
-                f"{expected_seq}" if first_seq == expected_seq + 1 else f"{expected_seq}–{first_seq - 1}"
+                f"{expected_seq}"
+                if first_seq == expected_seq + 1
+                else f"{expected_seq}–{first_seq - 1}"
             )
             return ChainProblem(
                 "seq_gap",

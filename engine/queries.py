@@ -125,6 +125,12 @@ class CaseView:
     closed_at: datetime | None
     updated_at: datetime
     overdue: bool
+    resolved_tier: str | None = None
+    satisfaction: int | None = None
+    eval_excluded: bool = False
+    reopen_count: int = 0
+    escalation_count: int = 0
+    ladder_level: int = -1
 
     @classmethod
     def of(cls, c: Case, now: datetime) -> CaseView:
@@ -135,6 +141,9 @@ class CaseView:
             case_leader=c.case_leader, source_channel=c.source_channel,
             reported_at=c.reported_at, due_at=c.due_at, closed_at=c.closed_at,
             updated_at=c.updated_at, overdue=_overdue(c.due_at, c.closed_at is None, now),
+            resolved_tier=c.resolved_tier, satisfaction=c.satisfaction,
+            eval_excluded=c.eval_excluded, reopen_count=c.reopen_count,
+            escalation_count=c.escalation_count, ladder_level=c.ladder_level,
         )  # fmt: skip
 
 

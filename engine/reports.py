@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -98,7 +98,8 @@ def rates(k: KpiSet) -> list[tuple[str, Rate]]:
     ]
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A file-name-safe form of an org id or path (``/c/t1/`` → ``c_t1``)."""
     return re.sub(r"[^\w.-]+", "_", text.strip("/")).strip("_") or "all"
 
 
@@ -207,9 +208,7 @@ def write_csv(report: KpiReport, path: Path) -> None:
         for name, path_, k in rows:
             line: list[object] = [name, path_, report.period.label]
             line += [getattr(k, field) for field, _ in COUNT_COLUMNS]
-            line += [
-                "" if r.value is None else f"{r.value:.4f}" for _, r in rates(k)
-            ]
+            line += ["" if r.value is None else f"{r.value:.4f}" for _, r in rates(k)]
             line += [k.resolved_by_tier.get(t, 0) for t in TIERS]
             writer.writerow(line)
 
@@ -234,9 +233,11 @@ def write_charts(
 
     font = _cjk_font()
     zh = font is not None
-    style = {"font.family": [font, "sans-serif"]} if font else {}
     written = []
-    with plt.rc_context({**style, "axes.unicode_minus": False}):
+    with plt.rc_context():  # restores the settings below on exit
+        matplotlib.rcParams["axes.unicode_minus"] = False
+        if font:
+            matplotlib.rcParams["font.family"] = [font, "sans-serif"]
         # 1. overdue by unit
         fig, ax = plt.subplots(figsize=(8, 4.5))
         names = [u.name if zh else u.org_path for u in report.units] or ["—"]
@@ -261,11 +262,12 @@ def write_charts(
         # 3. trend
         fig, ax = plt.subplots(figsize=(8, 4.5))
         months = [p.label for p, _ in history]
-        for label, en, pick in (
+        lines: tuple[tuple[str, str, Callable[[KpiSet], Rate]], ...] = (
             ("按期办结率", "on-time closure", lambda k: k.on_time_rate),
             ("化解率", "resolution", lambda k: k.resolution_rate),
             ("满意率", "satisfaction", lambda k: k.satisfaction_rate),
-        ):
+        )
+        for label, en, pick in lines:
             series = [pick(k).value for _, k in history]
             ax.plot(months, [v * 100 if v is not None else float("nan") for v in series],
                     marker="o", label=label if zh else en)  # fmt: skip
@@ -302,11 +304,12 @@ def write_report(
     targets: Sequence[TierTarget] = DEFAULT_TARGETS,
     charts: bool = True,
 ) -> ReportFiles:
-    """Compute and write the period's report for ``org`` (an org unit id or path) into ``folder``."""
+    """Compute and write the period's report for ``org`` (a unit id or path) into ``folder``."""
     report = compute(session, org, period, now, targets=targets)
-    history = trend(session, org, period, now) if re.fullmatch(r"\d{4}-\d{2}", period.label) else []
+    monthly = re.fullmatch(r"\d{4}-\d{2}", period.label) is not None
+    history = trend(session, org, period, now) if monthly else []
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{_slug(org)}-{period.label}"
+    stem = f"{slug(org)}-{period.label}"
     pictures = write_charts(report, history, folder) if charts else []
     md = folder / f"{stem}.md"
     md.write_text(render_markdown(report, history, pictures), encoding="utf-8")

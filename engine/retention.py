@@ -68,10 +68,8 @@ def audit_maintenance(session: Session) -> Iterator[None]:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL bihuan.audit_maintenance = 'on'"))
-        try:
-            yield
-        finally:
-            conn.execute(text("SET LOCAL bihuan.audit_maintenance = 'off'"))
+        yield  # on an error the transaction rolls back, and the setting with it
+        conn.execute(text("SET LOCAL bihuan.audit_maintenance = 'off'"))
         return
     raw: Any = conn.connection.driver_connection
     raw.create_function(SQLITE_FUNCTION, 0, lambda: 1)

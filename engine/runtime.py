@@ -121,7 +121,8 @@ class Engine:
             if s.get(Case, business_key) is not None:
                 raise Conflict(f"case {business_key} already exists", case_no=business_key)
             self._validate_start(s, definition, data)
-            start_data = {**dict(data), "case_no": business_key}
+            # Engine-owned fields join after validation: the number and who reported it.
+            start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
             restored = self.cache.spec(definition)
             with engine_time(lambda: now):
                 wf = Workflow.start(restored, start_data, self.script_engine)

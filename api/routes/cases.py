@@ -43,8 +43,7 @@ def report(body: CaseIn, engine: EngineDep, principal: PrincipalDep) -> CaseDeta
     with engine.db.session() as s:
         grid, actor = access.can_report(s, principal, body.grid_code)
     fields = body.model_dump(exclude={"case_no", "process_id", "data"}, exclude_none=True)
-    data: dict[str, Any] = {**body.data, **fields, "grid_code": grid,
-                            "reported_by": principal.user_id}  # fmt: skip
+    data: dict[str, Any] = {**body.data, **fields, "grid_code": grid}
     case_no = queries.report_case(engine, body.process_id, body.case_no, data, actor)
     return _detail(engine, principal, case_no)
 

@@ -1,4 +1,4 @@
-"""Dispute KPIs (domain §8.3, with §8.1–8.2 rates the 综治中心 also reports) per org unit and period.
+"""Dispute KPIs (domain §8.3, plus §8.1–8.2 rates the 综治中心 reports) per org unit and period.
 
 Inputs are only the audit events (engine/kpi/facts.py folds them into one ``CaseFacts`` per
 case); a case belongs to the unit whose ``org_path`` prefixes the case's ``org_path`` (where the
@@ -259,9 +259,7 @@ class KpiReport:
 # ------------------------------------------------------------------------------ reading
 
 
-def iter_case_facts(
-    session: Session, org_path: str, as_of: datetime
-) -> Iterator[CaseFacts]:
+def iter_case_facts(session: Session, org_path: str, as_of: datetime) -> Iterator[CaseFacts]:
     """Facts of every case under ``org_path`` from its events before ``as_of`` (streamed)."""
     in_scope = (
         select(AuditEvent.case_no)
@@ -302,9 +300,7 @@ def org_path_of(session: Session, org: str) -> tuple[str, str]:
 
 def _child_names(session: Session, org_path: str) -> dict[str, str]:
     rows = session.execute(
-        select(OrgUnit.path, OrgUnit.name).where(
-            OrgUnit.path.startswith(org_path, autoescape=True)
-        )
+        select(OrgUnit.path, OrgUnit.name).where(OrgUnit.path.startswith(org_path, autoescape=True))
     )
     return {path: name for path, name in rows}
 
@@ -345,9 +341,7 @@ def compute(
         for path, kpis in sorted(units.items())
     )
     overdue.sort(key=lambda f: (f.due_at or as_of, f.case_no))
-    return KpiReport(
-        org_path, name, period, as_of, total, rows, tuple(targets), tuple(overdue)
-    )
+    return KpiReport(org_path, name, period, as_of, total, rows, tuple(targets), tuple(overdue))
 
 
 def trend(

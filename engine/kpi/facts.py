@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine.audit_verify import SUMMARY_EVENT
 from engine.clock import as_utc
 
 REGISTERED_STATES = frozenset(
@@ -52,7 +53,6 @@ REGISTERED_STATES = frozenset(
     }
 )
 TIER_RANK = {"grid": 0, "village": 1, "township": 2, "county": 3}
-SUMMARY_EVENT = "audit_summary"
 
 
 class EventLike(Protocol):

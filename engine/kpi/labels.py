@@ -30,7 +30,13 @@ TIER = {"grid": "网格", "village": "村(社区)", "township": "乡镇(街道)"
 TIERS = ("grid", "village", "township", "county")
 SEVERITY = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝", "green": "绿"}
 LADDER = {-1: "无", 0: "提示", 1: "警示", 2: "通报", 3: "约谈", 4: "督查"}
-RUNG = {"prompt": "提示", "warning": "警示", "circular": "通报", "interview": "约谈", "inspection": "督查"}
+RUNG = {
+    "prompt": "提示",
+    "warning": "警示",
+    "circular": "通报",
+    "interview": "约谈",
+    "inspection": "督查",
+}
 FIELD = {
     "status": "状态",
     "tier": "办理层级",

@@ -73,16 +73,17 @@ def bulk_insert(db: Database, rows: list[dict[str, Any]], chunk: int = 5000) -> 
         if db.dialect == "postgresql":
             names = list(rows[0])
             raw: Any = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(
-                f"COPY audit_events ({', '.join(names)}) FROM STDIN"
-            ) as copy:
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY audit_events ({', '.join(names)}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(
                         [canonical(row[n]) if n in JSON_COLUMNS else row[n] for n in names]
                     )
             return
         for i in range(0, len(rows), chunk):
-            conn.execute(insert(AuditEvent.__table__), rows[i : i + chunk])
+            conn.execute(insert(AuditEvent), rows[i : i + chunk])
 
 
 @contextmanager

@@ -36,8 +36,11 @@ def closed_case(db: Database, clock: ManualClock, case_no: str) -> None:
 
 def events(db: Database, case_no: str) -> list[AuditEvent]:
     with db.session() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.case_no == case_no)
-                              .order_by(AuditEvent.seq)))
+        return list(
+            s.scalars(
+                select(AuditEvent).where(AuditEvent.case_no == case_no).order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_purge_keeps_the_chain_verifiable(db: Database, clock: ManualClock) -> None:
@@ -78,8 +81,9 @@ def test_a_forged_summary_is_caught(db: Database, clock: ManualClock) -> None:
         purge_expired(s, KEY, clock.now(), TTL)
         assert verify(s, "another-key-" * 4).first is not None  # signed with our key only
     with as_attacker(db) as conn:
-        row = conn.execute(select(AuditEvent.id, AuditEvent.details)
-                           .where(AuditEvent.event_type == SUMMARY_EVENT)).one()
+        row = conn.execute(
+            select(AuditEvent.id, AuditEvent.details).where(AuditEvent.event_type == SUMMARY_EVENT)
+        ).one()
         details = {**row.details, "count": 1}
         conn.execute(update(AuditEvent).where(AuditEvent.id == row.id).values(details=details))
     with db.session() as s:

@@ -22,7 +22,9 @@ def record(db: Database) -> Database:
     # Two villages of one town, and another town; three actors.
     bulk_insert(db, chain_rows("A-1", 5, T0, org_path="/c/t1/v1/", actor="alice"))
     bulk_insert(db, chain_rows("A-2", 5, T0 + timedelta(days=1), org_path="/c/t1/v2/", actor="bob"))
-    bulk_insert(db, chain_rows("B-1", 5, T0 + timedelta(days=2), org_path="/c/t2/v1/", actor="=cmd"))
+    bulk_insert(
+        db, chain_rows("B-1", 5, T0 + timedelta(days=2), org_path="/c/t2/v1/", actor="=cmd")
+    )
     return db
 
 
@@ -92,7 +94,7 @@ def _peak_export(db: Database) -> tuple[int, int]:
     with db.session() as s:
         tracemalloc.start()
         try:
-            count = export_csv(s, AuditQuery(org_path="/county/"), sink)
+            count = export_csv(s, AuditQuery(org_path="/county/"), sink)  # type: ignore[arg-type]
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
@@ -104,7 +106,9 @@ def test_export_memory_does_not_grow_with_rows(db: Database) -> None:
     def add_cases(first: int, cases: int) -> None:
         rows = []
         for n in range(first, first + cases):
-            rows += chain_rows(f"E-{n:05d}", 100, T0 + timedelta(minutes=n), org_path="/county/t/v/")
+            rows += chain_rows(
+                f"E-{n:05d}", 100, T0 + timedelta(minutes=n), org_path="/county/t/v/"
+            )
         bulk_insert(db, rows)
 
     add_cases(0, 100)  # 10,000 events

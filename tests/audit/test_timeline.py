@@ -70,15 +70,34 @@ def test_due_times_ladder_rungs_and_escalations(db: Database) -> None:
             "case_updated",
             grid,
             data_before={"status": "REPORTED", "tier": None},
-            data_after={"status": "DISPATCHED", "tier": "village", "due_at": "2026-10-10T09:00:00+00:00"},
+            data_after={
+                "status": "DISPATCHED",
+                "tier": "village",
+                "due_at": "2026-10-10T09:00:00+00:00",
+            },
         )
-        log.add("task_created", SYSTEM, task_id="t1", element_id="sign_case",
-                element_name="签收", due_at="2026-10-08T03:00:00+00:00")
+        log.add(
+            "task_created",
+            SYSTEM,
+            task_id="t1",
+            element_id="sign_case",
+            element_name="签收",
+            due_at="2026-10-08T03:00:00+00:00",
+        )
         log.flush()
     with db.session() as s:
         log = AuditLog(s, "D-1", None, t0 + timedelta(hours=5), "/c/t/v/")
-        log.add("task_completed", grid, task_id="t1", element_id="sign_case", element_name="签收",
-                data_before={}, data_after={}, late=True, due_at="2026-10-08T03:00:00+00:00")
+        log.add(
+            "task_completed",
+            grid,
+            task_id="t1",
+            element_id="sign_case",
+            element_name="签收",
+            data_before={},
+            data_after={},
+            late=True,
+            due_at="2026-10-08T03:00:00+00:00",
+        )
         log.add(
             "case_updated",
             SYSTEM,

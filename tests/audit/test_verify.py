@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.audit_anchor import create_anchor
@@ -48,7 +48,7 @@ def row(conn: Connection, case_no: str, seq: int) -> dict[str, object]:
     return dict(found._mapping)
 
 
-def where(case_no: str, seq: int) -> object:
+def where(case_no: str, seq: int) -> ColumnElement[bool]:
     return (AuditEvent.case_no == case_no) & (AuditEvent.seq == seq)
 
 
@@ -104,7 +104,7 @@ def _insert_forged(conn: Connection) -> None:
     values.update(seq=4, reason="伪造的事件", prev_hash=prev["hash"], actor_user="mallory")
     forged = AuditEvent(**values)
     values["hash"] = event_hash(forged)
-    conn.execute(insert(AuditEvent.__table__).values(**values))
+    conn.execute(insert(AuditEvent).values(**values))
 
 
 def _swap(conn: Connection) -> None:

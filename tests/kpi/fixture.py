@@ -84,15 +84,27 @@ class Writer:
         self, at: datetime, element: str, data: dict[str, Any], next_task: str | None = None
     ) -> Writer:
         events: list[tuple[str, dict[str, Any]]] = [
-            ("task_completed", {"element_id": element, "data_before": {}, "data_after": data,
-                                "late": False, "due_at": None})
+            (
+                "task_completed",
+                {
+                    "element_id": element,
+                    "data_before": {},
+                    "data_after": data,
+                    "late": False,
+                    "due_at": None,
+                },
+            )
         ]
         if next_task:
             events.append(("task_created", {"actor": SYSTEM, "element_id": next_task}))
         return self.command(at, *events)
 
     def close(
-        self, at: datetime, tier: str, satisfaction: int | None = None, excluded: bool = False,
+        self,
+        at: datetime,
+        tier: str,
+        satisfaction: int | None = None,
+        excluded: bool = False,
         status_before: str = "REVISIT",
     ) -> Writer:
         after: dict[str, Any] = {"status": "CLOSED", "closed_at": iso(at), "resolved_tier": tier}
@@ -105,58 +117,116 @@ class Writer:
 
 def write_fixture(s: Session) -> None:
     W = Writer
-    (W(s, "A01", "v1").register(day(10, 2), "village", day(10, 9))
+    (
+        W(s, "A01", "v1")
+        .register(day(10, 2), "village", day(10, 9))
         .complete(day(10, 7), "review_result", {}, next_task="revisit_party")
-        .close(day(10, 8), "village", 5))
-    (W(s, "A02", "v1").register(day(10, 3), "village", day(10, 10))
+        .close(day(10, 8), "village", 5)
+    )
+    (
+        W(s, "A02", "v1")
+        .register(day(10, 3), "village", day(10, 10))
         .complete(day(10, 3, 5), "sign_case", {"sign_decision": "return"}, "return_review")
         .complete(day(10, 4), "return_review", {"return_approved": True}, "dispatch_case")
-        .close(day(10, 12), "village", 4))
-    (W(s, "A03", "v1").register(day(10, 5), "village", day(10, 20))
+        .close(day(10, 12), "village", 4)
+    )
+    (
+        W(s, "A03", "v1")
+        .register(day(10, 5), "village", day(10, 20))
         .complete(day(10, 15), "review_result", {}, next_task="handle_case")
-        .close(day(10, 18), "village", 2, excluded=True))
-    (W(s, "A04", "v2").register(day(10, 6), "village", day(10, 16))
+        .close(day(10, 18), "village", 2, excluded=True)
+    )
+    (
+        W(s, "A04", "v2")
+        .register(day(10, 6), "village", day(10, 16))
         .update(day(10, 17), {"ladder_level": -1}, {"ladder_level": 1})
-        .update(day(10, 25), {"ladder_level": 1}, {"ladder_level": 2}))
-    (W(s, "A05", "v2").register(day(10, 7), "village", day(10, 30))
-        .update(day(10, 10), {"tier": "village", "escalation_count": 0},
-                {"tier": "township", "escalation_count": 1})
-        .update(day(10, 14), {"tier": "township", "escalation_count": 1},
-                {"tier": "county", "escalation_count": 2})
-        .close(day(10, 28), "county", 3))
-    (W(s, "A06", "v2").register(day(9, 20), "village", day(9, 30))
-        .close(day(10, 3), "village", 2))
-    (W(s, "A07", "v3").register(day(10, 9), "township", day(11, 10))
-        .complete(day(10, 12), "mediate_case",
-                  {"mediation_outcome": "agreement", "jc_requested": True},
-                  "judicial_confirmation")
+        .update(day(10, 25), {"ladder_level": 1}, {"ladder_level": 2})
+    )
+    (
+        W(s, "A05", "v2")
+        .register(day(10, 7), "village", day(10, 30))
+        .update(
+            day(10, 10),
+            {"tier": "village", "escalation_count": 0},
+            {"tier": "township", "escalation_count": 1},
+        )
+        .update(
+            day(10, 14),
+            {"tier": "township", "escalation_count": 1},
+            {"tier": "county", "escalation_count": 2},
+        )
+        .close(day(10, 28), "county", 3)
+    )
+    (W(s, "A06", "v2").register(day(9, 20), "village", day(9, 30)).close(day(10, 3), "village", 2))
+    (
+        W(s, "A07", "v3")
+        .register(day(10, 9), "township", day(11, 10))
+        .complete(
+            day(10, 12),
+            "mediate_case",
+            {"mediation_outcome": "agreement", "jc_requested": True},
+            "judicial_confirmation",
+        )
         .complete(day(10, 14), "judicial_confirmation", {"jc_applied_at": "2026-10-14"})
-        .close(day(10, 20), "township", 5))
-    (W(s, "A08", "v3").register(day(10, 10), "township", day(10, 25))
+        .close(day(10, 20), "township", 5)
+    )
+    (
+        W(s, "A08", "v3")
+        .register(day(10, 10), "township", day(10, 25))
         .complete(day(10, 15), "mediate_case", {}, next_task="feedback_result")
-        .close(day(10, 24), "township"))
-    (W(s, "A09", "v3").register(day(10, 11), "village", day(10, 18))
+        .close(day(10, 24), "township")
+    )
+    (
+        W(s, "A09", "v3")
+        .register(day(10, 11), "village", day(10, 18))
         .complete(day(10, 11, 5), "sign_case", {}, next_task="return_review")
         .complete(day(10, 12), "return_review", {"return_approved": False}, "first_contact")
         .close(day(10, 17), "village", 2)
-        .update(day(10, 20),
-                {"status": "CLOSED", "reopen_count": 0, "due_at": iso(day(10, 18))},
-                {"status": "DISPATCHED", "reopen_count": 1, "due_at": iso(day(10, 30))})
-        .close(day(10, 26), "village", 4))
-    (W(s, "A10", "v1").started(day(10, 5))
+        .update(
+            day(10, 20),
+            {"status": "CLOSED", "reopen_count": 0, "due_at": iso(day(10, 18))},
+            {"status": "DISPATCHED", "reopen_count": 1, "due_at": iso(day(10, 30))},
+        )
+        .close(day(10, 26), "village", 4)
+    )
+    (
+        W(s, "A10", "v1")
+        .started(day(10, 5))
         .update(day(10, 5), {"status": "REPORTED"}, {"status": "SCREENING"})
-        .update(day(10, 6), {"status": "SCREENING", "closed_at": None},
-                {"status": "INVALID", "closed_at": iso(day(10, 6))}))
-    (W(s, "A11", "v1").register(day(10, 20), "village", day(11, 5))
-        .complete(day(10, 28), "review_result", {"review_decision": "rework"}, "handle_case"))
-    (W(s, "A12", "v3").register(day(10, 25), "village", day(10, 29))
-        .update(day(10, 27), {"ladder_level": -1}, {"ladder_level": 0}))
-    (W(s, "A13", "v1").started(datetime(2026, 10, 31, 12, 0, tzinfo=UTC))
-        .update(day(11, 2), {"status": "REPORTED", "tier": None, "due_at": None},
-                {"status": "DISPATCHED", "tier": "village", "due_at": iso(day(11, 9))}))
-    (W(s, "A14", "v1").register(day(10, 1), "village", day(10, 5))
+        .update(
+            day(10, 6),
+            {"status": "SCREENING", "closed_at": None},
+            {"status": "INVALID", "closed_at": iso(day(10, 6))},
+        )
+    )
+    (
+        W(s, "A11", "v1")
+        .register(day(10, 20), "village", day(11, 5))
+        .complete(day(10, 28), "review_result", {"review_decision": "rework"}, "handle_case")
+    )
+    (
+        W(s, "A12", "v3")
+        .register(day(10, 25), "village", day(10, 29))
+        .update(day(10, 27), {"ladder_level": -1}, {"ladder_level": 0})
+    )
+    (
+        W(s, "A13", "v1")
+        .started(datetime(2026, 10, 31, 12, 0, tzinfo=UTC))
+        .update(
+            day(11, 2),
+            {"status": "REPORTED", "tier": None, "due_at": None},
+            {"status": "DISPATCHED", "tier": "village", "due_at": iso(day(11, 9))},
+        )
+    )
+    (
+        W(s, "A14", "v1")
+        .register(day(10, 1), "village", day(10, 5))
         .update(day(10, 6), {"ladder_level": -1}, {"ladder_level": 1})
-        .close(day(11, 3), "village", 4))
-    (W(s, "A15", "v3").register(day(10, 3), "grid", day(10, 4))
+        .close(day(11, 3), "village", 4)
+    )
+    (
+        W(s, "A15", "v3")
+        .register(day(10, 3), "grid", day(10, 4))
         .command(day(10, 3, 4), ("dispatch_corrected", {"reason": "派错网格"}))
-        .close(day(10, 4), "grid"))
+        .close(day(10, 4), "grid")
+    )

@@ -1,0 +1,29 @@
+"""Helpers for the scenario tests: what the audit trail says about a case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.audit import Actor
+from engine.storage.database import Database
+from tests.engine.support import events
+
+GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
+
+
+def transitions(db: Database, case_no: str, field: str) -> list[Any]:
+    """The successive values of a tracked case field, from the ``case_updated`` events."""
+    return [
+        e.data_after[field]
+        for e in events(db, case_no)
+        if e.event_type == "case_updated" and e.data_after and field in e.data_after
+    ]
+
+
+def counts(db: Database, case_no: str, *types: str) -> dict[str, int]:
+    found = [e.event_type for e in events(db, case_no)]
+    return {t: found.count(t) for t in types}
+
+
+def details(db: Database, case_no: str, event_type: str) -> list[dict[str, Any]]:
+    return [dict(e.details or {}) for e in events(db, case_no) if e.event_type == event_type]
