@@ -42,6 +42,18 @@ TITLES = {
     "instance_cancelled": "案件撤销",
     "instance_completed": "流程结束",
     "case_updated": "案件信息变更",
+    "deadline_set": "设定办理时限",
+    "deadline_recomputed": "办理时限重新计算",
+    "deadline_reworked": "返工后重新计时",
+    "deadline_kept_on_rework": "返工沿用原时限",
+    "deadline_suspended": "时限暂停计时",
+    "deadline_resumed": "时限恢复计时",
+    "extension_granted": "延期获批",
+    "extension_denied": "延期未获批准",
+    "extension_refused": "延期申请被拒收",
+    "tier_escalated": "办理层级上报",
+    "escalation_not_possible": "无法继续上报",
+    "reopen_outside_window": "超出重办期限",
     SUMMARY_EVENT: "历史明细已按保留期清理（保留签名摘要）",
     "audit_purged": "保留期清理",
 }
@@ -148,9 +160,15 @@ def _step(e: AuditEvent) -> TimelineStep:
         if parts:
             title = "；".join(parts)
     elif e.event_type.startswith(("ladder", "supervision")):
-        rung = str(details.get("rung") or details.get("level") or "")
-        ladder = RUNG.get(rung.split("_", 1)[0], rung) or None
+        rung = str(details.get("rung") or "")
+        ladder = str(details.get("label") or "") or RUNG.get(rung.split("_", 1)[0], rung) or None
         title = f"督办：{ladder}" if ladder else e.event_type
+    elif e.event_type == "tier_escalated":
+        old, new = details.get("tier_before"), details.get("tier_after")
+        if old in TIER_RANK and new in TIER_RANK:
+            escalation = f"上报：{TIER[old]} → {TIER[new]}"
+    elif e.event_type.startswith("deadline_") and details.get("due_after"):
+        due = _instant(details["due_after"])
     elif e.event_type == "task_assigned":
         title += f" → {details.get('assignee')}"
     return TimelineStep(

@@ -38,8 +38,9 @@ def server(db_url: str, clock: ManualClock) -> Iterator[str]:
     app = create_app(settings, engine=engine, clock=clock)
     port = free_port()
     srv = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                       ws="none")  # fmt: skip
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+        )
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

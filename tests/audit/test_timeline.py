@@ -116,6 +116,16 @@ def test_due_times_ladder_rungs_and_escalations(db: Database) -> None:
     rung = timeline.steps[4]
     assert (rung.ladder, rung.escalation) == ("警示", "上报：村(社区) → 乡镇(街道)")
     assert timeline.elements["sign_case"].late
+    with db.session() as s:
+        log = AuditLog(s, "D-1", None, t0 + timedelta(days=3), "/c/t/v/")
+        log.add("ladder_circular", SYSTEM, rung="circular", label="通报", level=2)
+        log.add("tier_escalated", SYSTEM, tier_before="township", tier_after="county")
+        log.flush()
+    with db.session() as s:
+        timeline = case_timeline(s, "D-1")
+    circular, escalated = timeline.steps[-2:]
+    assert (circular.title, circular.ladder) == ("督办：通报", "通报")
+    assert escalated.escalation == "上报：乡镇(街道) → 县(区)"
     text = render_text(timeline)
     assert "时限 2026-10-08 11:00，超时" in text
     assert "督办等级：警示" in text and "上报：村(社区) → 乡镇(街道)" in text

@@ -26,4 +26,9 @@ def counts(db: Database, case_no: str, *types: str) -> dict[str, int]:
 
 
 def details(db: Database, case_no: str, event_type: str) -> list[dict[str, Any]]:
-    return [dict(e.details or {}) for e in events(db, case_no) if e.event_type == event_type]
+    """The details of each event of a type, with its ``reason`` and ``element_id`` columns."""
+    return [
+        {**(e.details or {}), "reason": e.reason, "element_id": e.element_id}
+        for e in events(db, case_no)
+        if e.event_type == event_type
+    ]
