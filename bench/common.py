@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import shutil
+import socket
 import statistics
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import create_engine, event, text
 
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
@@ -36,16 +41,70 @@ def machine() -> str:
     return f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def pg_base_url() -> str:
+    return os.environ.get("BIHUAN_TEST_POSTGRES_URL") or PG_DEFAULT
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``; 0.0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class StatementCounter:
+    """Counts the SQL statements sent on a SQLAlchemy engine and the time spent waiting for them
+    (cursor execute: the driver + the round trip + the database's work)."""
+
+    def __init__(self, engine: SqlEngine) -> None:
+        self.engine = engine
+        self.count = 0
+        self.seconds = 0.0
+        self.by_verb: dict[str, int] = {}
+        self._started: list[float] = []
+
+    def _before(self, _c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        self._started.append(time.perf_counter())
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+
+    def _after(self, *_a: Any) -> None:
+        self.count += 1
+        self.seconds += time.perf_counter() - self._started.pop()
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
 @contextmanager
 def database(kind: str) -> Iterator[str]:
     """A fresh, migrated database: a temp SQLite file or a throw-away PostgreSQL schema."""
     if kind == "sqlite":
         folder = tempfile.mkdtemp(prefix="bihuan-bench-")
         url = f"sqlite:///{folder}/bench.db"
-        upgrade(Database(url))
-        yield url
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
+        try:
+            yield url
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return
-    base = os.environ.get("BIHUAN_TEST_POSTGRES_URL") or PG_DEFAULT
+    base = pg_base_url()
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base)
     with admin.begin() as conn:

@@ -585,6 +585,13 @@ class Engine:
         if wf.compactions:
             inst.loop_compactions = (inst.loop_compactions or 0) + wf.compactions
             wf.compactions = 0
+        transitions = wf.drain_transitions()
+        if transitions:
+            ctx.audit.add(
+                "engine_transitions",
+                SYSTEM,
+                elements=[{"id": eid, "name": name} for eid, name in transitions],
+            )
         if wf.completed and inst.status == "running":
             inst.status, inst.ended_at = "completed", ctx.now
         project_case(ctx.case, data, ctx.now, lambda org: self._org_path(s, org))

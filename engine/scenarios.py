@@ -66,9 +66,7 @@ def screen(
 
 def screen_red(case_leader: str = "leader01", category: str = "labour") -> Step:
     """A red case (群体性): routed to the county, with its 包案领导."""
-    return screen(
-        "red", category, "complex", case_leader=case_leader, red_criteria=["group"]
-    )
+    return screen("red", category, "complex", case_leader=case_leader, red_criteria=["group"])
 
 
 def screen_out(outcome: str, **extra: Any) -> Step:
@@ -225,6 +223,7 @@ MEDIATION = {
 
 def mediate(agreement_date: str | None = None, jc_requested: bool = False) -> Step:
     """人民调解: without ``agreement_date`` no agreement is reached."""
+    form: dict[str, Any]
     if agreement_date is None:
         form = {**MEDIATION, "mediation_outcome": "no_agreement", "failure_reason": "分歧较大。"}
     else:
@@ -357,9 +356,7 @@ class Driver:
             return list(s.scalars(query.order_by(HumanTask.element_id, HumanTask.candidate_org)))
 
     def open_task(self, case_no: str, element_id: str, org: str | None = None) -> HumanTask:
-        tasks = [
-            t for t in self.open_tasks(case_no, element_id) if org in (None, t.candidate_org)
-        ]
+        tasks = [t for t in self.open_tasks(case_no, element_id) if org in (None, t.candidate_org)]
         if not tasks:
             raise NotFound(f"case {case_no} has no open task {element_id}")
         return tasks[0]

@@ -77,6 +77,9 @@ class Workflow:
     def __init__(self, wf: BpmnWorkflow) -> None:
         self._wf = wf
         self.compactions = 0
+        # BPMN elements the engine itself completed since the last drain (gateways, scripts,
+        # events, business rules…): the record of engine transitions for the audit trail.
+        self.transitions: list[tuple[str, str]] = []
 
     # ---------------------------------------------------------------- life cycle
     @classmethod
@@ -105,11 +108,21 @@ class Workflow:
     # ---------------------------------------------------------------- stepping
     def step(self) -> None:
         try:
-            self._wf.do_engine_steps()
+            self._wf.do_engine_steps(did_complete_task=self._transition)
             while self._compact():
-                self._wf.do_engine_steps()
+                self._wf.do_engine_steps(did_complete_task=self._transition)
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
+
+    def _transition(self, task: Any) -> None:
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id and not getattr(spec, "manual", False):
+            self.transitions.append((str(bpmn_id), str(getattr(spec, "bpmn_name", None) or "")))
+
+    def drain_transitions(self) -> list[tuple[str, str]]:
+        done, self.transitions = self.transitions, []
+        return done
 
     def refresh_timers(self) -> None:
         try:

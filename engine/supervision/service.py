@@ -15,6 +15,14 @@ What it does, by hook:
   or leaving ``SUSPENDED`` (the clock stops; resume restores the remaining time), rework
   (``rework_count`` grew), reopen (``reopen_count`` grew: fresh limit; the 2nd reopen escalates and
   calls an interview), tier (a tier entered starts its escalation timer), closing (all rungs off).
+
+A tier's time-out is the workflow's business: when the process catches the message
+``tier_timeout`` (the shipped dispute process does, on 签收/联系当事人/处置), the handler
+delivers it through the engine (:meth:`Supervision.bind` gives the service its engine) after
+the firing transaction commits, and the process escalates itself. A case not at such a step is
+checked again later (``tier_recheck``) unless its result is already handed in. Only a process
+that does not model the message gets the old treatment: the tier is raised on the case row and
+held there.
 """
 
 from __future__ import annotations
@@ -23,22 +31,22 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import SCHEDULER, Actor, AuditLog
 from engine.clock import Clock, SystemClock, as_utc
 from engine.context import CommandContext
-from engine.errors import Conflict
+from engine.errors import Conflict, NotFound
 from engine.notify import enqueue
 from engine.scheduler import items
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.periodic import PeriodicJob
 from engine.scheduler.sweep import Handler
 from engine.storage.database import Database
-from engine.storage.models import Case, HumanTask, Instance, Notification
+from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, Notification
 from engine.supervision import records, texts
 from engine.workdays import (
     DeadlinePolicy,
@@ -60,6 +68,14 @@ CLOCK_STARTS = frozenset({"DISPATCHED", "SIGNED", "IN_PROGRESS", "RETURN_REQUEST
 TIERS = ("grid", "village", "township", "county")
 
 
+class MessageSender(Protocol):
+    """What the service needs from :class:`engine.runtime.Engine` to deliver a message."""
+
+    def deliver_message(
+        self, name: str, correlation_key: str, payload: Mapping[str, Any], actor: Actor
+    ) -> str: ...
+
+
 @dataclass(frozen=True)
 class SupervisionConfig:
     default_severity: str = "blue"
@@ -69,6 +85,11 @@ class SupervisionConfig:
     profiles: Mapping[str, str] = field(default_factory=dict)
     #: Tier escalation: a tier's time is the policy step ``<prefix>.<tier_step_prefix><tier>``.
     tier_step_prefix: str = "tier_"
+    #: The message a process catches to escalate itself when its tier's time is up.
+    tier_message: str = "tier_timeout"
+    #: A case whose tier's time is up but that waits elsewhere (交办, 调解…) is checked again after
+    #: this long; so is a delivery that failed.
+    tier_recheck: timedelta = timedelta(hours=1)
     #: Wait after 约谈 before 督查 when the case has not improved (``inspection`` trigger).
     inspection_wait: RuleSpec = field(default_factory=lambda: RuleSpec("working_days", 5))
     circular_window: timedelta = timedelta(days=90)
@@ -114,6 +135,12 @@ class Supervision:
         self.db = db
         self.clock: Clock = clock or SystemClock()
         self.jobs = list(jobs)
+        self.messages: MessageSender | None = None
+        self._catchers: dict[int, bool] = {}
+
+    def bind(self, engine: MessageSender) -> None:
+        """The engine that delivers ``tier_timeout`` (``build_engine`` wires it)."""
+        self.messages = engine
 
     # ================================================================ TaskListener
     def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
@@ -187,9 +214,120 @@ class Supervision:
             return
         if sc.case.tier != item.payload.get("tier"):
             return  # the case moved on in time
-        self._escalate(sc, "本级办理时限届满，自动升级 (the tier's time limit is up)")
+        name = self.config.tier_message
+        waiting = session.scalar(
+            select(MessageWait.id)
+            .where(MessageWait.instance_id == sc.case.instance_id, MessageWait.message_name == name)
+            .limit(1)
+        )
+        if waiting is not None:
+            self._tier_timed_out(sc, item)
+        elif self._catches(session, sc.case.instance_id, name):
+            self._tier_timeout_later(sc, item)
+        else:  # a process that does not model the time-out: hold the tier on the case row
+            self._escalate(sc, "本级办理时限届满，自动升级 (the tier's time limit is up)")
         sc.save()
         sc.audit.flush()
+
+    def _tier_timed_out(self, sc: Scope, item: ClaimedItem) -> None:
+        """Tell the workflow (after this transaction commits: the instance is locked now)."""
+        case_no, tier = sc.case.case_no, str(sc.case.tier)
+        reason = "本级办理时限届满，超时自动上报"
+        payload: dict[str, Any] = {
+            "tier": tier,
+            "step": item.payload.get("step"),
+            "rule": item.payload.get("rule"),
+            "due_at": as_utc(item.due_at).isoformat(),
+            "reason": reason,
+        }
+        if self.messages is None:
+            log.warning("tier time-out of %s not delivered: no engine bound", case_no)
+            sc.audit.add("tier_timeout_undelivered", SCHEDULER, reason="no engine bound",
+                         **payload)  # fmt: skip
+            return
+        sc.audit.add("tier_timeout", SCHEDULER, **payload)
+        title, body = texts.escalation_notice(case_no, tier, _next_tier(tier), reason)
+        self._notify(
+            sc, "tier_timeout", title, body, org=sc.case.owner_org, role=self.config.supervisor_role
+        )
+        sender, instance_id = self.messages, sc.case.instance_id
+
+        def deliver(_session: Session) -> None:
+            self._deliver_tier_timeout(sender, case_no, instance_id, payload)
+
+        event.listen(sc.session, "after_commit", deliver, once=True)
+
+    def _deliver_tier_timeout(
+        self, sender: MessageSender, case_no: str, instance_id: str, payload: dict[str, Any]
+    ) -> None:
+        try:
+            sender.deliver_message(self.config.tier_message, case_no, payload, SCHEDULER)
+        except NotFound:  # the task was done in between: look again later
+            self._schedule_tier_recheck(case_no, instance_id, payload)
+        except Exception:  # never escape a commit hook; try again later
+            log.exception("delivering the tier time-out of %s failed", case_no)
+            self._schedule_tier_recheck(case_no, instance_id, payload)
+
+    def _tier_timeout_later(self, sc: Scope, item: ClaimedItem) -> None:
+        """The tier's time is up but the case waits where the process cannot escalate it."""
+        if sc.case.status in HANDED_IN:
+            sc.audit.add("tier_timeout_skipped", SCHEDULER, tier=sc.case.tier,
+                         status=sc.case.status, reason="result handed in")  # fmt: skip
+            return
+        if not item.payload.get("recheck"):
+            sc.audit.add("tier_timeout_deferred", SCHEDULER, tier=sc.case.tier,
+                         status=sc.case.status, reason="not at a handling step")  # fmt: skip
+        self._schedule_tier_recheck(
+            sc.case.case_no, sc.case.instance_id, dict(item.payload), session=sc.session
+        )
+
+    def _schedule_tier_recheck(
+        self,
+        case_no: str,
+        instance_id: str,
+        payload: Mapping[str, Any],
+        *,
+        session: Session | None = None,
+    ) -> None:
+        now = self.clock.now()
+        due = now + self.config.tier_recheck
+
+        def put(s: Session) -> None:
+            items.schedule(
+                s,
+                kind="tier_due",
+                dedupe_key=f"tier:{case_no}:{payload.get('tier')}:recheck:{due.isoformat()}",
+                due_at=due,
+                now=now,
+                instance_id=instance_id,
+                case_no=case_no,
+                payload={
+                    "tier": payload.get("tier"),
+                    "step": payload.get("step"),
+                    "rule": payload.get("rule"),
+                    "recheck": True,
+                },
+            )
+
+        if session is not None:
+            put(session)
+        elif self.db is not None:
+            with self.db.session() as s:
+                put(s)
+
+    def _catches(self, session: Session, instance_id: str, name: str) -> bool:
+        """Whether the instance's process version catches message ``name`` anywhere."""
+        definition_id = session.scalar(
+            select(Instance.definition_id).where(Instance.id == instance_id)
+        )
+        if definition_id is None:
+            return False
+        found = self._catchers.get(definition_id)
+        if found is None:
+            spec = session.scalar(select(Definition.spec).where(Definition.id == definition_id))
+            found = _catches_message(spec, name)
+            self._catchers[definition_id] = found
+        return found
 
     # ================================================================ public operations
     def resume_clock(self, case_no: str, actor: Actor, *, reason: str | None = None) -> bool:
@@ -776,6 +914,21 @@ class Supervision:
             return result
 
 
+def _next_tier(tier: str) -> str:
+    return TIERS[min(TIERS.index(tier) + 1, len(TIERS) - 1)] if tier in TIERS else tier
+
+
+def _catches_message(spec: Any, name: str) -> bool:
+    """A message event definition named ``name`` somewhere in a serialized process spec."""
+    if isinstance(spec, dict):
+        if spec.get("name") == name and str(spec.get("typename", "")).startswith("Message"):
+            return True
+        return any(_catches_message(v, name) for v in spec.values())
+    if isinstance(spec, list):
+        return any(_catches_message(v, name) for v in spec)
+    return False
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1", "approved", "approve", "同意", "批准")
@@ -808,7 +961,7 @@ def _amount_in_unit(rule: RuleSpec, days: Any) -> float:
     return int(amount) if amount.is_integer() else amount
 
 
-def _decision(data: dict[str, Any], prefix: str, name: str) -> Any:
+def _decision(data: Mapping[str, Any], prefix: str, name: str) -> Any:
     """A field of an approval form: the shipped forms name them ``extension_days``,
     ``hang_reason``…; plain ``days``/``reason``/``approved`` are accepted too."""
     value = data.get(f"{prefix}_{name}")

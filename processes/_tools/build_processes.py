@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bpmnkit import EventSubprocess, Flow, Lane, Layout, Model, Node, build_xml, zh
+from bpmnkit import COL_GAP, EventSubprocess, Flow, Lane, Layout, Model, Node, build_xml, zh
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
@@ -174,6 +174,10 @@ JC_EXPIRED = """
 jc_result = "expired"
 """
 
+TIER_TIMEOUT = """
+escalation_reason = "超时自动上报（本级办理时限届满）"
+"""
+
 CLOSE = """
 case_status = "CLOSED"
 resolved_tier = tier
@@ -216,7 +220,7 @@ def dispute_model() -> Model:
         Lane(COUNTY, "县级综治中心", row_heights={0: 180}),
         Lane(LEADER, "包案领导"),
         Lane(CENTRE, "当前层级综治中心", rows=2, channels=3),
-        Lane(UNIT, "承办单位/职能部门", rows=4, row_heights={3: 80}, channels=1),
+        Lane(UNIT, "承办单位/职能部门", rows=5, row_heights={3: 80, 4: 80}, channels=1),
         Lane(REVISIT, "回访员", rows=2, channels=1),
     ]
     n = [
@@ -384,6 +388,27 @@ def dispute_model() -> Model:
         ),
         gw("gw_review", "审核结论", CENTRE, 27, 1, label_side="bottomleft"),
         script("escalate_tier", "上报上一级", CENTRE, 28, 1, ESCALATE),
+        # ---- 本级时限届满: the supervision ladder delivers message tier_timeout (超时自动上报)
+        *(
+            Node(
+                f"tier_timeout_{short}",
+                "boundaryEvent",
+                "本级超时",
+                UNIT,
+                col,
+                1,
+                attached_to=host,
+                message="tier_timeout",
+                message_var="tier_timeout",
+                label_side="right",
+            )
+            for short, host, col in (
+                ("sign", "sign_case", 11),
+                ("contact", "first_contact", 16),
+                ("handle", "handle_case", 19),
+            )
+        ),
+        script("record_tier_timeout", "超时自动上报", UNIT, 26, 4, TIER_TIMEOUT),
         # ---- 回访
         gw("gw_m_revisit", "", REVISIT, 27, 0),
         user("revisit_party", "回访", REVISIT, 28, 0, "revisit", "REVISIT", "dispute.revisit"),
@@ -648,6 +673,25 @@ def dispute_model() -> Model:
             via=[],
             label_at="mid",
         ),
+        *(
+            Flow(
+                f"f_tier_timeout_{short}",
+                f"tier_timeout_{short}",
+                "record_tier_timeout",
+                exit="bottom",
+                enter="left",
+            )
+            for short in ("sign", "contact", "handle")
+        ),
+        Flow(
+            "f_tier_timeout_escalate",
+            "record_tier_timeout",
+            "escalate_tier",
+            name="超时上报",
+            exit="right",
+            enter="right",
+            label_at="mid",
+        ),
         Flow(
             "f_escalate_back",
             "escalate_tier",
@@ -809,6 +853,7 @@ def dispute_model() -> Model:
         messages={
             "msg_extension_request": "extension_request",
             "msg_hang_request": "hang_request",
+            "msg_tier_timeout": "tier_timeout",
         },
         documentation=(
             "发现→甄别→上报→交办→处置→反馈→办结 的矛盾纠纷闭环, 四事分办按层级(tier)流转; "
@@ -830,6 +875,11 @@ def fix_special_routes(model: Model, layout: Layout) -> None:
     src, dst = layout.box["gw_review"], layout.box["record_rework"]
     y = layout.row_cy[(CENTRE, 0)] + 30
     f.via = [(src.cx, y), (dst.cx, y)]
+    # 超时上报: from below the handling row, up the gap right of 上报上一级, into its right side
+    f = by_id["f_tier_timeout_escalate"]
+    src, dst = layout.box["record_tier_timeout"], layout.box["escalate_tier"]
+    x = dst.right + COL_GAP / 2
+    f.via = [(x, src.cy), (x, dst.cy)]
 
 
 # ------------------------------------------------------------------------- whistle

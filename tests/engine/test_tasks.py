@@ -55,7 +55,10 @@ def test_start_steps_until_a_human_task_waits(engine: Engine, db: Database) -> N
     assert task.candidate_role == "handler"
     c = case(db, "C-1")
     assert (c.status, c.title) == ("IN_PROGRESS", "邻里纠纷")
-    assert event_types(db, "C-1") == ["instance_started", "task_created", "case_updated"]
+    assert event_types(db, "C-1") == [
+        "instance_started", "engine_transitions", "task_created", "case_updated",
+    ]  # fmt: skip
+    assert events(db, "C-1")[1].details["elements"] == [{"id": "start", "name": ""}]
     created = events(db, "C-1")[-1]
     assert created.data_before == {}
     assert created.data_after is not None and created.data_after["status"] == "IN_PROGRESS"
@@ -177,6 +180,13 @@ def test_closing_the_loop_sets_the_terminal_status(engine: Engine, db: Database)
     c = case(db, "C-1")
     assert c.status == "CLOSED" and c.closed_at is not None
     assert event_types(db, "C-1")[-2:] == ["instance_completed", "case_updated"]
+    engine_steps = [e for e in events(db, "C-1") if e.event_type == "engine_transitions"]
+    assert [x["id"] for x in engine_steps[-1].details["elements"]] == [
+        "count",
+        "gw",
+        "close",
+        "end",
+    ]
     closing = events(db, "C-1")[-1]
     assert closing.data_before is not None and closing.data_before["status"] == "VERIFYING"
     assert closing.data_after is not None and closing.data_after["status"] == "CLOSED"

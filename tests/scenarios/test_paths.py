@@ -392,9 +392,7 @@ def test_unreachable_three_times_closes_without_a_rating(
     assert_closed_cleanly(dispute, driver, "MD-UNR-1")
 
 
-def test_the_county_sends_a_case_down(
-    dispute: Engine, driver: Driver, clock: ManualClock
-) -> None:
+def test_the_county_sends_a_case_down(dispute: Engine, driver: Driver, clock: ManualClock) -> None:
     now = clock.now()
     start(driver, "MD-DWN-1")
     steps = [sc.screen(category="land_acquisition"), sc.send_down("township")]
@@ -412,9 +410,7 @@ def test_merge_of_a_duplicate(dispute: Engine, driver: Driver, clock: ManualCloc
     start(driver, "MD-MST-1")
     driver.run_all("MD-MST-1", [sc.screen()])
     start(driver, "MD-DUP-1")
-    holders = driver.run_all(
-        "MD-DUP-1", [sc.screen_out("merge", master_case_no="MD-MST-1")]
-    )
+    holders = driver.run_all("MD-DUP-1", [sc.screen_out("merge", master_case_no="MD-MST-1")])
     assert holders == ["town01"]
     c = case(dispute.db, "MD-DUP-1")
     assert (c.status, c.resolved_tier, c.tier) == ("MERGED", None, None)
@@ -425,9 +421,7 @@ def test_merge_of_a_duplicate(dispute: Engine, driver: Driver, clock: ManualCloc
     assert_closed_cleanly(dispute, driver, "MD-DUP-1")
 
 
-def test_invalid_and_diverted_reports(
-    dispute: Engine, driver: Driver, clock: ManualClock
-) -> None:
+def test_invalid_and_diverted_reports(dispute: Engine, driver: Driver, clock: ManualClock) -> None:
     outcomes = {
         "MD-INV-1": ("invalid", {"invalid_reason": "not_dispute"}, "INVALID"),
         "MD-DIV-1": ("divert", {"diverted_channel": "arbitration"}, "DIVERTED"),

@@ -1,0 +1,124 @@
+"""A tier's time is up: the supervision ladder tells the workflow, which escalates itself.
+
+The shipped policy gives a grid case one working day (``dispute.tier_grid``). When the scheduler
+fires the ``tier_due`` item, the handler delivers message ``tier_timeout`` through the engine; the
+interrupting boundary event on 签收/联系当事人/处置 leads to ``record_tier_timeout`` →
+``escalate_tier``, and the case goes back to 交办, now owned by the village.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import scenarios as sc
+from engine.clock import ManualClock
+from engine.runtime import Engine
+from engine.scenarios import Driver
+from engine.scheduler import Scheduler
+from engine.storage.models import DueItem
+from engine.supervision import Supervision
+from tests.engine.support import case, events, instance
+from tests.scenarios.support import GRID_WORKER, counts, details, transitions
+
+
+@pytest.fixture
+def supervision(dispute: Engine) -> Supervision:
+    found = next(x for x in dispute.listeners if isinstance(x, Supervision))
+    found.bind(dispute)
+    return found
+
+
+@pytest.fixture
+def scheduler(dispute: Engine, supervision: Supervision, clock: ManualClock) -> Scheduler:
+    return Scheduler(
+        dispute.db,
+        engine=dispute,
+        clock=clock,
+        owner="sweeper",
+        handlers=supervision.due_handlers(),
+    )
+
+
+def tier_items(dispute: Engine, case_no: str) -> list[DueItem]:
+    with dispute.db.session() as s:
+        return list(
+            s.scalars(
+                select(DueItem)
+                .where(DueItem.case_no == case_no, DueItem.kind == "tier_due")
+                .order_by(DueItem.due_at)
+            )
+        )
+
+
+def test_a_grid_case_not_resolved_in_time_moves_up_to_the_village(
+    dispute: Engine, driver: Driver, scheduler: Scheduler, clock: ManualClock
+) -> None:
+    now = clock.now()
+    driver.start("MD-TTO-1", sc.report("MD-TTO-1"), GRID_WORKER)
+    driver.run_all("MD-TTO-1", [sc.screen(), sc.dispatch("qs-dc-hp-01"), sc.sign()])
+    [item] = tier_items(dispute, "MD-TTO-1")
+    assert (item.state, item.payload["tier"], item.payload["step"]) == (
+        "pending", "grid", "dispute.tier_grid",
+    )  # fmt: skip
+    scheduler.sweep_once(item.due_at - timedelta(minutes=1))
+    assert case(dispute.db, "MD-TTO-1").tier == "grid"
+    clock.set(item.due_at + timedelta(seconds=1))
+    scheduler.sweep_once()
+    # the workflow escalated itself: 联系当事人 withdrawn, 交办 open at the village
+    [task] = driver.open_tasks("MD-TTO-1")
+    assert (task.element_id, task.candidate_org, task.candidate_role) == (
+        "dispatch_case", "qs-dc-hp", "village_cmte",
+    )  # fmt: skip
+    c = case(dispute.db, "MD-TTO-1")
+    assert (c.tier, c.escalation_count, c.status) == ("village", 1, "REGISTERED")
+    data = instance(dispute.db, "MD-TTO-1").data
+    assert data["escalation_history"] == [
+        {"from": "grid", "to": "village", "kind": "escalate", "reason": data["escalation_reason"]}
+    ]
+    assert data["escalation_reason"].startswith("超时自动上报")
+    assert data["tier_timeout"]["tier"] == "grid"
+    [timeout] = details(dispute.db, "MD-TTO-1", "tier_timeout")
+    assert (timeout["tier"], timeout["step"]) == ("grid", "dispute.tier_grid")
+    [withdrawn] = details(dispute.db, "MD-TTO-1", "task_withdrawn")
+    assert withdrawn["element_id"] == "first_contact"
+    after = [e.event_type for e in events(dispute.db, "MD-TTO-1")]
+    tail = after[after.index("tier_timeout") :]
+    assert tail[:3] == ["tier_timeout", "message_delivered", "task_withdrawn"]
+    assert "tier_escalated" not in after  # the case row is no longer overridden
+    assert transitions(dispute.db, "MD-TTO-1", "tier") == ["grid", "village"]
+    assert [i.state for i in tier_items(dispute, "MD-TTO-1")] == ["done"]  # no tier_village
+    # the village takes it from here and resolves it
+    driver.run_all("MD-TTO-1", [*sc.handling("qs-dc-hp", now), *sc.closing(clock.now())])
+    assert driver.holders("MD-TTO-1")[3:] == [
+        "village01", "village01", "village01", "village01", "village01", "village01", "revisit01",
+    ]  # fmt: skip
+    c = case(dispute.db, "MD-TTO-1")
+    assert (c.status, c.tier, c.resolved_tier, c.escalation_count) == (
+        "CLOSED", "village", "village", 1,
+    )  # fmt: skip
+    assert counts(dispute.db, "MD-TTO-1", "instance_completed") == {"instance_completed": 1}
+
+
+def test_a_case_waiting_for_dispatch_is_escalated_once_it_reaches_a_handling_step(
+    dispute: Engine, driver: Driver, scheduler: Scheduler, clock: ManualClock
+) -> None:
+    driver.start("MD-TTO-2", sc.report("MD-TTO-2"), GRID_WORKER)
+    driver.run_all("MD-TTO-2", [sc.screen()])
+    [item] = tier_items(dispute, "MD-TTO-2")
+    clock.set(item.due_at + timedelta(seconds=1))
+    scheduler.sweep_once()
+    assert case(dispute.db, "MD-TTO-2").tier == "grid"  # 交办 is the village's own step
+    [deferred] = details(dispute.db, "MD-TTO-2", "tier_timeout_deferred")
+    assert (deferred["tier"], deferred["status"]) == ("grid", "REGISTERED")
+    driver.run_all("MD-TTO-2", [sc.dispatch("qs-dc-hp-01")])
+    scheduler.sweep_once(clock.now() + timedelta(hours=1, seconds=1))
+    c = case(dispute.db, "MD-TTO-2")
+    assert (c.tier, c.escalation_count) == ("village", 1)
+    assert [t.element_id for t in driver.open_tasks("MD-TTO-2")] == ["dispatch_case"]
+    assert counts(dispute.db, "MD-TTO-2", "tier_timeout", "tier_timeout_deferred") == {
+        "tier_timeout": 1,
+        "tier_timeout_deferred": 1,
+    }
