@@ -33,6 +33,15 @@ from engine.storage.database import Database
 from engine.storage.migrate import upgrade
 
 OUT = Path(__file__).resolve().parent / "out"
+
+
+def out_dir() -> Path:
+    """Where results go: ``bench/out`` unless ``BIHUAN_BENCH_OUT`` says otherwise (the tests)."""
+    folder = Path(os.environ.get("BIHUAN_BENCH_OUT") or OUT)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -149,9 +158,8 @@ class Result:
         return value
 
     def write(self) -> Path:
-        OUT.mkdir(exist_ok=True)
         self.figures.setdefault("machine", machine())
         self.figures.setdefault("date", datetime.now(UTC).date().isoformat())
-        path = OUT / f"{self.name}.json"
+        path = out_dir() / f"{self.name}.json"
         path.write_text(json.dumps(self.figures, ensure_ascii=False, indent=1) + "\n")
         return path

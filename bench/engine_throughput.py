@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from bench.common import OUT, START, Result, StatementCounter, database, dispute_engine
+from bench.common import START, Result, StatementCounter, database, dispute_engine, out_dir
 from engine import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
@@ -63,8 +63,7 @@ def run_engine(url: str, cases: int, profile: str | None = None) -> dict[str, fl
     wall = time.perf_counter() - started
     if profiler is not None and profile is not None:
         profiler.stop()
-        OUT.mkdir(exist_ok=True)
-        (OUT / profile).write_text(profiler.output_text(unicode=True, color=False))
+        (out_dir() / profile).write_text(profiler.output_text(unicode=True, color=False))
     engine.db.dispose()
     return {
         "completions": completions,

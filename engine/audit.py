@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.clock import as_utc
 from engine.storage.models import AuditEvent, Case
 
 GENESIS = "0" * 64
@@ -53,7 +54,8 @@ def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
     """The hashed content of an event given as a mapping (column name → value)."""
     out = {name: row.get(name) for name in CONTENT_FIELDS}
     at = out["at"]
-    out["at"] = at.isoformat() if isinstance(at, datetime) else at
+    # Stored times come back as UTC: hash the UTC form, whatever offset the clock used.
+    out["at"] = as_utc(at).isoformat() if isinstance(at, datetime) else at
     return out
 
 
@@ -100,7 +102,7 @@ class AuditLog:
                 "case_no": self.case_no,
                 "instance_id": self.instance_id,
                 "event_type": event_type,
-                "at": self.at,
+                "at": as_utc(self.at),
                 "actor_user": actor.user_id,
                 "actor_role": actor.role,
                 "actor_org": actor.org_id,

@@ -160,20 +160,30 @@ def _cell(name: str, value: Any) -> Any:
     return value
 
 
-def export_csv(session: Session, query: AuditQuery, out: TextIO) -> int:
-    """Write matching events as CSV (header first); returns the number of rows."""
-    writer = csv.writer(out, lineterminator="\n")
+class _Line:
+    """A file-like target for ``csv.writer`` that hands back the last line written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text = text
+        return len(text)
+
+
+def csv_lines(session: Session, query: AuditQuery) -> Iterator[str]:
+    """The CSV export line by line (header first): for streamed HTTP responses."""
+    line = _Line()
+    writer = csv.writer(line, lineterminator="\n")
     writer.writerow(COLUMNS)
-    count = 0
+    yield line.text
     for row in iter_records(session, query):
         writer.writerow([_cell(name, value) for name, value in zip(COLUMNS, row, strict=True)])
-        count += 1
-    return count
+        yield line.text
 
 
-def export_jsonl(session: Session, query: AuditQuery, out: TextIO) -> int:
-    """Write matching events as JSON Lines (one canonical JSON object a line)."""
-    count = 0
+def jsonl_lines(session: Session, query: AuditQuery) -> Iterator[str]:
+    """The JSON Lines export line by line (one JSON object a line)."""
     for row in iter_records(session, query):
         parts = []
         for name, value in zip(COLUMNS, row, strict=True):
@@ -184,6 +194,22 @@ def export_jsonl(session: Session, query: AuditQuery, out: TextIO) -> int:
             else:
                 text = json.dumps(value, ensure_ascii=False)
             parts.append(f'"{name}":{text}')
-        out.write("{" + ",".join(parts) + "}\n")
+        yield "{" + ",".join(parts) + "}\n"
+
+
+def export_csv(session: Session, query: AuditQuery, out: TextIO) -> int:
+    """Write matching events as CSV (header first); returns the number of rows."""
+    count = -1
+    for text in csv_lines(session, query):
+        out.write(text)
+        count += 1
+    return count
+
+
+def export_jsonl(session: Session, query: AuditQuery, out: TextIO) -> int:
+    """Write matching events as JSON Lines; returns the number of rows."""
+    count = 0
+    for text in jsonl_lines(session, query):
+        out.write(text)
         count += 1
     return count

@@ -23,6 +23,15 @@ deadlines_app = typer.Typer(help="Deadlines (办理时限) and the working-day c
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(deadlines_app, name="deadlines")
+
+
+def _register_audit_commands() -> None:
+    from engine.audit_cli import audit_app, report
+
+    app.add_typer(audit_app, name="audit")
+    app.command("report")(report)
+
+
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -189,6 +198,9 @@ def _redact(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+_register_audit_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,20 +1,30 @@
 """Demo data: the demo county's organisations and users, the shipped processes, and cases.
 
 ``bihuan demo`` is idempotent: organisations are upserted, the same process content is the same
-version, and demo cases are created only once. Every demo user's password is ``demo``.
+version, and each demo case is created only once (a case already present is left alone). The
+cases are driven with :mod:`engine.scenarios` into different states, so that every demo user's
+inbox has something in it: ``town01`` (a case to screen is town02's; town01 dispatches an escalated
+case), ``village01`` (a review), ``grid01`` (handling), ``county01`` (a 挂账 approval),
+``leader01`` (a red case's 稳控措施) and ``revisit01`` (a revisit). Every demo user's password is
+``demo``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from engine.audit import Actor
+from engine import scenarios as sc
+from engine.audit import SYSTEM, Actor
 from engine.bootstrap import build_engine
+from engine.clock import Clock
 from engine.definitions import files_from_paths
 from engine.orgs import argon2_hasher, load_organisations
 from engine.settings import Settings
@@ -23,54 +33,117 @@ from engine.storage.models import Case
 DEMO_PASSWORD = "demo"
 REPORTER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
 
-DEMO_REPORTS: list[dict[str, Any]] = [
-    {
-        "title": "邻里噪音纠纷",
-        "description": "楼上住户夜间装修噪音扰民，双方多次争吵。",
+
+@dataclass(frozen=True)
+class DemoCase:
+    """One demo case: its report and the canned steps that bring it to its state."""
+
+    case_no: str
+    state: str  # what the demo shows (for the console and the test)
+    report: dict[str, Any]
+    steps: Callable[[datetime], list[sc.Step]]
+    #: messages delivered after the steps: (name, payload, steps after it)
+    messages: tuple[tuple[str, dict[str, Any], tuple[sc.Step, ...]], ...] = ()
+
+
+def _report(title: str, grid: str, category: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": title,
+        "description": f"{title}：当事人多次协商未果，请求调处。",
         "source_channel": "grid_patrol",
-        "grid_code": "qs-dc-hp-01",
+        "grid_code": grid,
         "parties": [{"name": "张某", "role": "applicant"}, {"name": "李某", "role": "respondent"}],
-        "category_hint": "neighbourhood",
-    },
-    {
-        "title": "农民工欠薪纠纷",
-        "description": "某工地拖欠十二名农民工工资约三十万元，工人聚集讨薪。",
-        "source_channel": "hotline_12345",
-        "grid_code": "qs-xh-sq-01",
-        "parties": [
-            {"name": "王某等12人", "role": "applicant"},
-            {"name": "某建筑公司", "role": "respondent"},
+        "category_hint": category,
+        **extra,
+    }
+
+
+def _escalated(now: datetime) -> list[sc.Step]:
+    steps: list[sc.Step] = [sc.screen()]
+    for unit in ("qs-dc-yq-01", "qs-dc-yq"):
+        steps += [*sc.handling(unit, now)[:-1], sc.feedback(False), sc.review("escalate")]
+    return steps
+
+
+DEMO_CASES: list[DemoCase] = [
+    DemoCase(
+        "DEMO-2026-0001",
+        "closed after a satisfied revisit (resolved at the grid)",
+        _report("邻里噪音纠纷", "qs-dc-hp-01", "neighbourhood"),
+        lambda now: sc.main_path(now, "qs-dc-hp-01"),
+    ),
+    DemoCase(
+        "DEMO-2026-0002",
+        "closed with the rating excluded (诉求不合理)",
+        _report("楼道堆物纠纷", "qs-dc-hp-02", "neighbourhood"),
+        lambda now: [
+            sc.screen(),
+            *sc.handling("qs-dc-hp-02", now),
+            sc.review(),
+            sc.revisit(now, 1),
+            sc.dissatisfaction("close_excluded"),
         ],
-        "party_count": 12,
-        "amount_involved": 300000,
-        "category_hint": "labour",
-        "risk_flags": ["group"],
-    },
-    {
-        "title": "宅基地边界争议",
-        "description": "两户村民因宅基地界址发生争执。",
-        "source_channel": "walk_in",
-        "grid_code": "qs-xh-lt-02",
-        "parties": [{"name": "赵某", "role": "applicant"}, {"name": "钱某", "role": "respondent"}],
-        "category_hint": "housing",
-    },
-    {
-        "title": "物业费纠纷",
-        "description": "小区业主与物业公司因收费标准发生争议。",
-        "source_channel": "grid_patrol",
-        "grid_code": "qs-dc-yq-02",
-        "parties": [
-            {"name": "业主代表孙某", "role": "applicant"},
-            {"name": "某物业公司", "role": "respondent"},
-        ],
-        "category_hint": "property_mgmt",
-    },
+    ),
+    DemoCase(
+        "DEMO-2026-0003",
+        "escalated grid → village → township, waiting for the township to dispatch",
+        _report("家庭赡养纠纷", "qs-dc-yq-01", "family"),
+        _escalated,
+    ),
+    DemoCase(
+        "DEMO-2026-0004",
+        "red case at the county, waiting for its case leader's 稳控措施",
+        _report(
+            "农民工欠薪纠纷",
+            "qs-xh-sq-01",
+            "labour",
+            source_channel="hotline_12345",
+            party_count=12,
+            amount_involved=300000,
+            risk_flags=["group"],
+        ),
+        lambda now: [sc.screen_red("leader01")],
+    ),
+    DemoCase(
+        "DEMO-2026-0005",
+        "reported, waiting for screening",
+        _report("宅基地边界争议", "qs-xh-lt-02", "housing", source_channel="walk_in"),
+        lambda now: [],
+    ),
+    DemoCase(
+        "DEMO-2026-0006",
+        "extended (延期 approved), a 挂账 request waiting for approval, handling open",
+        _report("物业费纠纷", "qs-dc-hp-01", "neighbourhood"),
+        lambda now: [sc.screen(), *sc.handling("qs-dc-hp-01", now)[:3]],
+        (
+            (
+                "extension_request",
+                {"requested_days": 5, "reason": "当事人外出务工。"},
+                (sc.approve_extension(True, 5),),
+            ),
+            ("hang_request", {"requested_days": 90, "reason": "待法院判决。"}, ()),
+        ),
+    ),
+    DemoCase(
+        "DEMO-2026-0007",
+        "handled at the grid, waiting for the revisit",
+        _report("车位占用纠纷", "qs-dc-hp-01", "neighbourhood"),
+        lambda now: [sc.screen(), *sc.handling("qs-dc-hp-01", now), sc.review()],
+    ),
+    DemoCase(
+        "DEMO-2026-0008",
+        "handled at the grid, waiting for the village's review",
+        _report("宠物扰民纠纷", "qs-dc-hp-01", "neighbourhood"),
+        lambda now: [sc.screen(), *sc.handling("qs-dc-hp-01", now)],
+    ),
 ]
 
 
-def seed_demo(settings: Settings, out: Console | None = None) -> None:
+def seed_demo(
+    settings: Settings, out: Console | None = None, *, clock: Clock | None = None
+) -> None:
     out = out or Console()
-    engine = build_engine(settings)
+    engine = build_engine(settings, clock=clock)
     db = engine.db
     with db.session() as s:
         load_organisations(
@@ -82,18 +155,38 @@ def seed_demo(settings: Settings, out: Console | None = None) -> None:
     for v in versions:
         out.print(f"process {v.process_id} v{v.version} ({'new' if v.created else 'unchanged'})")
     with db.session() as s:
-        existing = s.scalar(
-            select(func.count()).select_from(Case).where(Case.case_no.like("DEMO-%"))
-        )
+        existing = set(s.scalars(select(Case.case_no).where(Case.case_no.like("DEMO-%"))))
+    todo = [c for c in DEMO_CASES if c.case_no not in existing]
     if existing:
-        out.print(f"{existing} demo case(s) already present")
+        out.print(f"{len(existing)} demo case(s) already present")
+    if not todo:
+        engine.db.dispose()
         return
+    driver = sc.Driver(engine)
     with Progress(console=out) as progress:
-        job = progress.add_task("demo cases", total=len(DEMO_REPORTS))
-        for n, report in enumerate(DEMO_REPORTS, start=1):
-            engine.start("dispute", f"DEMO-2026-{n:04d}", report, REPORTER)
+        job = progress.add_task("demo cases", total=len(todo))
+        for demo in todo:
+            _seed(driver, demo)
             progress.advance(job)
-    out.print(f"[green]{len(DEMO_REPORTS)} demo cases reported[/green]")
+    for demo in todo:
+        out.print(f"  {demo.case_no}: {demo.state}")
+    out.print(f"[green]{len(todo)} demo case(s) created[/green]")
+    engine.db.dispose()
+
+
+def _seed(driver: sc.Driver, demo: DemoCase) -> None:
+    """Start the case and drive it to its state; a half-seeded case is cancelled, not kept."""
+    engine = driver.engine
+    instance = engine.start("dispute", demo.case_no, demo.report, REPORTER)
+    try:
+        now = engine.clock.now()
+        driver.run_all(demo.case_no, demo.steps(now))
+        for name, payload, then in demo.messages:
+            driver.message(demo.case_no, name, payload, REPORTER)
+            driver.run_all(demo.case_no, list(then))
+    except Exception:
+        engine.cancel(instance.id, "示范数据生成失败 (demo seeding failed)", SYSTEM)
+        raise
 
 
 def _bundle(processes: Path, forms: Path) -> list[Path]:

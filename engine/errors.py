@@ -13,7 +13,8 @@ one place (``api/errors.py``). Messages are written for the person who caused th
     │   ├── TaskNotOpen              task_not_open       completed, cancelled or withdrawn
     │   ├── DeadlinePassed           deadline_passed     an interrupting timer took the task away
     │   ├── InstanceNotActive        instance_not_active suspended, cancelled or completed
-    │   └── NoMessageWaiting         no_message_waiting
+    │   ├── NoMessageWaiting         no_message_waiting
+    │   └── AuditChainBroken         audit_chain_broken  a purge met a chain that does not verify
     ├── ScriptError                  script_error        a BPMN expression failed at run time
     ├── CalendarDataMissing          calendar_data_missing
     └── StorageError                 storage_error       the database refused (never a client fault)
@@ -141,6 +142,10 @@ class InstanceNotActive(Conflict):
 
 class NoMessageWaiting(Conflict):
     code = "no_message_waiting"
+
+
+class AuditChainBroken(Conflict):
+    code = "audit_chain_broken"
 
 
 class DuplicateRequest(Conflict):

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from engine.audit import GENESIS, Actor, AuditLog, canonical, event_hash
 from engine.audit_anchor import sign
 from engine.audit_verify import SUMMARY_EVENT, summary_digest, verify
-from engine.errors import Conflict
+from engine.errors import AuditChainBroken
 from engine.kpi.facts import fold_case
 from engine.storage.models import AuditEvent, Case, Instance, TaskComment
 
@@ -44,10 +44,6 @@ PURGE_EVENT = "audit_purged"
 SQLITE_FUNCTION = "bihuan_audit_maintenance"
 #: Case states after which nothing more happens (the TTL runs from ``closed_at``).
 TERMINAL = ("CLOSED", "INVALID", "MERGED", "DIVERTED", "CANCELLED")
-
-
-class AuditChainBroken(Conflict):
-    code = "audit_chain_broken"
 
 
 @dataclass(frozen=True)

@@ -359,10 +359,11 @@ class Engine:
             row.state, row.completed_at, row.completed_by, row.late = (
                 "completed", ctx.now, actor.user_id, late,
             )  # fmt: skip
-            changed_before = {k: before.get(k) for k in submitted if before.get(k) != submitted[k]}
+            # The whole submission is recorded (a decision repeated from an earlier round is a
+            # decision too); data_before holds what those fields were before.
             ctx.audit.add("task_completed", actor, task_id=row.id, element_id=row.element_id,
-                          element_name=row.name, data_before=changed_before,
-                          data_after={k: submitted[k] for k in changed_before},
+                          element_name=row.name, data_before={k: before.get(k) for k in submitted},
+                          data_after=submitted,
                           late=late, due_at=row.due_at.isoformat() if row.due_at else None,
                           form=row.form_ref)  # fmt: skip
             ctx.closed.append((row, "completed"))

@@ -19,6 +19,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    # The append-only triggers on audit rows ask this; only retention's maintenance block says 1.
+    dbapi_connection.create_function("bihuan_audit_maintenance", 0, lambda: 0)
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.audit_anchor import anchor_job
 from engine.clock import Clock
+from engine.scheduler.periodic import PeriodicJob
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.supervision.reports import default_jobs
@@ -35,7 +37,11 @@ def build_supervision(
     cal = calendar or WorkCalendar.load(
         settings.calendar_override_file, missing_year_policy=settings.missing_year_policy
     )
-    return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=default_jobs())
+    jobs = [
+        *default_jobs(),
+        PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
+    ]
+    return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=jobs)
 
 
 __all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]
