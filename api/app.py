@@ -21,7 +21,7 @@ from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import auth, cases, definitions, events, messages, ops, tasks, users
+from api.routes import audit, auth, cases, definitions, events, messages, ops, tasks, users
 from api.schemas import Problem
 from engine.access import Access, JwksCache
 from engine.bootstrap import build_engine
@@ -67,7 +67,7 @@ def create_app(
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    for module in (auth, definitions, cases, tasks, messages, events, users, ops):
+    for module in (auth, definitions, cases, tasks, messages, events, users, ops, audit):
         app.include_router(module.router)
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(

@@ -61,6 +61,7 @@ STATUS: dict[str, int] = {
     "instance_not_active": 409,
     "no_message_waiting": 409,
     "duplicate_request": 409,
+    "audit_chain_broken": 409,
     "request_in_progress": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,

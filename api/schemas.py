@@ -289,3 +289,117 @@ class Readiness(Out):
     status: Literal["ready", "not_ready"]
     database: bool
     migrations_at_head: bool
+
+
+# ---------------------------------------------------------------- audit, timeline, KPIs
+
+
+class AuditEventOut(Out):
+    id: int
+    case_no: str
+    seq: int
+    event_type: str
+    at: datetime
+    actor_user: str | None
+    actor_role: str | None
+    actor_org: str | None
+    org_path: str | None
+    instance_id: str | None
+    task_id: str | None
+    element_id: str | None
+    element_name: str | None
+    data_before: dict[str, Any] | None
+    data_after: dict[str, Any] | None
+    reason: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Out):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class FieldChangeOut(Out):
+    field: str
+    label: str
+    before: Any
+    after: Any
+    text: str
+
+
+class TimelineStepOut(Out):
+    seq: int
+    at: datetime
+    event_type: str
+    title: str
+    actor: str | None
+    actor_role: str | None
+    org: str | None
+    element_id: str | None
+    element_name: str | None
+    task_id: str | None
+    due_at: datetime | None
+    on_time: bool | None
+    changes: list[FieldChangeOut]
+    comment: str | None
+    reason: str | None
+    ladder: str | None
+    escalation: str | None
+
+
+class ElementStateOut(Out):
+    element_id: str
+    name: str | None
+    status: str
+    visits: int
+    last_at: datetime
+    late: bool
+
+
+class TimelineOut(Out):
+    case_no: str
+    purged: bool
+    steps: list[TimelineStepOut]
+    elements: dict[str, ElementStateOut]
+
+
+class ChainProblemOut(Out):
+    kind: str
+    case_no: str | None
+    seq: int | None
+    event_id: int | None
+    message: str
+
+
+class VerifyOut(Out):
+    ok: bool
+    problems: list[ChainProblemOut]
+
+
+class RateOut(Out):
+    numerator: int
+    denominator: int
+    value: float | None
+
+
+class KpiSetOut(Out):
+    counts: dict[str, int]
+    rates: dict[str, RateOut]
+    resolved_by_tier: dict[str, int]
+
+
+class UnitKpisOut(KpiSetOut):
+    org_path: str
+    name: str
+
+
+class KpiReportOut(Out):
+    org_path: str
+    name: str
+    period: str
+    as_of: datetime
+    total: KpiSetOut
+    units: list[UnitKpisOut]
+    overdue_open: list[str]

@@ -56,6 +56,8 @@ OPERATORS = CASE_READERS - {"auditor"}
 REPORTERS = frozenset({"grid_worker", "village_cmte", "township_center", "county_center"})
 #: 综治中心 staff: suspend, resume, cancel, reassign and take back tasks in their jurisdiction.
 CENTRE_STAFF = frozenset({"township_center", "county_center", "supervisor"})
+#: Who reads the audit record and KPIs of their jurisdiction (纪检/政法委 auditors, 督办, centres).
+AUDIT_READERS = frozenset({"auditor", "supervisor", "township_center", "county_center"})
 DESIGNERS = frozenset({"designer"})
 ADMINS = frozenset({"admin"})
 MIN_PASSWORD = 8
@@ -343,6 +345,24 @@ def can_deploy(principal: Principal) -> None:
 
 def can_manage_users(principal: Principal) -> None:
     require(principal, ADMINS, "manage users")
+
+
+# ---------------------------------------------------------------- rules: audit and KPIs
+
+
+def audit_scope(s: Session, principal: Principal, org: str | None) -> str:
+    """The org path an audit search or KPI report may cover: ``org`` (a unit id) if it lies in
+    the caller's audit jurisdiction, or the caller's own when they have exactly one."""
+    require(principal, AUDIT_READERS, "read the audit record")
+    roots = principal.paths(AUDIT_READERS)
+    if org is None:
+        if len(roots) != 1:
+            raise InputInvalid("请指定单位 (name the unit: org=...)", field="org")
+        return roots[0]
+    unit = s.get(OrgUnit, org)
+    if unit is None or principal.covers(unit.path, AUDIT_READERS) is None:
+        raise NotFound(f"没有单位 {org} (no unit {org} in your jurisdiction)")
+    return unit.path
 
 
 # ---------------------------------------------------------------- rules: cases
