@@ -36,13 +36,19 @@ GRID = {"A": "grid_a1", "B": "grid_b1"}
 ROLE = {user: grants[0][0] for user, grants in USERS.items()}
 CENTRE = {"township_center", "county_center", "supervisor"}
 REPORTERS = {"grid_worker", "village_cmte", "township_center", "county_center"}
+AUDIT_READERS = {"auditor", "supervisor", "township_center", "county_center"}
+TOWN = {"A": "town_a", "B": "town_b"}
 
 
 def expected(user: str, case: str, op: str) -> int:
     role = ROLE[user]
     visible = user in INSIDE[case] or user in CANDIDATES[case]
-    if op in ("case", "history", "task"):
+    if op in ("case", "history", "task", "timeline"):
         return 200 if visible else 404
+    if op in ("audit", "kpis"):  # the audit record and KPIs: audit readers of the subtree
+        if role not in AUDIT_READERS:
+            return 403
+        return 200 if user in INSIDE[case] else 404
     if op == "listed":
         return 200 if visible else 404
     if op == "report":
@@ -83,6 +89,15 @@ def test_permission_matrix(world: World) -> None:
         calls: dict[str, Callable[[], int]] = {
             "case": lambda: world.get(user, f"/api/v1/cases/{case_no}").status_code,
             "history": lambda: world.get(user, f"/api/v1/cases/{case_no}/history").status_code,
+            "timeline": lambda: world.get(user, f"/api/v1/cases/{case_no}/timeline").status_code,
+            "audit": lambda: (
+                world.get(user, "/api/v1/audit/events", params={"case_no": case_no}).status_code
+            ),
+            "kpis": lambda: (
+                world.get(
+                    user, "/api/v1/kpis", params={"period": "2026-03", "org": TOWN[k]}
+                ).status_code
+            ),
             "task": lambda: world.get(user, f"/api/v1/tasks/{task}").status_code,
             "listed": lambda: (
                 200
@@ -122,7 +137,10 @@ def test_permission_matrix(world: World) -> None:
         return status
 
     wrong = []
-    ops = ("case", "history", "task", "listed", "report", "claim", "comment", "suspend", "assign")
+    ops = (
+        "case", "history", "timeline", "audit", "kpis", "task", "listed", "report", "claim",
+        "comment", "suspend", "assign",
+    )  # fmt: skip
     for user in USERS:
         for k in cases:
             for op in ops:
