@@ -64,7 +64,7 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
     supervision = build_supervision(
         settings, db, clock=clock, calendar=calendar, policy_path=settings.deadlines_file
     )
-    return Engine(
+    engine = Engine(
         db,
         clock=clock,
         resolver=build_resolver(settings),
@@ -74,3 +74,5 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
         limits=limits_from(settings),
         helpers=make_workday_helpers(calendar, clock.now),
     )
+    supervision.bind(engine)  # tier time-outs reach the workflow as the tier_timeout message
+    return engine

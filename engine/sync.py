@@ -98,8 +98,9 @@ def sync_tasks(
             late=False,
         )
         s.add(row)
-        if row.candidate_org:
-            ctx.case.owner_org = row.candidate_org  # who holds the case now
+        if row.candidate_org and props.get("caseStatus"):
+            # who holds the case now: main-path tasks (with a case status), not side approvals
+            ctx.case.owner_org = row.candidate_org
         held[spiff_id] = row.id
         ctx.opened.append(row)
         if props.get("caseStatus"):

@@ -25,7 +25,9 @@ TIER_STEP = "  dispute.tier_grid:\n    limits: [working_days, 1]\n\n"
 
 def policy() -> DeadlinePolicy:
     text = (ROOT / "processes" / "deadlines.yaml").read_text(encoding="utf-8")
-    return DeadlinePolicy.parse(text.replace("steps:\n", "steps:\n" + TIER_STEP, 1), "deadlines")
+    if "dispute.tier_grid:" not in text:  # the shipped policy has it; older copies may not
+        text = text.replace("steps:\n", "steps:\n" + TIER_STEP, 1)
+    return DeadlinePolicy.parse(text, "deadlines")
 
 
 @dataclass
