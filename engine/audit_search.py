@@ -147,7 +147,11 @@ def iter_records(session: Session, query: AuditQuery, *, batch: int = BATCH) -> 
         for name, column in zip(COLUMNS, stmt.selected_columns, strict=True)
     ]
     stmt = stmt.with_only_columns(*raw, maintain_column_froms=True)
-    yield from session.execute(stmt.execution_options(yield_per=batch))
+    result = session.execute(stmt.execution_options(yield_per=batch))
+    try:  # a consumer that stops early (a dropped download) must not leave the cursor open
+        yield from result
+    finally:
+        result.close()
 
 
 def _cell(name: str, value: Any) -> Any:

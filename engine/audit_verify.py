@@ -265,12 +265,16 @@ def _chains(session: Session, case_no: str | None) -> Iterator[tuple[str, list[A
         stmt = stmt.where(AuditEvent.case_no == case_no)
     current: str | None = None
     batch: list[AuditEvent] = []
-    for e in session.scalars(stmt.execution_options(yield_per=BATCH)):
-        if e.case_no != current:
-            if current is not None:
-                yield current, batch
-            current, batch = e.case_no, []
-        batch.append(e)
+    result = session.scalars(stmt.execution_options(yield_per=BATCH))
+    try:  # stopping early must not leave the server-side cursor open
+        for e in result:
+            if e.case_no != current:
+                if current is not None:
+                    yield current, batch
+                current, batch = e.case_no, []
+            batch.append(e)
+    finally:
+        result.close()
     if current is not None:
         yield current, batch
 

@@ -274,14 +274,18 @@ def iter_case_facts(session: Session, org_path: str, as_of: datetime) -> Iterato
     )
     current: str | None = None
     batch: list[AuditEvent] = []
-    for e in session.scalars(stmt):
-        if e.case_no != current:
-            if current is not None:
-                yield fold_case(current, batch)
-                for old in batch:
-                    session.expunge(old)
-            current, batch = e.case_no, []
-        batch.append(e)
+    result = session.scalars(stmt)
+    try:  # a caller that stops early must not leave the server-side cursor open
+        for e in result:
+            if e.case_no != current:
+                if current is not None:
+                    yield fold_case(current, batch)
+                    for old in batch:
+                        session.expunge(old)
+                current, batch = e.case_no, []
+            batch.append(e)
+    finally:
+        result.close()
     if current is not None:
         yield fold_case(current, batch)
         for old in batch:
