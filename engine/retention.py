@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.audit import GENESIS, Actor, AuditLog, canonical, event_hash
@@ -37,7 +37,7 @@ from engine.audit_anchor import sign
 from engine.audit_verify import SUMMARY_EVENT, summary_digest, verify
 from engine.errors import AuditChainBroken
 from engine.kpi.facts import fold_case
-from engine.storage.models import AuditEvent, Case, Instance, TaskComment
+from engine.storage.models import AuditEvent, Case, DueItem, Instance, TaskComment
 
 RETENTION = Actor("system:retention", "system", None)
 PURGE_EVENT = "audit_purged"
@@ -153,6 +153,15 @@ def purge_case(
         session.execute(delete(AuditEvent).where(AuditEvent.case_no == case_no))
         if instance_id is not None:
             session.execute(delete(TaskComment).where(TaskComment.instance_id == instance_id))
+    if instance_id is not None:
+        # The case's detailed data goes too: the finished workflow's state and data (parties,
+        # descriptions, form answers) and the personal fields kept on the case row. The case's
+        # projection columns (status, tier, dates, rating) stay for KPIs and lists.
+        session.execute(
+            update(Instance).where(Instance.id == instance_id).values(state={}, data={})
+        )
+        session.execute(delete(DueItem).where(DueItem.instance_id == instance_id))
+    session.execute(update(Case).where(Case.case_no == case_no).values(fields={}))
     session.add(summary)
     session.flush()
     log = AuditLog(session, case_no, head.instance_id, now.astimezone(UTC), head.org_path)

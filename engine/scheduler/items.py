@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,6 +91,93 @@ def schedule(
         .returning(DueItem.id)
     )
     return session.execute(stmt).first() is not None
+
+
+def item_row(
+    *,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    now: datetime,
+    instance_id: str | None = None,
+    case_no: str | None = None,
+    task_id: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of a pending due item, for :func:`schedule_many`."""
+    if len(dedupe_key) > 300:
+        raise ValueError(f"dedupe key longer than 300 characters: {dedupe_key[:60]}…")
+    return {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "instance_id": instance_id,
+        "case_no": case_no,
+        "task_id": task_id,
+        "due_at": as_utc(due_at),
+        "state": "pending",
+        "attempts": 0,
+        "payload": dict(payload or {}),
+        "created_at": as_utc(now),
+    }
+
+
+def schedule_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert several pending due items (rows of :func:`item_row`) in one multi-row
+    ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``: keys that exist are left alone."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(DueItem).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+
+
+def cancel_ladder(
+    session: Session,
+    instance_id: str | None,
+    *,
+    tasks: Iterable[str] = (),
+    case: bool = False,
+    everything: bool = False,
+    tiers: bool = False,
+) -> int:
+    """Cancel an instance's pending ladder rungs (and tier timers) in one statement.
+
+    ``everything``: every rung of the instance; else the rungs of the given ``tasks`` (task rungs
+    carry the task id) and, with ``case``, the case's own rungs (no task id). ``tiers`` adds the
+    instance's ``tier_due`` items.
+    """
+    wanted = list(tasks)
+    which = []
+    if everything:
+        which.append(DueItem.kind == "ladder")
+    else:
+        if wanted:
+            which.append((DueItem.kind == "ladder") & DueItem.task_id.in_(wanted))
+        if case:
+            which.append((DueItem.kind == "ladder") & DueItem.task_id.is_(None))
+    if tiers:
+        which.append(DueItem.kind == "tier_due")
+    if not which:
+        return 0
+    result = session.execute(
+        update(DueItem)
+        .where(DueItem.instance_id == instance_id, DueItem.state == "pending", or_(*which))
+        .values(state="cancelled", lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_settled(session: Session, instance_id: str) -> int:
+    """Delete an instance's done and cancelled items (a closed case's; ``firings`` stay)."""
+    result = session.execute(
+        delete(DueItem)
+        .where(DueItem.instance_id == instance_id, DueItem.state.in_(("done", "cancelled")))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def cancel(session: Session, keys: Iterable[str]) -> int:

@@ -101,6 +101,53 @@ class SupervisionConfig:
 
 
 @dataclass
+class Writes:
+    """The due-item writes of one command, made at its end in (at most) three statements:
+    one UPDATE cancelling rungs, one multi-row INSERT of new rungs, and — when the case
+    closed — one DELETE of its settled items."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # dedupe_key → row
+    cancel_tasks: set[str] = field(default_factory=set)
+    cancel_case: bool = False
+    cancel_all: bool = False
+    closed: bool = False
+
+    def cancel(self, target: str) -> None:
+        """Take ``target``'s rungs off ("" = every rung): the stored ones and those queued."""
+        if target == "":
+            self.cancel_all = True
+            self.rows = {k: r for k, r in self.rows.items() if r["kind"] != "ladder"}
+            return
+        if target == "case":
+            self.cancel_case = True
+        else:
+            self.cancel_tasks.add(target)
+        self.rows = {
+            k: r
+            for k, r in self.rows.items()
+            if r["kind"] != "ladder" or r["payload"].get("target") != target
+        }
+
+    def flush(self, session: Session, instance_id: str) -> None:
+        if self.cancel_all or self.cancel_tasks or self.cancel_case or self.closed:
+            items.cancel_ladder(
+                session,
+                instance_id,
+                tasks=sorted(self.cancel_tasks),
+                case=self.cancel_case,
+                everything=self.cancel_all,
+                tiers=self.closed,
+            )
+        if self.closed:
+            # A closed case's settled items are done with (the firing proofs stay in
+            # ``firings``); only what is still pending (nothing, normally) is kept.
+            items.delete_settled(session, instance_id)
+        items.schedule_many(session, list(self.rows.values()))
+        self.rows, self.cancel_tasks = {}, set()
+        self.cancel_case = self.cancel_all = self.closed = False
+
+
+@dataclass
 class Scope:
     """What one piece of supervision work touches: one case, in one transaction."""
 
@@ -111,9 +158,14 @@ class Scope:
     actor: Actor
     state: dict[str, Any]
     data: Mapping[str, Any] = field(default_factory=dict)
+    writes: Writes = field(default_factory=Writes)
 
     def save(self) -> None:
         records.save(self.case, self.state)
+
+    def flush(self) -> None:
+        """Write the queued due-item changes (at the end of the command's supervision work)."""
+        self.writes.flush(self.session, self.case.instance_id)
 
 
 class Supervision:
@@ -181,6 +233,7 @@ class Supervision:
         sc = self._scope(ctx)
         self.sync_case(sc, rework_count=_int(ctx.data.get("rework_count")))
         sc.save()
+        sc.flush()
 
     # ================================================================ due item handlers
     def due_handlers(self) -> Mapping[str, Handler]:
@@ -206,6 +259,7 @@ class Supervision:
                 return
         self._apply_rung(sc, str(item.payload["rung"]), rec, task)
         sc.save()
+        sc.flush()
         sc.audit.flush()
 
     def fire_tier(self, session: Session, item: ClaimedItem, now: datetime) -> None:
@@ -227,6 +281,7 @@ class Supervision:
         else:  # a process that does not model the time-out: hold the tier on the case row
             self._escalate(sc, "本级办理时限届满，自动升级 (the tier's time limit is up)")
         sc.save()
+        sc.flush()
         sc.audit.flush()
 
     def _tier_timed_out(self, sc: Scope, item: ClaimedItem) -> None:
@@ -365,7 +420,7 @@ class Supervision:
         if closed:
             if sc.state["tasks"] or not seen.get("closed"):
                 self._cancel_rungs(sc, "")
-                items.cancel_prefix(sc.session, case.instance_id, f"tier:{case.case_no}:")
+                sc.writes.closed = True  # tier timers off, settled items deleted
                 sc.state["tasks"] = {}
             seen.update(closed=True, status=case.status)
             return
@@ -656,20 +711,24 @@ class Supervision:
         for name, at in rungs:
             if name in fired:
                 continue
-            items.schedule(
-                sc.session,
-                kind="ladder",
-                dedupe_key=f"ladder:{sc.case.case_no}:{target}:{rec['gen']}:{name}",
-                due_at=at,
-                now=sc.now,
-                instance_id=sc.case.instance_id,
-                case_no=sc.case.case_no,
-                task_id=task_id,
-                payload={"target": target, "rung": name, "gen": rec["gen"]},
+            key = f"ladder:{sc.case.case_no}:{target}:{rec['gen']}:{name}"
+            # queued; written with the command's other rungs in one INSERT (Scope.flush)
+            sc.writes.rows.setdefault(
+                key,
+                items.item_row(
+                    kind="ladder",
+                    dedupe_key=key,
+                    due_at=at,
+                    now=sc.now,
+                    instance_id=sc.case.instance_id,
+                    case_no=sc.case.case_no,
+                    task_id=task_id,
+                    payload={"target": target, "rung": name, "gen": rec["gen"]},
+                ),
             )
 
     def _cancel_rungs(self, sc: Scope, target: str) -> None:
-        items.cancel_prefix(sc.session, sc.case.instance_id, f"ladder:{sc.case.case_no}:{target}")
+        sc.writes.cancel(target)
 
     def _apply_rung(
         self,
@@ -875,9 +934,11 @@ class Supervision:
     def _scope(self, ctx: CommandContext) -> Scope:
         state = getattr(ctx, "_supervision_state", None)
         if state is None or state[0] is not ctx.case:
-            state = (ctx.case, records.state(ctx.case))
+            state = (ctx.case, records.state(ctx.case), Writes())
             ctx._supervision_state = state  # type: ignore[attr-defined]
-        return Scope(ctx.session, ctx.case, ctx.audit, ctx.now, ctx.actor, state[1], ctx.data)
+        return Scope(
+            ctx.session, ctx.case, ctx.audit, ctx.now, ctx.actor, state[1], ctx.data, state[2]
+        )
 
     def _scope_for(self, session: Session, case_no: str | None, now: datetime) -> Scope | None:
         if case_no is None:
@@ -910,6 +971,7 @@ class Supervision:
             )
             result = work(sc)
             sc.save()
+            sc.flush()
             sc.audit.flush()
             return result
 

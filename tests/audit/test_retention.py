@@ -14,7 +14,7 @@ from engine.kpi.facts import fold_case
 from engine.retention import AuditChainBroken, purge_expired
 from engine.runtime import Engine
 from engine.storage.database import Database
-from engine.storage.models import AuditEvent, TaskComment
+from engine.storage.models import AuditEvent, Case, Instance, TaskComment
 from engine.timeline import case_timeline
 from tests.audit.chains import as_attacker
 from tests.engine.support import ALICE, BOB, DESIGNER, bundle, do, only_task
@@ -67,6 +67,11 @@ def test_purge_keeps_the_chain_verifiable(db: Database, clock: ManualClock) -> N
         report = verify(s, KEY)  # the old anchor's head lies inside the signed span
         assert report.ok, report.problems
         assert s.scalar(select(TaskComment.id)) is None
+        # the detailed data is gone with the events: workflow state and data, personal fields
+        inst = s.scalars(select(Instance).where(Instance.business_key == "R-1")).one()
+        assert (inst.state, inst.data, inst.status) == ({}, {}, "completed")
+        kept = s.get(Case, "R-1")
+        assert kept is not None and kept.fields == {} and kept.status == "CLOSED"
         assert case_timeline(s, "R-1").purged
         # nothing left to purge: a second run does nothing
         assert purge_expired(s, KEY, clock.now(), TTL) == []
