@@ -27,6 +27,9 @@ class CommandContext:
     opened: list[HumanTask] = field(default_factory=list)
     closed: list[tuple[HumanTask, str]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Set by ``sync_waits`` when BPMN timers left the waiting set in this command (fired or
+    #: cancelled): only then can a timer's firing proof be missing (``FiringRecorder``).
+    timers_ended: bool = False
 
     def change(self, kind: str, payload: dict[str, Any], task: HumanTask | None = None) -> None:
         """Queue a change for the event stream; written by :meth:`flush_changes`."""

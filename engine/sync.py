@@ -133,6 +133,7 @@ def sync_waits(ctx: CommandContext, wf: Workflow) -> None:
     if sorted(wanted) != sorted(had_timers):
         ended = [k for k in had_timers if k not in wanted]
         if ended:
+            ctx.timers_ended = True
             # Due by now: it fired (or was overtaken by its firing); else it was cancelled.
             pending = (DueItem.dedupe_key.in_(ended), DueItem.state == "pending")
             s.execute(

@@ -4,11 +4,11 @@ verification, and KPIs for dashboards — all limited to the caller's jurisdicti
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import PREFIX, EngineDep, NowDep, PrincipalDep, SessionDep, StateDep
@@ -25,26 +25,43 @@ router = APIRouter(prefix=PREFIX, tags=["audit"])
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
-def _query(
-    s: Any,
-    principal: access.Principal,
-    org: str | None,
-    actor: str | None,
-    event_type: list[str] | None,
-    since: datetime | None,
-    until: datetime | None,
-    case_no: str | None,
-) -> AuditQuery:
-    org_path = access.audit_scope(s, principal, org)
-    if case_no is not None:
-        access.visible_case(s, principal, case_no)
+@dataclass(frozen=True)
+class Filters:
+    """The auditor's filters, shared by search and export."""
+
+    org: str | None
+    actor: str | None
+    event_type: list[str] | None
+    since: datetime | None
+    until: datetime | None
+    case_no: str | None
+
+
+def filters(
+    org: Text = None,
+    actor: Text = None,
+    event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    case_no: Text = None,
+) -> Filters:
+    return Filters(org, actor, event_type, since, until, case_no)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
+
+
+def _query(s: Any, principal: access.Principal, f: Filters) -> AuditQuery:
+    org_path = access.audit_scope(s, principal, f.org)
+    if f.case_no is not None:
+        access.visible_case(s, principal, f.case_no)
     return AuditQuery(
         org_path=org_path,
-        actor=actor,
-        event_types=tuple(event_type or ()),
-        since=since,
-        until=until,
-        case_no=case_no,
+        actor=f.actor,
+        event_types=tuple(f.event_type or ()),
+        since=f.since,
+        until=f.until,
+        case_no=f.case_no,
     )
 
 
@@ -52,18 +69,13 @@ def _query(
 def audit_events(
     s: SessionDep,
     principal: PrincipalDep,
-    org: Text = None,
-    actor: Text = None,
-    event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    case_no: Text = None,
+    f: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> AuditPage:
     """Audit events by organisation subtree, actor, type, time range and case, oldest first;
     pass ``next_cursor`` back as ``after`` for the next page."""
-    q = _query(s, principal, org, actor, event_type, since, until, case_no)
+    q = _query(s, principal, f)
     try:
         page = search(s, q, limit=limit, after=after)
     except ValueError as exc:
@@ -81,17 +93,12 @@ def audit_events(
 def audit_export(
     engine: EngineDep,
     principal: PrincipalDep,
+    f: FiltersDep,
     format: Literal["csv", "jsonl"] = "jsonl",
-    org: Text = None,
-    actor: Text = None,
-    event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    case_no: Text = None,
 ) -> StreamingResponse:
     """The matching events as CSV or JSON Lines, streamed row by row (bounded memory)."""
     with engine.db.session() as s:
-        q = _query(s, principal, org, actor, event_type, since, until, case_no)
+        q = _query(s, principal, f)
 
     def lines() -> Iterator[str]:
         with engine.db.session() as s:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, exists, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.storage.models import DueItem
+from engine.storage.models import DueItem, Firing
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,16 @@ def cancel_ladder(
 
 
 def delete_settled(session: Session, instance_id: str) -> int:
-    """Delete an instance's done and cancelled items (a closed case's; ``firings`` stay)."""
+    """Delete an instance's cancelled items and its done items whose firing is recorded (a
+    closed case's; the ``firings`` proofs stay). A timer marked done in the same command keeps
+    its row: its proof is written after this, by the :class:`FiringRecorder`."""
+    proven = exists().where(Firing.dedupe_key == DueItem.dedupe_key)
     result = session.execute(
         delete(DueItem)
-        .where(DueItem.instance_id == instance_id, DueItem.state.in_(("done", "cancelled")))
+        .where(
+            DueItem.instance_id == instance_id,
+            or_(DueItem.state == "cancelled", (DueItem.state == "done") & proven),
+        )
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

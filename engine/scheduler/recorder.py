@@ -57,6 +57,8 @@ class FiringRecorder:
         return None
 
     def case_changed(self, ctx: CommandContext) -> None:
+        if not ctx.timers_ended:
+            return  # no timer left the waiting set in this command: nothing can need a proof
         s = ctx.session
         fired = list(
             s.scalars(
