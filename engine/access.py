@@ -159,16 +159,25 @@ def load_principal(s: Session, user_id: str) -> Principal | None:
 
 _HASHER = PasswordHasher()
 
+#: Concurrent argon2 computations per process. Each one holds the hash's memory cost (64 MiB
+#: with the defaults) while it runs, so 32 simultaneous sign-ins in one API worker held ~1.1 GB;
+#: with 3 slots a worker's password work stays under ~200 MB and the others wait their turn
+#: (on a 2-core machine more at once would not finish sooner anyway).
+PASSWORD_SLOTS = 3
+_PASSWORD_WORK = threading.BoundedSemaphore(PASSWORD_SLOTS)
+
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    with _PASSWORD_WORK:
+        return _HASHER.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         return False
     try:
-        return _HASHER.verify(password_hash, password)
+        with _PASSWORD_WORK:
+            return _HASHER.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -251,12 +260,17 @@ class Access:
         self.jwks = jwks
 
     def authenticate(self, username: str, password: str) -> Principal:
+        # The hash is checked outside any transaction: a sign-in waiting for a password slot
+        # (verify_password) must not hold a pooled connection meanwhile.
         with self.db.session() as s:
             user = s.get(User, username)
-            ok = user is not None and user.active and verify_password(user.password_hash, password)
-            if not ok:
+            stored = user.password_hash if user is not None and user.active else None
+        if stored is None or not verify_password(stored, password):
+            raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
+        with self.db.session() as s:
+            user = s.get(User, username)
+            if user is None or not user.active or user.password_hash != stored:
                 raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
-            assert user is not None
             if user.password_hash and _HASHER.check_needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
             principal = load_principal(s, username)

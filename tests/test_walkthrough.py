@@ -6,13 +6,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from engine.bootstrap import build_engine
@@ -21,8 +18,8 @@ from engine.definitions import files_from_paths
 from engine.demo import _bundle, _demo_hasher
 from engine.orgs import load_organisations
 from engine.settings import Settings
-from tests.api.test_docs import free_port
 from tests.engine.support import DESIGNER
+from tests.live_server import live_server
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "walkthrough.md"
 
@@ -36,21 +33,8 @@ def server(db_url: str, clock: ManualClock) -> Iterator[str]:
                            now=clock.now)  # fmt: skip
     engine.deploy(files_from_paths(_bundle(settings.processes_dir, settings.forms_dir)), DESIGNER)
     app = create_app(settings, engine=engine, clock=clock)
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)  # waiting for a real server socket, not for engine time
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as base:
+        yield base
     engine.db.dispose()
 
 

@@ -189,7 +189,7 @@ class Case(Base):
     severity: Mapped[str | None] = mapped_column(String(16), index=True)
     tier: Mapped[str | None] = mapped_column(String(16), index=True)
     org_id: Mapped[str | None] = mapped_column(String(64))  # grid/unit where the matter arose
-    org_path: Mapped[str] = mapped_column(String(600), default="/", index=True)
+    org_path: Mapped[str] = mapped_column(String(600), default="/")
     owner_org: Mapped[str | None] = mapped_column(String(64))  # current owner (tier centre/unit)
     handling_unit: Mapped[str | None] = mapped_column(String(64))
     case_leader: Mapped[str | None] = mapped_column(String(64))
@@ -210,6 +210,13 @@ class Case(Base):
     # chain itself (audit_events) is what verification reads.
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    # Subtree filters are ``org_path LIKE '/county/town/%'``: on PostgreSQL a btree serves a
+    # LIKE prefix only with the pattern operator class (the database collation is not C).
+    __table_args__ = (
+        Index(
+            "ix_cases_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}
+        ),
+    )
 
 
 class HumanTask(Base):
@@ -344,7 +351,12 @@ class AuditEvent(Base):
     __table_args__ = (
         UniqueConstraint("case_no", "seq", name="uq_audit_events_case_seq"),
         Index("ix_audit_events_at", "at"),
-        Index("ix_audit_events_org", "org_path", "at"),
+        Index(
+            "ix_audit_events_org",
+            "org_path",
+            "at",
+            postgresql_ops={"org_path": "varchar_pattern_ops"},
+        ),
     )
 
 

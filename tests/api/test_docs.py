@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from engine.clock import ManualClock
 from tests.api.conftest import PASSWORD, World, make_world
+from tests.live_server import live_server
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -28,29 +25,11 @@ def day_script() -> str:
     return "\n".join(blocks)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live(db_url: str, clock: ManualClock) -> Iterator[tuple[World, str]]:
     world, db = make_world(db_url, clock, deploy_as="dispute")
-    port = free_port()
-    config = uvicorn.Config(
-        world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)  # waiting for a real server socket, not for engine time
-    yield world, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(world.app) as base:
+        yield world, base
     db.dispose()
 
 
