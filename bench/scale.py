@@ -27,6 +27,9 @@ Cases are added incrementally (10k, then +90k, then +900k) and measured after ea
 * history — ``engine.queries.history`` of a random case, p95 ≤ 20 ms;
 * KPI — ``engine.kpi.compute`` for the county ``qs`` and the month 2026-03, ≤ 2 s.
 
+``inbox_*_total`` is the inbox's ``Page.total``: exact up to ``engine.queries.COUNT_CAP``
+(1,000), reported as 1,001 ("more than 1,000") beyond it.
+
 Query plans (PostgreSQL ``EXPLAIN (ANALYZE, BUFFERS)``, SQLite ``EXPLAIN QUERY PLAN``) of every
 statement these send are written to ``bench/out/scale_plans_<db>_<n>.txt``.
 """

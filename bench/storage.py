@@ -11,6 +11,10 @@ record, due items (cancelled rungs), firings, change feed and notifications, wit
   indexes) after minus before, as written (with the dead row versions every command's UPDATE
   leaves until autovacuum) and after ``VACUUM FULL``; and per table after ``VACUUM FULL``.
 
+Then the change feed is pruned as the hourly ``change_feed_prune`` job does once its retention
+window (one day) has passed, and the figures after the prune are taken again
+(``bytes_per_case_after_feed_prune``): what a closed case costs for good.
+
 Target: ≤ 20 KB per closed case including its audit record.
 """
 
@@ -29,6 +33,7 @@ from engine import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
 from engine.storage.database import Database
+from engine.supervision.housekeeping import CHANGE_FEED_RETENTION, prune_change_feed
 
 REPORTER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
 
@@ -43,6 +48,21 @@ def pg_sizes(db: Database) -> dict[str, int]:
             )
         ).all()
     return {name: int(size) for name, size in rows}
+
+
+def vacuum_full(db: Database) -> None:
+    """``VACUUM FULL`` this run's schema only: a bare ``VACUUM FULL`` rewrites every table of
+    the database and waits for (and blocks) whatever else runs on it."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+        names = [
+            name
+            for (name,) in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema}
+            )
+        ]
+        for name in names:
+            conn.exec_driver_sql(f'VACUUM FULL "{schema}"."{name}"')
 
 
 def sqlite_size(db: Database, vacuum: bool = False) -> int:
@@ -74,8 +94,7 @@ def run(kind: str, cases: int) -> dict[str, Any]:
         out: dict[str, Any] = {"cases": cases}
         if kind == "postgres":
             raw = pg_sizes(db)
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM FULL")
+            vacuum_full(db)
             packed = pg_sizes(db)
             out["bytes_per_case_as_written"] = round(
                 (sum(raw.values()) - sum(before.values())) / cases
@@ -93,6 +112,23 @@ def run(kind: str, cases: int) -> dict[str, Any]:
             packed_size = sqlite_size(db, vacuum=True)
             out["bytes_per_case_as_written"] = round((raw_size - before["file"]) / cases)
             out["bytes_per_case_after_vacuum"] = round((packed_size - before["file"]) / cases)
+        with db.session() as s:
+            later = clock.now() + CHANGE_FEED_RETENTION + timedelta(hours=1)
+            out["change_events_pruned"] = prune_change_feed(s, later, CHANGE_FEED_RETENTION)
+        if kind == "postgres":
+            vacuum_full(db)
+            pruned = pg_sizes(db)
+            out["bytes_per_case_after_feed_prune"] = round(
+                (sum(pruned.values()) - sum(before.values())) / cases
+            )
+            out["by_table_after_feed_prune"] = {
+                name: round((pruned[name] - before.get(name, 0)) / cases)
+                for name in sorted(pruned)
+                if pruned[name] - before.get(name, 0) > 0
+            }
+        else:
+            pruned_size = sqlite_size(db, vacuum=True)
+            out["bytes_per_case_after_feed_prune"] = round((pruned_size - before["file"]) / cases)
         with db.engine.connect() as conn:
             out["audit_rows_per_case"] = round(
                 conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one() / cases, 1

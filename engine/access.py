@@ -161,9 +161,9 @@ _HASHER = PasswordHasher()
 
 #: Concurrent argon2 computations per process. Each one holds the hash's memory cost (64 MiB
 #: with the defaults) while it runs, so 32 simultaneous sign-ins in one API worker held ~1.1 GB;
-#: with 3 slots a worker's password work stays under ~200 MB and the others wait their turn
-#: (on a 2-core machine more at once would not finish sooner anyway).
-PASSWORD_SLOTS = 3
+#: with 2 slots a worker's password work stays under ~130 MB and the others wait their turn
+#: (3 slots measured a 334 MB peak in one worker; on 2 cores more at once finish no sooner).
+PASSWORD_SLOTS = 2
 _PASSWORD_WORK = threading.BoundedSemaphore(PASSWORD_SLOTS)
 
 

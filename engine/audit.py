@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, TableClause, column, insert, select, table, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
@@ -137,7 +138,9 @@ class AuditLog:
             row["prev_hash"] = prev
             row["org_path"] = self.org_path
             row["hash"] = prev = row_hash(row)
-        self.session.execute(insert(AuditEvent), rows)
+        # One executemany of one cached statement (the ORM bulk path splits the rows by which
+        # columns are None, one statement per shape).
+        self.session.execute(_INSERT_EVENTS, rows)
         self._pending = []
         if self.case is not None:
             self.case.audit_seq, self.case.audit_head = seq, prev
@@ -148,6 +151,27 @@ class AuditLog:
                 .values(audit_seq=seq, audit_head=prev)
             )
         return len(rows)
+
+
+_JSON_COLUMNS = frozenset({"data_before", "data_after", "details"})
+
+
+def _insert_table() -> TableClause:
+    """``audit_events`` for the insert, its JSON columns writing None as SQL NULL — as the ORM
+    does when it leaves a None column out — not as a JSON ``null``."""
+    nullable_json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    mapped = AuditEvent.metadata.tables["audit_events"]
+    return table(
+        "audit_events",
+        *(
+            column(c.name, nullable_json if c.name in _JSON_COLUMNS else c.type)
+            for c in mapped.columns
+            if c.name != "id"
+        ),
+    )
+
+
+_INSERT_EVENTS = insert(_insert_table())
 
 
 def _plain(value: Any) -> Any:

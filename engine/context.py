@@ -48,7 +48,9 @@ class CommandContext:
 
     def flush_changes(self) -> None:
         if self.changes:
-            self.session.execute(insert(ChangeEvent), self.changes)
+            # Core insert on the table: one executemany (the ORM bulk path splits the rows by
+            # which columns are None, one statement per shape).
+            self.session.execute(insert(ChangeEvent.metadata.tables["change_events"]), self.changes)
             self.changes = []
 
 

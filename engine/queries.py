@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from engine import definitions as defs
@@ -215,35 +215,66 @@ def _like_prefix(path: str) -> str:
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _under(column: Any, paths: list[str]) -> ColumnElement[bool]:
+def _prefix(column: Any, path: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` starts with ``path``, in a form the dialect's btree index serves.
+
+    PostgreSQL: ``LIKE 'path%'`` (the ``varchar_pattern_ops`` indexes of migration 0003).
+    SQLite: the range ``path <= column < path'`` (``path'``: last character + 1) — SQLite's
+    ``LIKE`` is case-insensitive and uses no index; the range is exact under BINARY collation.
+    """
+    if dialect == "sqlite" and path:
+        return and_(column >= path, column < path[:-1] + chr(ord(path[-1]) + 1))
+    like: ColumnElement[bool] = column.like(_like_prefix(path), escape="\\")
+    return like
+
+
+def _under(column: Any, paths: list[str], dialect: str = "") -> ColumnElement[bool]:
     if not paths:
         return false()
-    return or_(*(column.like(_like_prefix(p), escape="\\") for p in paths))
+    return or_(*(_prefix(column, p, dialect) for p in paths))
+
+
+def _dialect(s: Session) -> str:
+    return s.get_bind().dialect.name
 
 
 # ---------------------------------------------------------------- scoping
 
 
-def _candidate_clause(principal: Principal) -> ColumnElement[bool]:
-    """Tasks the caller is a candidate for, by unit and role (or by jurisdiction if no unit)."""
+def _candidate_branches(
+    principal: Principal, dialect: str
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """The tasks the caller is a candidate for (by unit and role, or by jurisdiction if no
+    unit), as branches each served by ``ix_human_tasks_inbox`` in index order: an equality on
+    ``candidate_org`` and an equality on, or IS NULL of, ``candidate_role``. The operator
+    branches (tasks with no unit) also read ``cases.org_path``. Returns the branches and whether
+    they are disjoint (the unit branches always are; two operator grants may overlap)."""
     clauses: list[ColumnElement[bool]] = []
-    for org, role in principal.candidacy():
-        clauses.append(
-            and_(
-                HumanTask.candidate_org == org,
-                or_(HumanTask.candidate_role == role, HumanTask.candidate_role.is_(None)),
-            )
-        )
+    pairs = principal.candidacy()
+    for org, role in pairs:
+        clauses.append(and_(HumanTask.candidate_org == org, HumanTask.candidate_role == role))
+    for org in sorted({org for org, _ in pairs}):
+        clauses.append(and_(HumanTask.candidate_org == org, HumanTask.candidate_role.is_(None)))
+    operators = 0
     for g in principal.grants:
         if g.role in OPERATORS:
+            operators += 1
             clauses.append(
                 and_(
                     HumanTask.candidate_org.is_(None),
                     or_(HumanTask.candidate_role == g.role, HumanTask.candidate_role.is_(None)),
-                    Case.org_path.like(_like_prefix(g.org_path), escape="\\"),
+                    # EXISTS, not IN: the few unit-less tasks drive (through the inbox index)
+                    # and probe their case; SQLite would otherwise walk every case under the
+                    # grant and look up their tasks
+                    select(Case.case_no)
+                    .where(
+                        Case.case_no == HumanTask.case_no,
+                        _prefix(Case.org_path, g.org_path, dialect),
+                    )
+                    .exists(),
                 )
             )
-    return or_(*clauses) if clauses else false()
+    return clauses, operators <= 1
 
 
 def _mine_clause(principal: Principal) -> ColumnElement[bool]:
@@ -262,15 +293,29 @@ def _mine_clause(principal: Principal) -> ColumnElement[bool]:
     )
 
 
-def _visible_cases(principal: Principal) -> ColumnElement[bool]:
+def _visible_cases(principal: Principal, dialect: str = "") -> ColumnElement[bool]:
     worked = select(HumanTask.case_no).where(_mine_clause(principal))
-    return or_(_under(Case.org_path, principal.paths()), Case.case_no.in_(worked))
+    return or_(_under(Case.org_path, principal.paths(), dialect), Case.case_no.in_(worked))
 
 
-def _page(s: Session, query: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:
-    total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(s.execute(query.limit(limit).offset(offset)).all())
-    return rows, int(total)
+#: Lists count their matches up to this many; past it ``Page.total`` is ``COUNT_CAP + 1``,
+#: meaning "more than COUNT_CAP" (a UI shows "1,000+"). Below it the total is exact.
+COUNT_CAP = 1000
+
+
+def _count(s: Session, query: Select[Any], cap: int | None) -> int:
+    inner = query.order_by(None)
+    if cap is not None:
+        inner = inner.limit(cap + 1)
+    return int(s.scalar(select(func.count()).select_from(inner.subquery())) or 0)
+
+
+def _page(
+    s: Session, query: Select[Any], limit: int, offset: int, cap: int | None = None
+) -> tuple[list[Any], int]:
+    total = _count(s, query, cap)
+    rows = list(s.execute(query.limit(limit).offset(offset)).all()) if total > offset else []
+    return rows, total
 
 
 # ---------------------------------------------------------------- tasks
@@ -288,26 +333,97 @@ def inbox(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[TaskView]:
-    query = select(HumanTask, Case.title).join(Case, Case.case_no == HumanTask.case_no)
+    """One page of tasks, and ``total``: exact up to :data:`COUNT_CAP`, else ``COUNT_CAP + 1``.
+
+    The page is chosen on ``human_tasks`` alone: each branch of the scope (one per candidate
+    unit and role, and per due/no-due part for the due order) is an index-ordered scan of at
+    most ``offset + limit`` rows; the branches are merged and cut to the page, and only the
+    page's rows are joined to ``cases`` for their title. So a page costs O(limit + offset)
+    whatever the length of the queue.
+    """
+    dialect = _dialect(s)
+    disjoint = True
     if scope == "mine":
-        query = query.where(HumanTask.assignee == principal.user_id)
-        query = query.where(HumanTask.state == (state or "claimed"))
+        branches = [HumanTask.assignee == principal.user_id]
+        wanted: ColumnElement[bool] = HumanTask.state == (state or "claimed")
     elif scope == "candidate":
-        query = query.where(_candidate_clause(principal), HumanTask.state == (state or "open"))
+        branches, disjoint = _candidate_branches(principal, dialect)
+        wanted = HumanTask.state == (state or "open")
     else:
-        query = query.where(_under(Case.org_path, principal.paths()))
-        query = query.where(HumanTask.state == state if state else HumanTask.state.in_(OPEN))
-    if case_no:
-        query = query.where(HumanTask.case_no == case_no)
-    due_nulls_last = HumanTask.due_at.is_(None)
-    order: dict[str, tuple[ColumnElement[Any], ...]] = {
-        "due": (due_nulls_last, HumanTask.due_at.asc(), HumanTask.priority.desc()),
-        "priority": (HumanTask.priority.desc(), due_nulls_last, HumanTask.due_at.asc()),
-        "created": (HumanTask.created_at.desc(),),
-    }
-    query = query.order_by(*order[sort], HumanTask.id)
-    rows, total = _page(s, query, limit, offset)
-    return Page([TaskView.of(t, title, now) for t, title in rows], total, limit, offset)
+        branches = [
+            HumanTask.case_no.in_(
+                select(Case.case_no).where(_under(Case.org_path, principal.paths(), dialect))
+            )
+        ]
+        wanted = HumanTask.state == state if state else HumanTask.state.in_(OPEN)
+    extra = [wanted] + ([HumanTask.case_no == case_no] if case_no else [])
+    if not branches:
+        return Page([], 0, limit, offset)
+    keyed = select(
+        HumanTask.id,
+        HumanTask.due_at,
+        HumanTask.priority,
+        HumanTask.created_at,
+    )
+    order: dict[str, tuple[Any, ...]] = {
+        "due": (HumanTask.due_at.asc(), HumanTask.priority.desc(), HumanTask.id),
+        "priority": (
+            HumanTask.priority.desc(), HumanTask.due_at.is_(None), HumanTask.due_at.asc(),
+            HumanTask.id,
+        ),
+        "created": (HumanTask.created_at.desc(), HumanTask.id),
+    }  # fmt: skip
+    parts: list[ColumnElement[bool]] = (
+        [HumanTask.due_at.is_not(None), HumanTask.due_at.is_(None)] if sort == "due" else [true()]
+    )
+    want = offset + limit
+    found: dict[str, tuple[Any, ...]] = {}
+    for part in parts:
+        for branch in branches:
+            rows = s.execute(
+                keyed.where(branch, part, *extra).order_by(*order[sort]).limit(want)
+            ).all()
+            for r in rows:
+                found[r.id] = tuple(r)
+        if sort == "due" and len(found) >= want:
+            break  # every task with a due time sorts before every task without one
+    keys = sorted(found.values(), key=_sort_key(sort))[offset:want]
+    if len(found) < want:
+        total = len(found)  # every branch was read to its end: the exact count
+    elif disjoint:
+        # ``state`` is in ix_human_tasks_inbox: the count reads the index only (SQLite always;
+        # PostgreSQL once the visibility map is set)
+        counts = (_count(s, select(HumanTask.state).where(b, *extra), COUNT_CAP) for b in branches)
+        total = min(sum(counts), COUNT_CAP + 1)
+    else:
+        total = _count(s, select(HumanTask.state).where(or_(*branches), *extra), COUNT_CAP)
+    if not keys:
+        return Page([], total, limit, offset)
+    ids = [k[0] for k in keys]
+    shown = s.execute(
+        select(HumanTask, Case.title)
+        .join(Case, Case.case_no == HumanTask.case_no)
+        .where(HumanTask.id.in_(ids))
+    ).all()
+    by_id = {t.id: (t, title) for t, title in shown}
+    items = [TaskView.of(*by_id[i], now) for i in ids if i in by_id]
+    return Page(items, total, limit, offset)
+
+
+def _sort_key(sort: TaskSort) -> Any:
+    """Python sort key over ``(id, due_at, priority, created_at)``, the SQL order's twin."""
+    far = datetime.max.replace(tzinfo=UTC)
+
+    def due(r: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (r[1] is None, r[1] or far, -r[2], r[0])
+
+    def priority(r: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (-r[2], r[1] is None, r[1] or far, r[0])
+
+    def created(r: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (-r[3].timestamp(), r[0])
+
+    return {"due": due, "priority": priority, "created": created}[sort]
 
 
 def task_view(s: Session, task_id: str, now: datetime) -> TaskView:
@@ -348,7 +464,8 @@ def list_cases(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[CaseView]:
-    query = select(Case).where(_visible_cases(principal))
+    dialect = _dialect(s)
+    query = select(Case).where(_visible_cases(principal, dialect))
     f = filters
     for column, value in (
         (Case.status, f.status), (Case.tier, f.tier), (Case.severity, f.severity),
@@ -358,7 +475,7 @@ def list_cases(
             query = query.where(column == value)
     if f.org is not None:
         unit_path = s.scalar(select(OrgUnit.path).where(OrgUnit.id == f.org))
-        query = query.where(_under(Case.org_path, [unit_path] if unit_path else []))
+        query = query.where(_under(Case.org_path, [unit_path] if unit_path else [], dialect))
     if f.overdue is not None:
         late = and_(Case.closed_at.is_(None), Case.due_at.is_not(None), Case.due_at < now)
         query = query.where(late if f.overdue else ~late)
@@ -377,7 +494,7 @@ def list_cases(
             )
         )
     query = query.order_by(Case.reported_at.desc(), Case.case_no.desc())
-    rows, total = _page(s, query, limit, offset)
+    rows, total = _page(s, query, limit, offset, COUNT_CAP)
     return Page([CaseView.of(r[0], now) for r in rows], total, limit, offset)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -60,10 +60,26 @@ from engine.storage.models import (
     TaskComment,
 )
 from engine.sync import sync_tasks, sync_waits, task_payload
-from engine.workflow_cache import WorkflowCache
+from engine.workflow_cache import WorkflowCache, approx_bytes
 
 T = TypeVar("T")
 OPEN_STATES = ("open", "claimed")
+
+_LOCK = select(Instance).options(defer(Instance.state), defer(Instance.data))
+_LOCK_BY_TASK = (
+    _LOCK.join(HumanTask, HumanTask.instance_id == Instance.id)
+    .where(HumanTask.id == bindparam("task_id"))
+    .with_for_update(of=Instance)
+)
+_LOCK_BY_INSTANCE = _LOCK.where(Instance.id == bindparam("instance_id")).with_for_update(
+    of=Instance
+)
+_CASE_AND_TASK = (
+    select(Case, HumanTask)
+    .join(HumanTask, HumanTask.case_no == Case.case_no)
+    .where(Case.case_no == bindparam("case_no"), HumanTask.id == bindparam("task_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 class Engine:
@@ -129,7 +145,7 @@ class Engine:
                 instance = self._record_start(
                     s, now, actor, definition, business_key, start_data, wf
                 )
-        self.workflows.put(instance.id, instance.version, wf)
+        self._keep(instance, wf)
         return instance
 
     def _validate_start(self, s: Session, definition: Definition, data: Mapping[str, Any]) -> None:
@@ -444,14 +460,11 @@ class Engine:
     ) -> tuple[Instance, Case, HumanTask | None]:
         """Lock the instance row, then read its case (and the task) fresh: two round trips."""
         # The state is loaded only when the workflow is not in the cache (see _load_workflow).
-        lock = select(Instance).options(defer(Instance.state), defer(Instance.data))
+        # The statements are built once (module level) and take their ids as parameters.
         if task_id is not None:
-            lock = lock.join(HumanTask, HumanTask.instance_id == Instance.id).where(
-                HumanTask.id == task_id
-            )
+            instance = s.scalar(_LOCK_BY_TASK, {"task_id": task_id})
         else:
-            lock = lock.where(Instance.id == instance_id)
-        instance = s.scalar(lock.with_for_update(of=Instance))
+            instance = s.scalar(_LOCK_BY_INSTANCE, {"instance_id": instance_id})
         if instance is None:
             if task_id is not None:
                 raise NotFound(f"没有任务 {task_id} (no task {task_id})")
@@ -461,10 +474,7 @@ class Engine:
             assert case is not None
             return instance, case, None
         row = s.execute(
-            select(Case, HumanTask)
-            .join(HumanTask, HumanTask.case_no == Case.case_no)
-            .where(Case.case_no == instance.business_key, HumanTask.id == task_id)
-            .execution_options(populate_existing=True)
+            _CASE_AND_TASK, {"case_no": instance.business_key, "task_id": task_id}
         ).one()
         return instance, row[0], row[1]
 
@@ -491,12 +501,10 @@ class Engine:
         step: bool = True,
     ) -> None:
         now = self.clock.now()
-        key: str | None = None
-        saved: tuple[int, Workflow] | None = None
+        saved: tuple[Instance, Workflow] | None = None
         try:
             with self.db.session() as s:
                 instance, case, _task = self._lock(s, instance_id, task_id)
-                key = instance.id
                 if expected_version is not None and instance.version != expected_version:
                     raise StaleVersion(
                         f"the case changed (version {instance.version}, you had "
@@ -521,14 +529,19 @@ class Engine:
                     ctx = self._context(s, now, actor, instance, definition, case)
                     apply(ctx, wf)
                     self._finish(ctx, wf, step=step)
-                saved = (instance.version, wf)
+                saved = (instance, wf)
         except StaleDataError:
             raise StaleVersion(
                 "另一操作已修改该案件，请刷新后重试 (the case changed; retry)"
             ) from None
-        finally:
-            if key is not None and saved is not None:
-                self.workflows.put(key, *saved)
+        if saved is not None:
+            self._keep(*saved)
+
+    def _keep(self, instance: Instance, wf: Workflow) -> None:
+        """Keep a committed workflow for the instance's next command. A finished instance's is
+        not kept: no command loads it again (they refuse a completed or cancelled instance)."""
+        if instance.status in ("running", "suspended"):
+            self.workflows.put(instance.id, instance.version, wf, approx_bytes(instance.state))
 
     def _task_command(
         self,
@@ -575,6 +588,15 @@ class Engine:
 
     def _finish(self, ctx: CommandContext, wf: Workflow, *, step: bool = True) -> None:
         """Extract the projections from the workflow and save it."""
+        s = ctx.session
+        # No autoflush while the projections are extracted: the listeners' and sync_waits'
+        # statements would flush the unit of work half-way, writing the instance (and its
+        # version), the case and the tasks twice. One flush at the end writes each row once.
+        with s.no_autoflush:
+            self._project(ctx, wf, step=step)
+        s.flush()
+
+    def _project(self, ctx: CommandContext, wf: Workflow, *, step: bool) -> None:
         s, inst = ctx.session, ctx.instance
         if step and inst.status == "running":
             wf.step()
@@ -612,7 +634,6 @@ class Engine:
             ctx.change("case", {"case_no": ctx.case.case_no, **after})
         ctx.audit.flush()
         ctx.flush_changes()
-        s.flush()
 
     def _org_path(self, s: Session, org_id: str) -> str:
         """The materialised path of an organisation unit (cached for a minute)."""

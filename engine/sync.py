@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 
 from engine.audit import SYSTEM
 from engine.candidates import CandidateResolver
@@ -167,9 +167,14 @@ def sync_waits(ctx: CommandContext, wf: Workflow) -> None:
         waits["timers"] = sorted(wanted)
     if names != had_names:
         s.execute(delete(MessageWait).where(MessageWait.instance_id == inst.id))
-        for name in names:
-            s.add(MessageWait(instance_id=inst.id, message_name=name,
-                              correlation_key=ctx.case.case_no))  # fmt: skip
+        if names:
+            s.execute(
+                insert(MessageWait.metadata.tables["message_waits"]),
+                [
+                    {"instance_id": inst.id, "message_name": n, "correlation_key": ctx.case.case_no}
+                    for n in names
+                ],
+            )
         waits["messages"] = names
     if waits != (inst.waits or {}):
         inst.waits = waits

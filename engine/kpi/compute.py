@@ -24,13 +24,17 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, Select, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.kpi.facts import CaseFacts, fold_case
+from engine.audit_verify import SUMMARY_EVENT
+from engine.kpi.facts import CaseFacts, EventLike, fold_case
 from engine.kpi.labels import TIERS
-from engine.storage.models import AuditEvent, OrgUnit
+from engine.storage.models import AuditEvent, JsonType, OrgUnit
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 BATCH = 2000
@@ -259,37 +263,98 @@ class KpiReport:
 # ------------------------------------------------------------------------------ reading
 
 
-def iter_case_facts(session: Session, org_path: str, as_of: datetime) -> Iterator[CaseFacts]:
-    """Facts of every case under ``org_path`` from its events before ``as_of`` (streamed)."""
-    in_scope = (
-        select(AuditEvent.case_no)
-        .where(AuditEvent.org_path.startswith(org_path, autoescape=True))
-        .distinct()
-    )
-    stmt = (
-        select(AuditEvent)
+_UPDATE = "case_updated"
+_COMPLETED = "task_completed"
+#: the event types the fold acts on (engine/kpi/facts.py); any other event matters to it only
+#: through its ``org_path`` (the last one wins) and its instant (an instant change ends the
+#: look-ahead for the task a completion created)
+FOLDED = (
+    "instance_started",
+    _UPDATE,
+    _COMPLETED,
+    "task_created",
+    "rework",
+    "dispatch_corrected",
+    SUMMARY_EVENT,
+)
+
+
+def _event_rows(org_path: str, as_of: datetime, dialect: str) -> Select[Any]:
+    """Core rows shaped like :class:`~engine.kpi.facts.EventLike`, in (case, seq) order.
+
+    Only what the fold reads: the events of :data:`FOLDED` types, plus any other event that is
+    the last of a run of equal ``org_path`` or the first of a run of equal ``at`` (so the fold
+    sees the same last path and the same command boundaries as over every event — about 40 %
+    of the rows are left out); ``data_before`` only for ``case_updated``, ``data_after`` only for
+    it and ``task_completed``, ``details`` only for retention summaries. ``at`` is read as a
+    plain timestamp (the fold normalises it to UTC itself).
+    """
+    if dialect == "sqlite" and org_path:  # LIKE is case-insensitive and unindexed there
+        nxt = org_path[:-1] + chr(ord(org_path[-1]) + 1)
+        under = and_(AuditEvent.org_path >= org_path, AuditEvent.org_path < nxt)
+    else:  # PostgreSQL: LIKE 'prefix%' through ix_audit_events_org (varchar_pattern_ops)
+        under = AuditEvent.org_path.startswith(org_path, autoescape=True)
+    in_scope = select(AuditEvent.case_no).where(under).distinct()
+    ev = (
+        select(
+            AuditEvent.case_no,
+            AuditEvent.seq,
+            AuditEvent.event_type,
+            type_coerce(AuditEvent.at, DateTime(timezone=True)).label("at"),
+            AuditEvent.org_path,
+            AuditEvent.element_id,
+            AuditEvent.data_before,
+            AuditEvent.data_after,
+            AuditEvent.details,
+            func.lead(AuditEvent.org_path)
+            .over(partition_by=AuditEvent.case_no, order_by=AuditEvent.seq)
+            .label("next_org"),
+            func.lag(AuditEvent.at)
+            .over(partition_by=AuditEvent.case_no, order_by=AuditEvent.seq)
+            .label("prev_at"),
+        )
         .where(AuditEvent.case_no.in_(in_scope), AuditEvent.at < as_of)
-        .order_by(AuditEvent.case_no, AuditEvent.seq)
-        .execution_options(yield_per=BATCH)
+        .subquery()
     )
-    current: str | None = None
-    batch: list[AuditEvent] = []
-    result = session.scalars(stmt)
+    kind = ev.c.event_type
+    return (
+        select(
+            ev.c.case_no,
+            ev.c.seq,
+            kind,
+            ev.c.at,
+            ev.c.org_path,
+            ev.c.element_id,
+            type_coerce(case((kind == _UPDATE, ev.c.data_before)), JsonType).label("data_before"),
+            type_coerce(case((kind.in_((_UPDATE, _COMPLETED)), ev.c.data_after)), JsonType).label(
+                "data_after"
+            ),
+            type_coerce(case((kind == SUMMARY_EVENT, ev.c.details)), JsonType).label("details"),
+        )
+        .where(
+            or_(
+                kind.in_(FOLDED),
+                ev.c.org_path.is_distinct_from(ev.c.next_org),
+                ev.c.at.is_distinct_from(ev.c.prev_at),
+            )
+        )
+        .order_by(ev.c.case_no, ev.c.seq)
+    )
+
+
+def iter_case_facts(session: Session, org_path: str, as_of: datetime) -> Iterator[CaseFacts]:
+    """Facts of every case under ``org_path`` from its events before ``as_of`` (streamed).
+
+    SQLAlchemy Core rows (no ORM identity map, no per-object hydration or expunge), fetched in
+    batches of :data:`BATCH` through a server-side cursor where the driver has one.
+    """
+    stmt = _event_rows(org_path, as_of, session.get_bind().dialect.name)
+    result = session.execute(stmt, execution_options={"yield_per": BATCH})
     try:  # a caller that stops early must not leave the server-side cursor open
-        for e in result:
-            if e.case_no != current:
-                if current is not None:
-                    yield fold_case(current, batch)
-                    for old in batch:
-                        session.expunge(old)
-                current, batch = e.case_no, []
-            batch.append(e)
+        for case_no, events in groupby(result, key=itemgetter(0)):
+            yield fold_case(case_no, cast("list[EventLike]", list(events)))
     finally:
         result.close()
-    if current is not None:
-        yield fold_case(current, batch)
-        for old in batch:
-            session.expunge(old)
 
 
 def org_path_of(session: Session, org: str) -> tuple[str, str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, update
+from sqlalchemy import Update, bindparam, delete, exists, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -121,15 +122,45 @@ def item_row(
     }
 
 
+_TABLE = DueItem.metadata.tables["due_items"]
+#: Built once per dialect and reused (statement construction costs more than the execution).
+_INSERT_MANY = {
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+}
+_CANCELLED = {"state": "cancelled", "lease_owner": None, "lease_until": None}
+
+
 def schedule_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert several pending due items (rows of :func:`item_row`) in one multi-row
+    """Insert several pending due items (rows of :func:`item_row`) with one executemany of
     ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``: keys that exist are left alone."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(DueItem).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.execute(_INSERT_MANY["postgresql" if dialect == "postgresql" else "sqlite"], rows)
+
+
+@lru_cache(maxsize=32)
+def _cancel_statement(everything: bool, tasks: bool, case: bool, tiers: bool) -> Update:
+    which = []
+    if everything:
+        which.append(DueItem.kind == "ladder")
+    else:
+        if tasks:
+            which.append(
+                (DueItem.kind == "ladder") & DueItem.task_id.in_(bindparam("tasks", expanding=True))
+            )
+        if case:
+            which.append((DueItem.kind == "ladder") & DueItem.task_id.is_(None))
+    if tiers:
+        which.append(DueItem.kind == "tier_due")
+    return (
+        update(DueItem)
+        .where(
+            DueItem.instance_id == bindparam("instance"), DueItem.state == "pending", or_(*which)
+        )
+        .values(**_CANCELLED)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -148,25 +179,14 @@ def cancel_ladder(
     carry the task id) and, with ``case``, the case's own rungs (no task id). ``tiers`` adds the
     instance's ``tier_due`` items.
     """
-    wanted = list(tasks)
-    which = []
-    if everything:
-        which.append(DueItem.kind == "ladder")
-    else:
-        if wanted:
-            which.append((DueItem.kind == "ladder") & DueItem.task_id.in_(wanted))
-        if case:
-            which.append((DueItem.kind == "ladder") & DueItem.task_id.is_(None))
-    if tiers:
-        which.append(DueItem.kind == "tier_due")
-    if not which:
+    wanted = [] if everything else list(tasks)
+    case = case and not everything
+    if not (everything or wanted or case or tiers):
         return 0
-    result = session.execute(
-        update(DueItem)
-        .where(DueItem.instance_id == instance_id, DueItem.state == "pending", or_(*which))
-        .values(state="cancelled", lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    params: dict[str, Any] = {"instance": instance_id}
+    if wanted:
+        params["tasks"] = wanted
+    result = session.execute(_cancel_statement(everything, bool(wanted), case, tiers), params)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -83,7 +84,8 @@ class SchedulerService:
             if self.leading:
                 if self.periodic is not None:
                     self.periodic.ensure(self.scheduler.db, at)
-                stats = self.scheduler.sweep_once(at)
+                # Without a fixed ``now`` each batch claims at its own time (fresh rows too).
+                stats = self.scheduler.sweep_once(now)
                 if self.sender is not None:
                     deliver_pending(self.scheduler.db, self.sender, now=at)
         except Exception:  # keep ticking: the database may be back next time
@@ -135,15 +137,25 @@ def build_service(
 
 
 class BackgroundRunner:
-    """The service ticking on an APScheduler background thread; ``stop()`` ends it."""
+    """The service ticking on an APScheduler background thread; ``stop()`` ends it.
 
-    def __init__(self, service: SchedulerService, poll_interval_seconds: float) -> None:
+    A tick that ran longer than the interval is followed at once by another (up to
+    ``max_catch_up`` in a row) instead of waiting for the next interval: APScheduler skips the
+    ticks that fell inside a long one (``max_instances=1``), and items due meanwhile would wait.
+    """
+
+    def __init__(
+        self, service: SchedulerService, poll_interval_seconds: float, *, max_catch_up: int = 20
+    ) -> None:
         if poll_interval_seconds <= 0:
             raise ValueError("poll_interval_seconds must be positive")
         self.service = service
+        self.interval = poll_interval_seconds
+        self.max_catch_up = max(1, max_catch_up)
+        self._stopping = threading.Event()
         self._aps = BackgroundScheduler(timezone=UTC)
         self._aps.add_job(
-            service.tick,
+            self._run,
             IntervalTrigger(seconds=poll_interval_seconds, timezone=UTC),
             id="bihuan-sweep",
             max_instances=1,
@@ -152,11 +164,19 @@ class BackgroundRunner:
             next_run_time=datetime.now(UTC),
         )
 
+    def _run(self) -> None:
+        for _ in range(self.max_catch_up):
+            started = time.monotonic()
+            self.service.tick()
+            if self._stopping.is_set() or time.monotonic() - started < self.interval:
+                return
+
     def start(self) -> BackgroundRunner:
         self._aps.start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._aps.running:
             self._aps.shutdown(wait=True)
         self.service.stop()

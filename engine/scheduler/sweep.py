@@ -14,7 +14,9 @@ One sweep::
                  (no row: skip it — done, cancelled or taken over);
              INSERT INTO firings (dedupe_key)   ← the primary key admits one firing per key
              run the handler; commit
-        stop when a batch comes back short
+        stop when a batch comes back short — unless the clock moved on while it fired
+        (≥ ``recheck_after``): then what fell due meanwhile is claimed at once, not a poll
+        interval later
 
 Failures (the handler raised, the database refused): the transaction rolls back, then
 ``attempts + 1``, ``last_error`` and ``lease_until = now + backoff`` are written, so the row comes
@@ -115,10 +117,11 @@ class Scheduler:
         clock: Clock | None = None,
         owner: str | None = None,
         lease_seconds: float = MAX_LEASE_SECONDS,
-        batch_size: int = 200,
+        batch_size: int = 50,
         max_batches: int = 50,
         suspended_recheck: timedelta = timedelta(minutes=1),
         retry_base_seconds: float = 5.0,
+        recheck_after: timedelta = timedelta(milliseconds=250),
     ) -> None:
         if not 0 < lease_seconds <= MAX_LEASE_SECONDS:
             raise ValueError(f"lease_seconds must be in (0, {MAX_LEASE_SECONDS:g}]")
@@ -133,6 +136,7 @@ class Scheduler:
         self.max_batches = max_batches
         self.suspended_recheck = suspended_recheck
         self.retry_base_seconds = retry_base_seconds
+        self.recheck_after = recheck_after
         self.handlers: dict[str, Handler] = dict(handlers or {})
         self.before_fire: Callable[[ClaimedItem], None] | None = None  # a test hook
         if engine is not None:
@@ -154,7 +158,9 @@ class Scheduler:
             for item in items:
                 outcome = self.fire(item, at)
                 stats.count(outcome)
-            if len(items) < self.batch_size:
+            if len(items) < self.batch_size and (
+                not items or now is not None or self.clock.now() - at < self.recheck_after
+            ):
                 break
         return stats
 

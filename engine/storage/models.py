@@ -213,9 +213,7 @@ class Case(Base):
     # Subtree filters are ``org_path LIKE '/county/town/%'``: on PostgreSQL a btree serves a
     # LIKE prefix only with the pattern operator class (the database collation is not C).
     __table_args__ = (
-        Index(
-            "ix_cases_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}
-        ),
+        Index("ix_cases_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}),
     )
 
 

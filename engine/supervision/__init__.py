@@ -18,6 +18,7 @@ from engine.clock import Clock
 from engine.scheduler.periodic import PeriodicJob
 from engine.settings import Settings
 from engine.storage.database import Database
+from engine.supervision.housekeeping import CHANGE_FEED_CRON, change_feed_job
 from engine.supervision.reports import default_jobs
 from engine.supervision.service import Supervision, SupervisionConfig
 from engine.workdays import DeadlinePolicy, WorkCalendar
@@ -40,6 +41,7 @@ def build_supervision(
     jobs = [
         *default_jobs(),
         PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
+        PeriodicJob("change_feed_prune", CHANGE_FEED_CRON, change_feed_job()),
     ]
     return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=jobs)
 

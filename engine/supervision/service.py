@@ -110,7 +110,13 @@ class Writes:
     cancel_tasks: set[str] = field(default_factory=set)
     cancel_case: bool = False
     cancel_all: bool = False
+    cancel_tiers: bool = False
     closed: bool = False
+
+    def cancel_tier_timers(self) -> None:
+        """Take the case's tier timers off: the stored ones and those queued."""
+        self.cancel_tiers = True
+        self.rows = {k: r for k, r in self.rows.items() if r["kind"] != "tier_due"}
 
     def cancel(self, target: str) -> None:
         """Take ``target``'s rungs off ("" = every rung): the stored ones and those queued."""
@@ -129,14 +135,15 @@ class Writes:
         }
 
     def flush(self, session: Session, instance_id: str) -> None:
-        if self.cancel_all or self.cancel_tasks or self.cancel_case or self.closed:
+        tiers = self.cancel_tiers or self.closed
+        if self.cancel_all or self.cancel_tasks or self.cancel_case or tiers:
             items.cancel_ladder(
                 session,
                 instance_id,
                 tasks=sorted(self.cancel_tasks),
                 case=self.cancel_case,
                 everything=self.cancel_all,
-                tiers=self.closed,
+                tiers=tiers,
             )
         if self.closed:
             # A closed case's settled items are done with (the firing proofs stay in
@@ -144,7 +151,7 @@ class Writes:
             items.delete_settled(session, instance_id)
         items.schedule_many(session, list(self.rows.values()))
         self.rows, self.cancel_tasks = {}, set()
-        self.cancel_case = self.cancel_all = self.closed = False
+        self.cancel_case = self.cancel_all = self.cancel_tiers = self.closed = False
 
 
 @dataclass
@@ -819,22 +826,25 @@ class Supervision:
 
     # ---------------------------------------------------------------- tiers
     def _tier_entered(self, sc: Scope, tier: str) -> None:
-        items.cancel_prefix(sc.session, sc.case.instance_id, f"tier:{sc.case.case_no}:")
+        sc.writes.cancel_tier_timers()  # every tier timer of the case (key ``tier:<case>:…``)
         step = f"{self._prefix(sc)}.{self.config.tier_step_prefix}{tier}"
         if step not in self.policy.steps or tier == TIERS[-1]:
             return
         result = self.policy.due(
             step, self._severity(sc.case), sc.now, self.calendar, sc.case.category
         )
-        items.schedule(
-            sc.session,
-            kind="tier_due",
-            dedupe_key=f"tier:{sc.case.case_no}:{tier}:{sc.now.isoformat()}",
-            due_at=result.due,
-            now=sc.now,
-            instance_id=sc.case.instance_id,
-            case_no=sc.case.case_no,
-            payload={"tier": tier, "step": step, "rule": result.text},
+        key = f"tier:{sc.case.case_no}:{tier}:{sc.now.isoformat()}"
+        sc.writes.rows.setdefault(
+            key,
+            items.item_row(
+                kind="tier_due",
+                dedupe_key=key,
+                due_at=result.due,
+                now=sc.now,
+                instance_id=sc.case.instance_id,
+                case_no=sc.case.case_no,
+                payload={"tier": tier, "step": step, "rule": result.text},
+            ),
         )
 
     def _escalate(self, sc: Scope, reason: str) -> None:
@@ -890,13 +900,13 @@ class Supervision:
         """Copy a record's due time to the rows the inbox reads (case, task, anchored tasks)."""
         due, text = records.due_of(rec), str(rec["text"])[:200]
         if target != "case":
-            task = sc.session.get(HumanTask, target)
+            task = _task_row(sc.session, target)
             if task is not None:
                 task.due_at, task.due_rule = due, text
             return
         sc.case.due_at, sc.case.due_rule = due, text
         for task_id in rec.get("anchored") or []:
-            task = sc.session.get(HumanTask, task_id)
+            task = _task_row(sc.session, task_id)
             if task is not None and task.state in ("open", "claimed"):
                 task.due_at, task.due_rule = due, text
 
@@ -974,6 +984,15 @@ class Supervision:
             sc.flush()
             sc.audit.flush()
             return result
+
+
+def _task_row(session: Session, task_id: str) -> HumanTask | None:
+    """A task row, also one added in this command and not flushed yet (the engine extracts the
+    projections without autoflush)."""
+    for obj in session.new:
+        if isinstance(obj, HumanTask) and obj.id == task_id:
+            return obj
+    return session.get(HumanTask, task_id)
 
 
 def _next_tier(tier: str) -> str:
