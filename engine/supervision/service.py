@@ -233,7 +233,9 @@ class Supervision:
             and task.element_id in self.config.hang_tasks
             and _truthy(_decision(ctx.data, "hang", "approved"))
         ):
-            self._suspend(sc, reason=str(_decision(ctx.data, "hang", "reason") or "挂账"))
+            reason = str(_decision(ctx.data, "hang", "reason") or "挂账")
+            _suspend_case(ctx, reason)
+            self._suspend(sc, reason=reason)
         sc.save()
 
     def case_changed(self, ctx: CommandContext) -> None:
@@ -1047,3 +1049,17 @@ def _decision(data: Mapping[str, Any], prefix: str, name: str) -> Any:
     ``hang_reason``…; plain ``days``/``reason``/``approved`` are accepted too."""
     value = data.get(f"{prefix}_{name}")
     return data.get(name) if value is None else value
+
+
+def _suspend_case(ctx: CommandContext, reason: str) -> None:
+    """An approved 挂账 suspends the case as ``Engine.suspend`` does: status SUSPENDED, no work on
+    it until a centre resumes it (``Engine.resume`` / ``POST /cases/{no}/resume``), which also
+    restores the remaining time."""
+    inst, case = ctx.instance, ctx.case
+    if inst.status != "running":
+        return
+    inst.status, inst.status_reason = "suspended", reason
+    case.fields = {**case.fields, "status_before_suspend": case.status, "status_reason": reason}
+    case.status = "SUSPENDED"
+    ctx.audit.add("instance_suspended", ctx.actor, reason=reason, previous_status="running",
+                  via="hang_approval")  # fmt: skip

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from engine import scenarios as sc
+from engine.audit import Actor
 from engine.clock import ManualClock
+from engine.errors import InstanceNotActive
 from engine.runtime import Engine
 from engine.scenarios import Driver
 from tests.engine.support import case, event_types, events, instance
@@ -487,10 +491,16 @@ def test_suspension_by_hang_request_stops_the_clock(
     assert driver.run_all("MD-HNG-1", [sc.approve_hang(True, 90)]) == ["county01"]
     [suspended] = details(dispute.db, "MD-HNG-1", "deadline_suspended")
     assert suspended["step"] == "dispute.resolve"
-    # ten days later the 挂账 ends: the remaining time runs from now
+    # the approved 挂账 suspends the case: nobody works on it meanwhile
+    assert case(dispute.db, "MD-HNG-1").status == "SUSPENDED"
+    inst = instance(dispute.db, "MD-HNG-1")
+    assert inst.status == "suspended"
+    with pytest.raises(InstanceNotActive):
+        driver.run_all("MD-HNG-1", [sc.handle()])
+    # ten days later the centre resumes it: the remaining time runs from now
     clock.advance(timedelta(days=10))
-    supervision = dispute.listeners[0]
-    assert supervision.resume_clock("MD-HNG-1", GRID_WORKER, reason="判决已下达")  # type: ignore[attr-defined]
+    dispute.resume(inst.id, "判决已下达", Actor("county01", "county_center", "qs-zzzx"))
+    assert case(dispute.db, "MD-HNG-1").status == "IN_PROGRESS"
     resumed = case(dispute.db, "MD-HNG-1").due_at
     assert resumed is not None and resumed - due == timedelta(days=10)
     [event] = details(dispute.db, "MD-HNG-1", "deadline_resumed")
