@@ -28,6 +28,7 @@ held there.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,7 +47,15 @@ from engine.scheduler.items import ClaimedItem
 from engine.scheduler.periodic import PeriodicJob
 from engine.scheduler.sweep import Handler
 from engine.storage.database import Database
-from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, Notification
+from engine.storage.models import (
+    Case,
+    Definition,
+    HumanTask,
+    Instance,
+    MessageWait,
+    Notification,
+    OrgUnit,
+)
 from engine.supervision import records, texts
 from engine.workdays import (
     DeadlinePolicy,
@@ -196,6 +205,7 @@ class Supervision:
         self.jobs = list(jobs)
         self.messages: MessageSender | None = None
         self._catchers: dict[int, bool] = {}
+        self._hours_cache: dict[str, tuple[Any, float]] = {}
 
     def bind(self, engine: MessageSender) -> None:
         """The engine that delivers ``tier_timeout`` (``build_engine`` wires it)."""
@@ -215,7 +225,8 @@ class Supervision:
             sc.save()
             return
         severity = self._severity(sc.case)
-        result = self.policy.due(step, severity, ctx.now, self.calendar, sc.case.category)
+        hours = self._office_hours(sc, task.candidate_org)
+        result = self.policy.due(step, severity, ctx.now, self.calendar, sc.case.category, hours)
         rec = records.record(result, step=step, severity=severity, gen=1, fired=[])
         sc.state["tasks"][task.id] = rec
         task.due_at, task.due_rule = result.due, result.text[:200]
@@ -462,12 +473,28 @@ class Supervision:
         seen.update(status=case.status, tier=case.tier, severity=severity)
 
     # ---------------------------------------------------------------- deadlines
+    def _office_hours(self, sc: Scope, org_id: str | None) -> Any:
+        """The organisation's own office hours (``attributes.office_hours`` in the organisation
+        file, e.g. ``["08:00-12:00", "14:00-18:00"]``, or ``["00:00-24:00"]`` for a 7×24 unit),
+        else None: the calendar's default windows. Cached for a minute per unit."""
+        if not org_id:
+            return None
+        now = time.monotonic()
+        hit = self._hours_cache.get(org_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        attributes = sc.session.scalar(select(OrgUnit.attributes).where(OrgUnit.id == org_id))
+        value = (attributes or {}).get("office_hours")
+        self._hours_cache[org_id] = (value, now + 60.0)
+        return value
+
     def _start_case_deadline(self, sc: Scope) -> None:
         step = f"{self._prefix(sc)}.{self.config.case_step}"
         if step not in self.policy.steps:
             return
         severity = self._severity(sc.case)
-        result = self.policy.due(step, severity, sc.now, self.calendar, sc.case.category)
+        hours = self._office_hours(sc, sc.case.handling_unit or sc.case.owner_org)
+        result = self.policy.due(step, severity, sc.now, self.calendar, sc.case.category, hours)
         rec = records.record(result, step=step, severity=severity, gen=1, fired=[], extensions=[])
         sc.state["case"] = rec
         self._publish(sc, "case", rec)
