@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from engine.cli import _settings, app, friendly
+from engine.cli import app, friendly, settings_from_env
 
 
 @app.command()
@@ -13,7 +13,7 @@ def serve() -> None:
     """Run the HTTP API (several uvicorn workers) with the scheduler as a leader-elected task."""
     from api.app import serve as run
 
-    run(_settings())
+    run(settings_from_env())
 
 
 def main() -> None:  # pragma: no cover - console entry point

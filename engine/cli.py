@@ -65,7 +65,7 @@ def friendly(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _settings() -> Settings:
+def settings_from_env() -> Settings:
     return Settings()
 
 
@@ -92,7 +92,7 @@ def validate(
     from engine.definitions import validate as check
 
     bundle = files_from_paths(_bundle_paths(files))
-    check(bundle, build_sandbox(_settings()))
+    check(bundle, build_sandbox(settings_from_env()))
     out.print(f"[green]ok:[/green] {len(bundle)} file(s) are deployable")
 
 
@@ -105,7 +105,7 @@ def deploy(
     from engine.bootstrap import build_engine
     from engine.definitions import files_from_paths
 
-    engine = build_engine(_settings())
+    engine = build_engine(settings_from_env())
     versions = engine.deploy(files_from_paths(_bundle_paths(files)), CLI_ACTOR)
     table = Table("process", "version", "status", "hash")
     for v in versions:
@@ -121,7 +121,7 @@ def db_upgrade() -> None:
     from engine.storage.database import Database
     from engine.storage.migrate import upgrade
 
-    settings = _settings()
+    settings = settings_from_env()
     db = Database(settings.database_url)
     with out.status("migrating…"):
         upgrade(db)
@@ -134,7 +134,7 @@ def demo() -> None:
     """Seed demo organisations, users, the shipped processes and demo cases."""
     from engine.demo import seed_demo
 
-    seed_demo(_settings(), out)
+    seed_demo(settings_from_env(), out)
 
 
 @users_app.command("list")
@@ -146,7 +146,7 @@ def users_list() -> None:
     from engine.storage.database import Database
     from engine.storage.models import OrgUnit, User, UserRole
 
-    db = Database(_settings().database_url)
+    db = Database(settings_from_env().database_url)
     table = Table("user", "name", "role", "unit")
     with db.session() as s:
         rows = s.execute(
@@ -172,7 +172,7 @@ def deadlines_recompute(
     from engine.storage.database import Database
     from engine.supervision import build_supervision
 
-    settings = _settings()
+    settings = settings_from_env()
     calendar = build_calendar(settings)
     out.print(f"calendar: {calendar.coverage_text()}")
     service = build_supervision(
@@ -190,7 +190,7 @@ def scheduler() -> None:
     """Run the scheduler alone (any number may run against one PostgreSQL database)."""
     from engine.scheduler import run_scheduler
 
-    run_scheduler(_settings())
+    run_scheduler(settings_from_env())
 
 
 def _redact(url: str) -> str:
