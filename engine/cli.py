@@ -66,6 +66,7 @@ def friendly(func: F) -> F:
 
 
 def settings_from_env() -> Settings:
+    """Settings from the ``BIHUAN_*`` environment (built per command: no module-level state)."""
     return Settings()
 
 
