@@ -69,20 +69,10 @@ def schedule(
     Uses ``INSERT … ON CONFLICT DO NOTHING`` so that several processes may schedule the same key
     at once without an error and without aborting the caller's transaction.
     """
-    if len(dedupe_key) > 300:
-        raise ValueError(f"dedupe key longer than 300 characters: {dedupe_key[:60]}…")
-    values = {
-        "kind": kind,
-        "dedupe_key": dedupe_key,
-        "instance_id": instance_id,
-        "case_no": case_no,
-        "task_id": task_id,
-        "due_at": as_utc(due_at),
-        "state": "pending",
-        "attempts": 0,
-        "payload": dict(payload or {}),
-        "created_at": as_utc(now),
-    }
+    values = item_row(
+        kind=kind, dedupe_key=dedupe_key, due_at=due_at, now=now, instance_id=instance_id,
+        case_no=case_no, task_id=task_id, payload=payload,
+    )  # fmt: skip
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -233,11 +233,7 @@ class Scheduler:
             # and marks it done; a rollback (handler error, crash) undoes all three.
             row = s.execute(
                 update(DueItem)
-                .where(
-                    DueItem.id == item.id,
-                    DueItem.state == "pending",
-                    DueItem.lease_owner == self.owner,
-                )
+                .where(*self._still_ours(item))
                 .values(
                     state="done", fired_at=now, lease_owner=None, lease_until=None, last_error=None
                 )
@@ -308,14 +304,18 @@ class Scheduler:
         with self.db.session() as s:
             s.execute(
                 update(DueItem)
-                .where(
-                    DueItem.id == item.id,
-                    DueItem.state == "pending",
-                    DueItem.lease_owner == self.owner,
-                )
+                .where(*self._still_ours(item))
                 .values(lease_owner=None, lease_until=until, last_error=reason)
                 .execution_options(synchronize_session=False)
             )
+
+    def _still_ours(self, item: ClaimedItem) -> tuple[ColumnElement[bool], ...]:
+        """The row is still pending and still leased to this sweeper."""
+        return (
+            DueItem.id == item.id,
+            DueItem.state == "pending",
+            DueItem.lease_owner == self.owner,
+        )
 
     def _failed(self, item: ClaimedItem, now: datetime, exc: BaseException) -> None:
         attempts = item.attempts + 1
@@ -333,11 +333,7 @@ class Scheduler:
             with self.db.session() as s:
                 s.execute(
                     update(DueItem)
-                    .where(
-                        DueItem.id == item.id,
-                        DueItem.state == "pending",
-                        DueItem.lease_owner == self.owner,
-                    )
+                    .where(*self._still_ours(item))
                     .values(
                         attempts=DueItem.attempts + 1,
                         last_error=message,
