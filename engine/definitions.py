@@ -7,6 +7,7 @@ number. The files are kept byte for byte, so a modeler opens exactly what was de
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -183,8 +184,6 @@ class DefinitionCache:
 
 
 def form_document(session: Session, bundle_id: int, filename: str) -> dict[str, Any] | None:
-    import json
-
     content = session.scalar(
         select(BundleFileRow.content).where(
             BundleFileRow.bundle_id == bundle_id, BundleFileRow.filename == filename

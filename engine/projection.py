@@ -30,7 +30,6 @@ INT_FIELDS = {
 # Extra fields kept on the case row (for lists and filters) without a column of their own.
 EXTRA_FIELDS = ("description", "parties", "risk_flags", "difficulty", "master_case_no",
                 "diverted_channel", "invalid_reason", "owner_org")  # fmt: skip
-CASE_FIELDS = set(TEXT_FIELDS) | set(INT_FIELDS) | {"eval_excluded"} | set(EXTRA_FIELDS)
 
 
 def project_case(
