@@ -23,6 +23,7 @@ from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audit, auth, cases, definitions, events, messages, ops, tasks, users
 from api.schemas import Problem
+from api.threads import limit_threads
 from engine.access import Access, JwksCache
 from engine.bootstrap import build_engine
 from engine.clock import Clock
@@ -51,11 +52,19 @@ def create_app(
     clock = clock or engine.clock
     access = Access(engine.db, settings, clock=clock, jwks=jwks)
     metrics = Metrics()
+    db = engine.db
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        limit_threads(db)  # as many request threads as pooled connections (api/threads.py)
+        yield
+
     app = FastAPI(
         title="bihuan API",
         version=VERSION,
         description="Thin JSON API over the bihuan case engine (闭环). See docs/api.md.",
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.bihuan = AppState(
         settings=settings,
@@ -128,14 +137,16 @@ def app_from_env() -> FastAPI:
     app = create_app(settings)
     if settings.scheduler_enabled:
         engine = app.state.bihuan.engine
+        base = app.router.lifespan_context
 
         @asynccontextmanager
         async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-            runner = start_in_background(settings, engine, elect=True)
-            try:
-                yield
-            finally:
-                runner.stop()
+            async with base(_app):
+                runner = start_in_background(settings, engine, elect=True)
+                try:
+                    yield
+                finally:
+                    runner.stop()
 
         app.router.lifespan_context = lifespan
     return app

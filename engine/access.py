@@ -27,9 +27,9 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from engine.audit import Actor
 from engine.clock import Clock, SystemClock
@@ -133,26 +133,50 @@ class Principal:
         return Actor(self.user_id, grant.role, grant.org_id)
 
 
+def _principal_statement() -> Select[Any]:
+    """The user and their grants in one round trip, built once (the id is a parameter)."""
+    users, roles, units = User.__table__, UserRole.__table__, OrgUnit.__table__
+    area = units.alias("area")
+    return (
+        select(
+            users.c.id,
+            users.c.display_name,
+            users.c.active,
+            roles.c.role,
+            roles.c.org_id,
+            units.c.path,
+            units.c.kind,
+            area.c.path.label("area_path"),
+        )
+        .select_from(
+            users.outerjoin(roles, roles.c.user_id == users.c.id)
+            .outerjoin(units, units.c.id == roles.c.org_id)
+            .outerjoin(area, area.c.id == units.c.parent_id)
+        )
+        .where(users.c.id == bindparam("user_id"))
+        .order_by(roles.c.org_id, roles.c.role)
+    )
+
+
+_PRINCIPAL = _principal_statement()
+
+
 def load_principal(s: Session, user_id: str) -> Principal | None:
-    """The active user with their grants, or None when unknown or deactivated."""
-    user = s.get(User, user_id)
-    if user is None or not user.active:
+    """The active user with their grants, or None when unknown or deactivated.
+
+    Read fresh on every call (one statement): revoking a role or deactivating a user takes
+    effect on the next request, in every worker."""
+    rows = s.connection().execute(_PRINCIPAL, {"user_id": user_id}).all()
+    if not rows or not rows[0].active:
         return None
-    area = aliased(OrgUnit)
-    rows = s.execute(
-        select(UserRole.role, UserRole.org_id, OrgUnit.path, OrgUnit.kind, area.path)
-        .join(OrgUnit, OrgUnit.id == UserRole.org_id)
-        .outerjoin(area, area.id == OrgUnit.parent_id)
-        .where(UserRole.user_id == user_id)
-        .order_by(UserRole.org_id, UserRole.role)
-    ).all()
     # A 综治中心 (kind "centre") serves its whole area: its staff's jurisdiction is the area
     # the centre belongs to (the county centre sees the county), not the centre unit alone.
     grants = tuple(
-        Grant(role, org, area_path if kind == "centre" and area_path else path)
-        for role, org, path, kind, area_path in rows
+        Grant(r.role, r.org_id, r.area_path if r.kind == "centre" and r.area_path else r.path)
+        for r in rows
+        if r.role is not None
     )
-    return Principal(user.id, user.display_name, grants)
+    return Principal(rows[0].id, rows[0].display_name, grants)
 
 
 # ---------------------------------------------------------------- passwords
@@ -294,10 +318,24 @@ class Access:
         """The principal a bearer token names, or :class:`AuthenticationFailed`."""
         user_id = self._subject(token)
         with self.db.session() as s:
-            principal = load_principal(s, user_id)
+            return self.principal_in(s, user_id)
+
+    def verify_in(self, s: Session, token: str) -> Principal:
+        """:meth:`verify` inside the caller's transaction (one statement on ``s``)."""
+        return self.principal_in(s, self._subject(token))
+
+    @staticmethod
+    def principal_in(s: Session, user_id: str) -> Principal:
+        principal = load_principal(s, user_id)
         if principal is None:
             raise AuthenticationFailed("the user is unknown or deactivated")
         return principal
+
+    def subject(self, token: str) -> str:
+        """The user a valid token names (signature, issuer and expiry checked), without reading
+        the database; :class:`AuthenticationFailed` otherwise. With an OpenID provider this may
+        fetch its keys over the network."""
+        return self._subject(token)
 
     def _subject(self, token: str) -> str:
         try:
@@ -464,27 +502,38 @@ def task_is_mine(principal: Principal, task: HumanTask) -> bool:
     )
 
 
+#: The task and its case in one round trip (the id is a parameter).
+_TASK_AND_CASE = (
+    select(HumanTask, Case)
+    .join(Case, Case.case_no == HumanTask.case_no)
+    .where(HumanTask.id == bindparam("task_id"))
+)
+
+
 def visible_task(s: Session, principal: Principal, task_id: str) -> tuple[HumanTask, Case]:
     """The task if the caller may read it: its case is in their jurisdiction or it is theirs."""
-    task = s.get(HumanTask, task_id)
-    case = s.get(Case, task.case_no) if task is not None else None
-    if (
-        task is None
-        or case is None
-        or not (principal.covers(case.org_path) is not None or task_is_mine(principal, task))
-    ):
+    row = s.execute(_TASK_AND_CASE, {"task_id": task_id}).first()
+    if row is None:
+        raise NotFound(f"没有任务 {task_id} (no task {task_id})")
+    task, case = row._tuple()
+    if not (principal.covers(case.org_path) is not None or task_is_mine(principal, task)):
         raise NotFound(f"没有任务 {task_id} (no task {task_id})")
     return task, case
 
 
 def can_claim(s: Session, principal: Principal, task_id: str) -> Actor:
+    return claim_check(s, principal, task_id)[0]
+
+
+def claim_check(s: Session, principal: Principal, task_id: str) -> tuple[Actor, Case]:
+    """:func:`can_claim`, with the task's case as read for the check."""
     task, case = visible_task(s, principal, task_id)
     grant = holds_candidacy(principal, task, case.org_path)
     if grant is None:
         raise PermissionDenied(
             "您不是该任务的候选办理人 (you do not hold the task's candidate role and unit)"
         )
-    return principal.actor(grant)
+    return principal.actor(grant), case
 
 
 def _acting_grant(principal: Principal, task: HumanTask, case: Case) -> Grant | None:

@@ -2,6 +2,13 @@
 
 Each event's ``hash`` = SHA-256 over the previous event's hash and this event's canonical content,
 so an edit, deletion, insertion or reordering breaks the chain at the first affected event.
+
+What a row stores (migration 0005, docs/audit.md): the previous event's hash is part of the hashed
+content but is not stored (``prev_hash`` NULL: implied by the case's previous event); the
+instance id only on ``instance_started``; ``data_before`` and ``details`` leave out empty (None)
+values; the BPMN elements the engine ran after a command are listed in the command's last event
+(``details.ran``) instead of an ``engine_transitions`` row of their own. Events written before
+keep their stored form and their hash; both verify with the same hash function.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ class Actor:
 SYSTEM = Actor("system:engine", "system", None)
 SCHEDULER = Actor("system:scheduler", "system", None)
 
+STARTED = "instance_started"
+TRANSITIONS = "engine_transitions"
+
 
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -51,26 +61,34 @@ CONTENT_FIELDS = (
 )  # fmt: skip
 
 
-def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The hashed content of an event given as a mapping (column name → value)."""
+def content_of(row: Mapping[str, Any], prev: str | None = None) -> dict[str, Any]:
+    """The hashed content of an event given as a mapping (column name → value).
+
+    ``prev`` is the previous event's hash, hashed when the row stores no ``prev_hash``.
+    """
     out = {name: row.get(name) for name in CONTENT_FIELDS}
+    if out["prev_hash"] is None:
+        if prev is None:
+            raise ValueError("the event stores no prev_hash: pass the previous event's hash")
+        out["prev_hash"] = prev
     at = out["at"]
     # Stored times come back as UTC: hash the UTC form, whatever offset the clock used.
     out["at"] = as_utc(at).isoformat() if isinstance(at, datetime) else at
     return out
 
 
-def event_content(e: AuditEvent) -> dict[str, Any]:
+def event_content(e: AuditEvent, prev: str | None = None) -> dict[str, Any]:
     """The hashed content of an event (everything but its id and its own hash)."""
-    return content_of({name: getattr(e, name) for name in CONTENT_FIELDS})
+    return content_of({name: getattr(e, name) for name in CONTENT_FIELDS}, prev)
 
 
-def event_hash(e: AuditEvent) -> str:
-    return hashlib.sha256(canonical(event_content(e)).encode()).hexdigest()
+def event_hash(e: AuditEvent, prev: str | None = None) -> str:
+    """The hash of an event; ``prev`` is the previous event's hash, for a row that stores none."""
+    return hashlib.sha256(canonical(event_content(e, prev)).encode()).hexdigest()
 
 
-def row_hash(row: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(content_of(row)).encode()).hexdigest()
+def row_hash(row: Mapping[str, Any], prev: str | None = None) -> str:
+    return hashlib.sha256(canonical(content_of(row, prev)).encode()).hexdigest()
 
 
 @dataclass
@@ -101,7 +119,8 @@ class AuditLog:
         self._pending.append(
             {
                 "case_no": self.case_no,
-                "instance_id": self.instance_id,
+                # The case's link to its workflow instance is recorded once, when it starts.
+                "instance_id": self.instance_id if event_type == STARTED else None,
                 "event_type": event_type,
                 "at": as_utc(self.at),
                 "actor_user": actor.user_id,
@@ -110,12 +129,27 @@ class AuditLog:
                 "task_id": task_id,
                 "element_id": element_id,
                 "element_name": element_name,
-                "data_before": _plain(data_before),
+                # Empty values are left out: a reader's ``before.get(field)`` is None all the same.
+                "data_before": _plain(_set_only(data_before)),
                 "data_after": _plain(data_after),
                 "reason": reason,
-                "details": _plain(details),
+                "details": _plain(_set_only(details)),
             }
         )
+
+    def engine_ran(self, element_ids: list[str]) -> None:
+        """Record the BPMN elements the engine ran on its own after the command's events.
+
+        They go into the last pending event (``details.ran``), the command whose step ran them;
+        with no event pending, into an ``engine_transitions`` event of their own.
+        """
+        if not element_ids:
+            return
+        if self._pending:
+            last = self._pending[-1]
+            last["details"] = {**(last["details"] or {}), "ran": list(element_ids)}
+            return
+        self.add(TRANSITIONS, SYSTEM, ran=list(element_ids))
 
     def flush(self) -> int:
         """Append the collected events (one multi-row INSERT); returns how many."""
@@ -132,12 +166,13 @@ class AuditLog:
             ).first()
             seq, prev = (head[0], head[1]) if head else (0, GENESIS)
         rows = self._pending
+        head_before = prev
         for row in rows:
             seq += 1
             row["seq"] = seq
-            row["prev_hash"] = prev
+            row["prev_hash"] = None  # implied by the previous event: hashed, not stored
             row["org_path"] = self.org_path
-            row["hash"] = prev = row_hash(row)
+            row["hash"] = prev = row_hash(row, prev)
         # One executemany of one cached statement (the ORM bulk path splits the rows by which
         # columns are None, one statement per shape).
         self.session.execute(_INSERT_EVENTS, rows)
@@ -150,6 +185,11 @@ class AuditLog:
                 .where(Case.case_no == self.case_no)
                 .values(audit_seq=seq, audit_head=prev)
             )
+        # The case's KPI facts follow its record in this transaction: one upsert. (Imported
+        # here: engine.kpi reads the record through modules that import this one.)
+        from engine.kpi.store import advance
+
+        advance(self.session, self.case_no, rows, head_before)
         return len(rows)
 
 
@@ -172,6 +212,10 @@ def _insert_table() -> TableClause:
 
 
 _INSERT_EVENTS = insert(_insert_table())
+
+
+def _set_only(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if values is None else {k: v for k, v in values.items() if v is not None}
 
 
 def _plain(value: Any) -> Any:

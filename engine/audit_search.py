@@ -6,6 +6,8 @@ server-side cursor on PostgreSQL), writing each row as it arrives, so exporting 
 holds one batch in memory whatever the number of rows.
 
 Exported rows carry ``prev_hash`` and ``hash`` so an export can be checked against the chain.
+Rows store ``prev_hash`` only where it is not implied (engine/audit.py); search and export fill
+it in from the case's previous event (one index probe per row on ``uq_audit_events_case_seq``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import Select, Text, and_, cast, or_, select
+from sqlalchemy import Select, Text, and_, cast, func, literal, or_, select
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from engine.storage.models import AuditEvent
+from engine.audit import GENESIS
+from engine.storage.models import AuditEvent, HexDigest
 
 BATCH = 1000
 COLUMNS = (
@@ -95,8 +98,24 @@ class Page:
     next_cursor: str | None  # pass back as ``after`` for the next page
 
 
+def _prev_hash() -> Any:
+    """The event's link: stored, else the hash of the case's previous event, else GENESIS."""
+    before = aliased(AuditEvent)
+    previous = (
+        select(before.hash)
+        .where(before.case_no == AuditEvent.case_no, before.seq < AuditEvent.seq)
+        .order_by(before.seq.desc())
+        .limit(1)
+        .correlate(AuditEvent)
+        .scalar_subquery()
+    )
+    return func.coalesce(
+        AuditEvent.prev_hash, previous, literal(GENESIS, HexDigest()), type_=HexDigest()
+    ).label("prev_hash")
+
+
 def statement(query: AuditQuery) -> Select[Any]:
-    cols = [getattr(AuditEvent, name) for name in COLUMNS]
+    cols = [_prev_hash() if name == "prev_hash" else getattr(AuditEvent, name) for name in COLUMNS]
     stmt = select(*cols)
     if query.org_path:
         stmt = stmt.where(AuditEvent.org_path.startswith(query.org_path, autoescape=True))

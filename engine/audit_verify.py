@@ -2,10 +2,15 @@
 
 What each finding means (``ChainProblem.kind``):
 
-``content_mismatch``   the event's stored hash is not the hash of its content: it was **edited**.
+``content_mismatch``   the event's stored hash is not the hash of its content: it was **edited**
+                       (for an event that stores no ``prev_hash``: it was edited, or the events
+                       before it were rewritten, deleted, inserted or reordered and renumbered —
+                       its implied link cannot tell which).
 ``prev_hash_mismatch`` the event does not point at the event before it: an event was **deleted**,
                        **inserted** or the events were **reordered** (the message says which
-                       fits the evidence).
+                       fits the evidence). Events that store no ``prev_hash`` (their link is
+                       implied, docs/audit.md) show these as ``content_mismatch`` instead:
+                       moving an event changes its ``seq``, which is part of its content.
 ``seq_gap``            sequence numbers are missing: events were **deleted**.
 ``head_mismatch``      the chain no longer holds a head an anchor signed: the **tail was cut**
                        (truncated) or rewritten after the anchor.
@@ -110,18 +115,16 @@ def verify_chain(
                 e.id,
                 f"序号 {missing} 缺失：事件被删除 (seq {missing} missing: events were deleted)",
             )
-        if e.prev_hash != prev:
+        if e.prev_hash is not None and e.prev_hash != prev:
             return ChainProblem(
-                "prev_hash_mismatch", case_no, e.seq, e.id, _diagnose_link(e, prev, by_hash)
-            )
-        if event_hash(e) != e.hash:
-            return ChainProblem(
-                "content_mismatch",
+                "prev_hash_mismatch",
                 case_no,
                 e.seq,
                 e.id,
-                "内容哈希不符：事件内容被修改 (content hash mismatch: the event was edited)",
+                _diagnose_link(e, e.prev_hash, prev, by_hash),
             )
+        if event_hash(e, prev) != e.hash:
+            return ChainProblem("content_mismatch", case_no, e.seq, e.id, _edited(e))
         if is_summary:
             problem = _check_summary(case_no, e, secret_key)
             if problem is not None:
@@ -134,15 +137,27 @@ def verify_chain(
     return None
 
 
-def _diagnose_link(e: AuditEvent, expected: str, by_hash: dict[str, AuditEvent]) -> str:
-    pointed = by_hash.get(e.prev_hash)
+def _edited(e: AuditEvent) -> str:
+    if e.prev_hash is not None:
+        return "内容哈希不符：事件内容被修改 (content hash mismatch: the event was edited)"
+    return (
+        "内容哈希不符：本事件被修改，或其之前的事件被改写、删除、插入或调换后重新编号 "
+        "(content hash mismatch: this event was edited, or events before it were rewritten, "
+        "deleted, inserted or reordered and renumbered)"
+    )
+
+
+def _diagnose_link(
+    e: AuditEvent, pointer: str, expected: str, by_hash: dict[str, AuditEvent]
+) -> str:
+    pointed = by_hash.get(pointer)
     if pointed is not None and pointed.seq > e.seq:
         return (
             f"前序哈希不符：事件次序被调换（本事件原在 id {pointed.id} 之后） "
             f"(prev_hash mismatch: events were reordered; this event was chained after "
             f"id {pointed.id}, now at seq {pointed.seq})"
         )
-    if pointed is None and e.prev_hash != GENESIS:
+    if pointed is None and pointer != GENESIS:
         return (
             "前序哈希不符：前一事件被删除、替换或在其前插入了伪造事件 "
             "(prev_hash mismatch: the preceding event was deleted or replaced, or an event "
@@ -151,7 +166,7 @@ def _diagnose_link(e: AuditEvent, expected: str, by_hash: dict[str, AuditEvent])
     return (
         "前序哈希不符：在本事件之前插入或删除了事件 "
         f"(prev_hash mismatch: an event was inserted or deleted before this one; expected "
-        f"{expected[:12]}…, found {e.prev_hash[:12]}…)"
+        f"{expected[:12]}…, found {pointer[:12]}…)"
     )
 
 

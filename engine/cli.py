@@ -32,6 +32,12 @@ def _register_audit_commands() -> None:
     app.command("report")(report)
 
 
+def _register_kpi_commands() -> None:
+    from engine.kpi.cli import kpi_app
+
+    app.add_typer(kpi_app, name="kpi")
+
+
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -202,6 +208,7 @@ def _redact(url: str) -> str:
 
 
 _register_audit_commands()
+_register_kpi_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry point

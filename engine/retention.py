@@ -37,6 +37,7 @@ from engine.audit_anchor import sign
 from engine.audit_verify import SUMMARY_EVENT, summary_digest, verify
 from engine.errors import AuditChainBroken
 from engine.kpi.facts import fold_case
+from engine.kpi.store import refresh_case
 from engine.storage.models import AuditEvent, Case, DueItem, Instance, TaskComment
 
 RETENTION = Actor("system:retention", "system", None)
@@ -130,7 +131,7 @@ def purge_case(
     summary = AuditEvent(
         case_no=case_no,
         seq=head.seq,
-        instance_id=head.instance_id,
+        instance_id=instance_id,  # the case's link to its instance, as instance_started held it
         event_type=SUMMARY_EVENT,
         at=now.astimezone(UTC),
         actor_user=RETENTION.user_id,
@@ -176,6 +177,7 @@ def purge_case(
     )
     log.flush()
     session.flush()
+    refresh_case(session, case_no)  # the KPI facts, folded again from the rewritten record
     return PurgeResult(case_no, len(events), head.seq, summary.hash)
 
 

@@ -26,6 +26,7 @@ from engine.audit import SYSTEM, Actor, AuditLog
 from engine.candidates import CandidateResolver, PropertyResolver
 from engine.clock import Clock, SystemClock, as_utc
 from engine.context import CommandContext, TaskListener
+from engine.diagram import pack_element_states
 from engine.errors import (
     Conflict,
     DeadlinePassed,
@@ -64,6 +65,7 @@ from engine.workflow_cache import WorkflowCache, approx_bytes
 
 T = TypeVar("T")
 OPEN_STATES = ("open", "claimed")
+FINISHED = ("completed", "cancelled")
 
 _LOCK = select(Instance).options(defer(Instance.state), defer(Instance.data))
 _LOCK_BY_TASK = (
@@ -78,6 +80,25 @@ _CASE_AND_TASK = (
     select(Case, HumanTask)
     .join(HumanTask, HumanTask.case_no == Case.case_no)
     .where(Case.case_no == bindparam("case_no"), HumanTask.id == bindparam("task_id"))
+    .execution_options(populate_existing=True)
+)
+
+# SQLite: BEGIN IMMEDIATE holds the database's write lock before the first read, so the rows
+# are read once, joined, already locked and fresh (PostgreSQL needs the two steps above: a join
+# read in the statement that takes the row lock would see the pre-lock snapshot).
+_READ_BY_TASK = (
+    select(Instance, Case, HumanTask)
+    .join(HumanTask, HumanTask.instance_id == Instance.id)
+    .join(Case, Case.case_no == Instance.business_key)
+    .where(HumanTask.id == bindparam("task_id"))
+    .options(defer(Instance.state), defer(Instance.data))
+    .execution_options(populate_existing=True)
+)
+_READ_BY_INSTANCE = (
+    select(Instance, Case)
+    .join(Case, Case.case_no == Instance.business_key)
+    .where(Instance.id == bindparam("instance_id"))
+    .options(defer(Instance.state), defer(Instance.data))
     .execution_options(populate_existing=True)
 )
 
@@ -247,6 +268,7 @@ class Engine:
                 ctx.case.status = "SUSPENDED"
             else:
                 ctx.case.status = ctx.case.fields.get("status_before_suspend", "IN_PROGRESS")
+                wf.touch()  # run what came due while it was suspended
             event = {"suspended": "instance_suspended", "running": "instance_resumed"}.get(
                 to, "instance_cancelled"
             )
@@ -458,9 +480,12 @@ class Engine:
     def _lock(
         self, s: Session, instance_id: str | None, task_id: str | None
     ) -> tuple[Instance, Case, HumanTask | None]:
-        """Lock the instance row, then read its case (and the task) fresh: two round trips."""
+        """Lock the instance row, then read its case (and the task) fresh: two round trips on
+        PostgreSQL, one joined read on SQLite (already locked by ``BEGIN IMMEDIATE``)."""
         # The state is loaded only when the workflow is not in the cache (see _load_workflow).
         # The statements are built once (module level) and take their ids as parameters.
+        if self.db.is_sqlite:
+            return self._read_locked(s, instance_id, task_id)
         if task_id is not None:
             instance = s.scalar(_LOCK_BY_TASK, {"task_id": task_id})
         else:
@@ -477,6 +502,20 @@ class Engine:
             _CASE_AND_TASK, {"case_no": instance.business_key, "task_id": task_id}
         ).one()
         return instance, row[0], row[1]
+
+    @staticmethod
+    def _read_locked(
+        s: Session, instance_id: str | None, task_id: str | None
+    ) -> tuple[Instance, Case, HumanTask | None]:
+        if task_id is not None:
+            row = s.execute(_READ_BY_TASK, {"task_id": task_id}).first()
+            if row is None:
+                raise NotFound(f"没有任务 {task_id} (no task {task_id})")
+            return row[0], row[1], row[2]
+        found = s.execute(_READ_BY_INSTANCE, {"instance_id": instance_id}).first()
+        if found is None:
+            raise NotFound(f"no instance {instance_id}")
+        return found[0], found[1], None
 
     def _definition(self, s: Session, definition_id: int) -> Definition:
         """Definitions never change once deployed: keep them (detached) in memory."""
@@ -602,21 +641,24 @@ class Engine:
             wf.step()
         data = wf.data
         ctx.data = data
-        inst.state = wf.dump()
         inst.data = data
         inst.updated_at = ctx.now
         if wf.compactions:
             inst.loop_compactions = (inst.loop_compactions or 0) + wf.compactions
             wf.compactions = 0
-        transitions = wf.drain_transitions()
-        if transitions:
-            ctx.audit.add(
-                "engine_transitions",
-                SYSTEM,
-                elements=[{"id": eid, "name": name} for eid, name in transitions],
-            )
+        # What the engine ran on its own goes into the command's last event (details.ran).
+        ctx.audit.engine_ran([eid for eid, _name in wf.drain_transitions()])
         if wf.completed and inst.status == "running":
             inst.status, inst.ended_at = "completed", ctx.now
+        if inst.status in FINISHED:
+            # A finished instance never runs again (every command refuses it): keep what its
+            # diagram overlay shows instead of its state.
+            inst.element_states = pack_element_states(
+                wf.element_states(), ctx.definition.elements or {}
+            )
+            inst.state = {}
+        else:
+            inst.state = wf.dump()
         project_case(ctx.case, data, ctx.now, lambda org: self._org_path(s, org))
         ctx.audit.org_path = ctx.case.org_path
         sync_tasks(ctx, wf, self.resolver, self.listeners)
@@ -632,6 +674,10 @@ class Engine:
             # The domain record: status, tier, severity, deadline… as they change (KPIs read it).
             ctx.audit.add("case_updated", ctx.actor, data_before=before, data_after=after)
             ctx.change("case", {"case_no": ctx.case.case_no, **after})
+        for row, _outcome in ctx.closed:
+            # A closed task keeps who, when and how; the lane and the deadline's explanation
+            # only served it while open (its audit events hold the rest).
+            row.lane = row.due_rule = None
         ctx.audit.flush()
         ctx.flush_changes()
 

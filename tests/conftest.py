@@ -18,9 +18,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine.clock import ManualClock
+from engine.spiff import serializer
 from engine.storage.database import Database
 from engine.storage.migrate import upgrade
 from engine.storage.models import Base
+
+# Every state the suite saves is also serialized in full and compared with the memoised dump.
+serializer.CHECK_MEMO = True
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent

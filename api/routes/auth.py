@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import JSON_OR_FORM, PREFIX, PrincipalDep, StateDep, media_type
 from api.errors import MalformedRequest
 from api.schemas import PrincipalOut, TokenIn, TokenOut
+from api.threads import sign_in_limiter
 
 router = APIRouter(prefix=PREFIX, tags=["auth"])
 
@@ -51,7 +52,9 @@ async def _credentials(request: Request) -> TokenIn:
 async def token(request: Request, state: StateDep) -> TokenOut:
     """Sign in with a user name and password; answers a bearer token (JWT)."""
     creds = await _credentials(request)
-    principal = await run_in_threadpool(state.access.authenticate, creds.username, creds.password)
+    principal = await anyio.to_thread.run_sync(
+        state.access.authenticate, creds.username, creds.password, limiter=sign_in_limiter()
+    )
     issued = state.access.issue(principal)
     return TokenOut(
         access_token=issued.access_token,

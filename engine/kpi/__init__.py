@@ -1,9 +1,12 @@
 """KPIs computed from the audit record (domain §8): per org unit with roll-up, per period.
 
-``facts`` folds a case's events into :class:`CaseFacts`; ``compute`` counts them per unit and
-period into a :class:`KpiSet` whose properties are the rates (docs/kpis.md has every formula).
+``facts`` folds a case's events into :class:`CaseFacts`; ``store`` keeps that fold per case in
+``case_facts``, advanced by each command that appends events (``catchup`` covers events written
+otherwise); ``sums`` counts a period's facts in SQL and ``compute`` puts the report together
+(a :class:`KpiSet` per unit, whose properties are the rates; docs/kpis.md has every formula).
 """
 
+from engine.kpi.catchup import catch_up, rebuild
 from engine.kpi.compute import (
     DEFAULT_TARGETS,
     KpiReport,
@@ -13,22 +16,27 @@ from engine.kpi.compute import (
     TierTarget,
     UnitKpis,
     compute,
+    compute_from_record,
     iter_case_facts,
     trend,
 )
-from engine.kpi.facts import CaseFacts, fold_case
+from engine.kpi.facts import CaseFacts, Fold, fold_case
 
 __all__ = [
     "DEFAULT_TARGETS",
     "CaseFacts",
+    "Fold",
     "KpiReport",
     "KpiSet",
     "Period",
     "Rate",
     "TierTarget",
     "UnitKpis",
+    "catch_up",
     "compute",
+    "compute_from_record",
     "fold_case",
     "iter_case_facts",
+    "rebuild",
     "trend",
 ]

@@ -30,10 +30,10 @@ Which event gives which fact (see docs/kpis.md for the full table):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from engine.audit_verify import SUMMARY_EVENT
 from engine.clock import as_utc
@@ -199,11 +199,8 @@ NEXT_TASK_OUTCOME: dict[str, dict[str, str]] = {
 }
 
 
-def _outcome(events: Sequence[EventLike], i: int) -> str | None:
-    """The outcome of the task completed at ``events[i]``: explicit field, else the next task."""
-    e = events[i]
-    data = e.data_after or {}
-    element = e.element_id or ""
+def _explicit_outcome(element: str, data: dict[str, Any]) -> str | None:
+    """The outcome a completion's own form states, if it does."""
     if element == "sign_case" and "sign_decision" in data:
         return "return" if data["sign_decision"] == "return" else "signed"
     if element == "return_review" and "return_approved" in data:
@@ -213,23 +210,57 @@ def _outcome(events: Sequence[EventLike], i: int) -> str | None:
         return {"pass": "pass", "escalate": "up"}.get(str(decision), "rework")
     if element == "mediate_case" and "mediation_outcome" in data:
         return "agreement" if data["mediation_outcome"] == "agreement" else "failed"
-    table = NEXT_TASK_OUTCOME.get(element)
-    if table is None:
-        return None
-    for later in events[i + 1 :]:
-        if later.at != e.at:
-            break  # another command
-        if later.event_type == "task_created":
-            return table.get(later.element_id or "")
     return None
 
 
-def fold_case(case_no: str, events: Iterable[EventLike]) -> CaseFacts:
-    """Facts of one case from its events in seq order."""
-    ordered = list(events)
-    facts = CaseFacts(case_no)
-    for i, e in enumerate(ordered):
+class RecordEvent(NamedTuple):
+    """An event as the fold reads it (a row of ``engine.kpi.record`` or a just-appended row)."""
+
+    seq: int
+    event_type: str
+    at: datetime
+    org_path: str | None
+    element_id: str | None
+    data_before: dict[str, Any] | None
+    data_after: dict[str, Any] | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> RecordEvent:
+        return cls(*(row[name] for name in cls._fields))
+
+
+@dataclass
+class Fold:
+    """A case's fold in progress: the facts so far and what continuing it needs.
+
+    Feeding a case's events in seq order, in any number of parts, gives the same facts as one
+    pass over all of them (``engine.kpi.store`` keeps this state per case between commands).
+    A completion whose outcome is the next task its command creates (same instant) waits in
+    ``pending`` until that task is seen; an event at another instant ends the wait (no outcome).
+    """
+
+    facts: CaseFacts
+    last_seq: int = 0
+    last_at: datetime | None = None  # the latest instant folded
+    moved_at: datetime | None = None  # the latest instant ``org_path`` changed (not first set)
+    pending: list[tuple[str, datetime]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, case_no: str) -> Fold:
+        return cls(CaseFacts(case_no))
+
+    def feed(self, events: Iterable[EventLike]) -> Fold:
+        for e in events:
+            self.step(e)
+        return self
+
+    def step(self, e: EventLike) -> None:
         at = as_utc(e.at)
+        facts = self.facts
+        if self.pending and self.pending[0][1] != at:
+            self.pending.clear()  # another command: no task followed those completions
+        path_before = facts.org_path
         if e.org_path and e.org_path != "/":
             facts.org_path = e.org_path
         kind = e.event_type
@@ -237,19 +268,38 @@ def fold_case(case_no: str, events: Iterable[EventLike]) -> CaseFacts:
             saved = (e.details or {}).get("kpi")
             if isinstance(saved, dict):
                 org = facts.org_path
-                facts = CaseFacts.from_dict({**saved, "case_no": case_no})
+                facts = self.facts = CaseFacts.from_dict({**saved, "case_no": facts.case_no})
                 facts.org_path = facts.org_path or org
+                self.pending.clear()  # their outcome would have gone with the replaced facts
         elif kind == "instance_started":
             facts.reported_at = facts.reported_at or at
         elif kind == "case_updated":
             _apply_update(facts, e, at)
         elif kind == "task_completed":
-            _apply_completion(facts, e.element_id or "", _outcome(ordered, i), at)
+            element = e.element_id or ""
+            outcome = _explicit_outcome(element, e.data_after or {})
+            if outcome is None and element in NEXT_TASK_OUTCOME:
+                self.pending.append((element, at))
+            else:
+                _apply_completion(facts, element, outcome, at)
+        elif kind == "task_created" and self.pending:
+            created = e.element_id or ""
+            for element, when in self.pending:
+                _apply_completion(facts, element, NEXT_TASK_OUTCOME[element].get(created), when)
+            self.pending.clear()
         elif kind == "rework":
             facts.reworks.append(at)
         elif kind == "dispatch_corrected":
             facts.corrections.append(at)
-    return facts
+        if path_before is not None and self.facts.org_path != path_before:
+            self.moved_at = at if self.moved_at is None else max(self.moved_at, at)
+        self.last_at = at if self.last_at is None else max(self.last_at, at)
+        self.last_seq = e.seq
+
+
+def fold_case(case_no: str, events: Iterable[EventLike]) -> CaseFacts:
+    """Facts of one case from its events in seq order."""
+    return Fold.start(case_no).feed(events).facts
 
 
 def _apply_update(facts: CaseFacts, e: EventLike, at: datetime) -> None:

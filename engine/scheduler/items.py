@@ -12,8 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, delete, exists, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TextClause, Update, bindparam, delete, exists, or_, text, update
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
@@ -73,15 +72,7 @@ def schedule(
         kind=kind, dedupe_key=dedupe_key, due_at=due_at, now=now, instance_id=instance_id,
         case_no=case_no, task_id=task_id, payload=payload,
     )  # fmt: skip
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(DueItem)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(DueItem.id)
-    )
-    return session.execute(stmt).first() is not None
+    return session.execute(_INSERT_ONE, values).first() is not None
 
 
 def item_row(
@@ -113,21 +104,34 @@ def item_row(
 
 
 _TABLE = DueItem.metadata.tables["due_items"]
-#: Built once per dialect and reused (statement construction costs more than the execution).
-_INSERT_MANY = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]),
-}
+_ROW_COLUMNS = ("kind", "dedupe_key", "instance_id", "case_no", "task_id", "due_at", "state",
+                "attempts", "payload", "created_at")  # fmt: skip
+
+
+def _insert(returning: str = "") -> TextClause:
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``, the same text on both databases, with
+    typed parameters: SQLAlchemy does not cache the compiled form of its dialect
+    ``insert().on_conflict_do_nothing()``, so that construct was compiled again on every
+    command that scheduled a rung (most of them)."""
+    columns = [_TABLE.c[name] for name in _ROW_COLUMNS]
+    return text(
+        f"INSERT INTO due_items ({', '.join(c.name for c in columns)}) "
+        f"VALUES ({', '.join(':' + c.name for c in columns)}) "
+        f"ON CONFLICT (dedupe_key) DO NOTHING{returning}"
+    ).bindparams(*(bindparam(c.name, type_=c.type) for c in columns))
+
+
+#: Built once and reused (statement construction and compilation cost more than the execution).
+_INSERT_MANY = _insert()
+_INSERT_ONE = _insert(" RETURNING id")
 _CANCELLED = {"state": "cancelled", "lease_owner": None, "lease_until": None}
 
 
 def schedule_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert several pending due items (rows of :func:`item_row`) with one executemany of
     ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``: keys that exist are left alone."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    session.execute(_INSERT_MANY["postgresql" if dialect == "postgresql" else "sqlite"], rows)
+    if rows:
+        session.execute(_INSERT_MANY, rows)
 
 
 @lru_cache(maxsize=32)

@@ -13,6 +13,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 SERIALIZER_VERSION: str = SERIALIZER.VERSION
@@ -50,9 +51,81 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def state_to_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
+# Set by the test suite: every memoised dump is checked against a full conversion.
+CHECK_MEMO = False
+_FINISHED = TaskState.FINISHED_MASK
+
+
+class TaskMemo:
+    """The serialized form of a workflow's finished tasks, kept between dumps.
+
+    Serializing the state is a third of a command's SpiffWorkflow time, and most of a case's
+    tree is finished tasks that no later step touches. A finished task's dict is reused while
+    the task, its data, internal data, children and its parent's data (its data is stored as a
+    delta on the parent's) are the same objects of the same sizes, its state and state-change
+    time unchanged; anything else — a reset by loop compaction, new children — converts it
+    again. Unfinished tasks are always converted. ``CHECK_MEMO`` proves the reuse in the tests.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[UUID, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+    @staticmethod
+    def _key(task: Any) -> tuple[Any, ...] | None:
+        parent = task.parent
+        if not task.state & _FINISHED or (parent is not None and not parent.state & _FINISHED):
+            return None
+        parent_data = parent.data if parent is not None else None
+        return (
+            task, task.state, task.last_state_change, task.triggered, tuple(task._children),
+            task.data, len(task.data), task.internal_data, len(task.internal_data),
+            parent_data, len(parent_data) if parent_data is not None else -1,
+        )  # fmt: skip
+
+    def tasks_to_dict(self, tasks: dict[UUID, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        items: dict[UUID, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        for task_id, task in tasks.items():
+            key = self._key(task)
+            hit = self._items.get(task_id) if key is not None else None
+            if hit is not None and _same(hit[0], key):
+                converted = hit[1]
+            else:
+                converted = _REGISTRY.convert(task)
+            if key is not None:
+                items[task_id] = (key, converted)
+            out[str(task_id)] = converted
+        self._items = items
+        return out
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...] | None) -> bool:
+    """Equal keys: the objects by identity (their ids could be reused), the rest by value."""
+    if b is None or len(a) != len(b):
+        return False
+    return all(x is y or (not isinstance(x, dict) and x == y) for x, y in zip(a, b, strict=True))
+
+
+def state_to_dict(workflow: BpmnWorkflow, memo: TaskMemo | None = None) -> dict[str, Any]:
     converter = _WF_CONVERTER
-    dct = super(type(converter), converter).to_dict(workflow)  # WorkflowConverter.to_dict
+    if memo is None:
+        dct = super(type(converter), converter).to_dict(workflow)  # WorkflowConverter.to_dict
+    else:
+        # WorkflowConverter.to_dict with the tasks converted through the memo.
+        dct = {
+            "data": _REGISTRY.convert(_REGISTRY.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": memo.tasks_to_dict(workflow.tasks),
+            "root": str(workflow.task_tree.id),
+        }
+        if CHECK_MEMO:
+            full = super(type(converter), converter).to_dict(workflow)
+            assert full == dct, "a memoised task dict differs from a fresh conversion"
     dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
     dct["bpmn_events"] = _REGISTRY.convert(workflow.bpmn_events)
     return dict(dct)

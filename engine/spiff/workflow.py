@@ -23,7 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import NoMessageWaiting, ScriptError
-from engine.spiff.serializer import RestoredSpec, state_from_dict, state_to_dict
+from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -59,6 +59,28 @@ def _element_id(task: Any) -> str:
     return str(getattr(spec, "bpmn_id", None) or spec.name)
 
 
+def _repeats(task: Any) -> bool:
+    """Whether an element occurs twice on the task's path from the root (a loop re-entered)."""
+    seen: set[str] = set()
+    node = task
+    while node is not None:
+        name = node.task_spec.name
+        if name in seen:
+            return True
+        seen.add(name)
+        node = node.parent
+    return False
+
+
+def _is_completed(wf: BpmnWorkflow) -> bool:
+    """``wf.is_completed()`` without its ordered tree walk while some task is unfinished."""
+    if wf.completed:
+        return True
+    if any(not t.state & TaskState.FINISHED_MASK for t in wf.tasks.values()):
+        return False
+    return bool(wf.is_completed())
+
+
 def _wrap(exc: SpiffWorkflowException) -> ScriptError:
     where = ""
     task = getattr(exc, "task", None)
@@ -80,6 +102,12 @@ class Workflow:
         # BPMN elements the engine itself completed since the last drain (gateways, scripts,
         # events, business rules…): the record of engine transitions for the audit trail.
         self.transitions: list[tuple[str, str]] = []
+        # Whether anything happened since the last step ran the workflow to rest. A workflow at
+        # rest only moves when a task completes, a message arrives or a timer comes due, and
+        # each of those marks it; stepping a workflow at rest again (three times a command,
+        # before) walked the whole task tree for nothing.
+        self._moved = True
+        self._memo = TaskMemo()
 
     # ---------------------------------------------------------------- life cycle
     @classmethod
@@ -103,16 +131,24 @@ class Workflow:
         return cls(state_from_dict(restored, state, serializer_version, script_engine))
 
     def dump(self) -> dict[str, Any]:
-        return state_to_dict(self._wf)
+        return state_to_dict(self._wf, self._memo)
 
     # ---------------------------------------------------------------- stepping
     def step(self) -> None:
+        """Run the engine's own tasks until only human tasks and waits are left (no-op at rest)."""
+        if not self._moved:
+            return
         try:
             self._wf.do_engine_steps(did_complete_task=self._transition)
             while self._compact():
                 self._wf.do_engine_steps(did_complete_task=self._transition)
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
+        self._moved = False
+
+    def touch(self) -> None:
+        """Step on the next :meth:`step` even though nothing was marked (e.g. on resume)."""
+        self._moved = True
 
     def _transition(self, task: Any) -> None:
         spec = task.task_spec
@@ -125,14 +161,22 @@ class Workflow:
         return done
 
     def refresh_timers(self) -> None:
+        """Let due timers fire; step only when one did (a timer's task left WAITING)."""
+        events = self._wf.event_manager.tasks
+        before = {task_id: task.state for task_id, task in events.items()}
         try:
             self._wf.refresh_timers()
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
+        if any(events.get(task_id) is None or events[task_id].state != state
+               for task_id, state in before.items()):  # fmt: skip
+            self._moved = True
         self.step()
 
     def _compact(self) -> bool:
         wf = self._wf
+        if not any(_repeats(t) for t in wf.tasks.values() if t.state & ACTIVE):
+            return False  # the usual case, found without walking the tree in order
         active = [t for t in wf.get_tasks(state=ACTIVE) if t.workflow is wf]
         for task in active:
             chain: list[Any] = []
@@ -177,20 +221,20 @@ class Workflow:
     # ---------------------------------------------------------------- reading
     @property
     def completed(self) -> bool:
-        return bool(self._wf.is_completed())
+        return _is_completed(self._wf)
 
     @property
     def data(self) -> dict[str, Any]:
         """The latest data: the workflow's own when finished, else the last completed task's."""
         wf = self._wf
-        if wf.is_completed():
+        if _is_completed(wf):
             return dict(wf.data)
         last = wf.last_task
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:
         out = []
-        for t in self._wf.get_tasks(state=TaskState.READY, manual=True):
+        for t in self._ready_manual():
             spec = t.task_spec
             ext = getattr(spec, "extensions", None) or {}
             out.append(
@@ -204,6 +248,20 @@ class Workflow:
                 )
             )
         return out
+
+    def _ready_manual(self) -> list[Any]:
+        """READY human tasks, in SpiffWorkflow's tree order. Usually there is at most one, found
+        by a scan of the task maps; only several need the (slower) ordered tree walk."""
+        wf = self._wf
+        found = [
+            t
+            for tasks in (wf.tasks, *(sub.tasks for sub in wf.subprocesses.values()))
+            for t in tasks.values()
+            if t.state == TaskState.READY and t.task_spec.manual
+        ]
+        if len(found) <= 1:
+            return found
+        return list(wf.get_tasks(state=TaskState.READY, manual=True))
 
     def is_ready(self, spiff_id: str) -> bool:
         task = self._wf.get_task_from_id(UUID(spiff_id))
@@ -260,7 +318,7 @@ class Workflow:
     def _event_subprocess_starts(self) -> list[tuple[str, Any]]:
         """(start element id, definition) of message starts of the process's event sub-processes,
         which catch while the process runs without being waiting tasks."""
-        if self._wf.is_completed():
+        if _is_completed(self._wf):
             return []
         found = []
         start = self._wf.spec.start
@@ -297,6 +355,7 @@ class Workflow:
     # ---------------------------------------------------------------- changing
     def complete(self, spiff_id: str, data: dict[str, Any]) -> None:
         task = self._wf.get_task_from_id(UUID(spiff_id))
+        self._moved = True
         try:
             task.set_data(**data)
             task.run()
@@ -317,6 +376,7 @@ class Workflow:
             raise NoMessageWaiting(f"the instance is not waiting for message {name!r}")
         # Throw with the catcher's own definition class (SpiffWorkflow compares classes).
         event = BpmnEvent(definition, payload)
+        self._moved = True
         try:
             self._wf.send_event(event)
         except WorkflowException:

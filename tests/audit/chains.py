@@ -15,6 +15,7 @@ from engine.storage.database import Database
 from engine.storage.models import AuditEvent
 
 JSON_COLUMNS = {"data_before", "data_after", "details"}
+DIGESTS = {"hash", "prev_hash"}
 TYPES = ("task_created", "task_claimed", "task_completed", "comment_added", "case_updated")
 
 
@@ -28,12 +29,16 @@ def chain_rows(
     first_seq: int = 1,
     prev: str = GENESIS,
     step: timedelta = timedelta(minutes=1),
+    implied: bool = False,
 ) -> list[dict[str, Any]]:
     """``count`` chained events of one case as insertable rows (hashes computed as the engine does).
 
-    The content is built directly (fast); the first row is checked against ``event_hash``.
+    ``implied``: the rows store no ``prev_hash`` (the engine's format since migration 0005);
+    else each stores its link (the format before). The hash is the same either way. The content
+    is built directly (fast); the first row is checked against ``event_hash``.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
+    link = prev  # the first row's link
     for i in range(count):
         seq = first_seq + i
         changed = seq % 3 == 0
@@ -58,10 +63,13 @@ def chain_rows(
         }
         content = {**row, "at": row["at"].isoformat()}
         row["hash"] = hashlib.sha256(canonical(content).encode()).hexdigest()
+        if implied:
+            row["prev_hash"] = None
         prev = row["hash"]
         rows.append(row)
     if rows:
-        assert event_hash(AuditEvent(**rows[0])) == rows[0]["hash"], "chain_rows drifted"
+        first = event_hash(AuditEvent(**rows[0]), link)
+        assert first == rows[0]["hash"], "chain_rows drifted"
     return rows
 
 
@@ -78,12 +86,18 @@ def bulk_insert(db: Database, rows: list[dict[str, Any]], chunk: int = 5000) -> 
                 cur.copy(f"COPY audit_events ({', '.join(names)}) FROM STDIN") as copy,
             ):
                 for row in rows:
-                    copy.write_row(
-                        [canonical(row[n]) if n in JSON_COLUMNS else row[n] for n in names]
-                    )
+                    copy.write_row([_copy_value(n, row[n]) for n in names])
             return
         for i in range(0, len(rows), chunk):
             conn.execute(insert(AuditEvent), rows[i : i + chunk])
+
+
+def _copy_value(name: str, value: Any) -> Any:
+    if name in JSON_COLUMNS:
+        return canonical(value)
+    if name in DIGESTS and value is not None:
+        return bytes.fromhex(value)  # stored as its 32 bytes (models.HexDigest)
+    return value
 
 
 @contextmanager

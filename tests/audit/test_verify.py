@@ -2,7 +2,10 @@
 
 Each test writes valid chains for three cases, signs an anchor, then tampers with the rows
 directly in SQL the way a database superuser could (bypassing the append-only triggers) and
-checks that ``verify`` reports the first broken event with the right kind.
+checks that ``verify`` reports the first broken event with the right kind. The chains are written
+in both row formats: links stored (``prev_hash``, before migration 0005) and links implied (the
+engine's format since). Both catch every tampering at the same event; with implied links, what
+moves events (renumbering) is named a content mismatch, since ``seq`` is part of the content.
 """
 
 from __future__ import annotations
@@ -25,11 +28,16 @@ T0 = datetime(2026, 10, 5, 1, 0, tzinfo=UTC)
 CASES = ("C-1", "C-2", "C-3")
 
 
+@pytest.fixture(params=["stored", "implied"])
+def links(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def sealed(db: Database) -> Database:
+def sealed(db: Database, links: str) -> Database:
     """Three cases of eight events each, anchored."""
     for n, case_no in enumerate(CASES):
-        bulk_insert(db, chain_rows(case_no, 8, T0 + timedelta(hours=n)))
+        bulk_insert(db, chain_rows(case_no, 8, T0 + timedelta(hours=n), implied=links == "implied"))
     with db.session() as s:
         create_anchor(s, KEY, T0 + timedelta(days=1))
     return db
@@ -59,10 +67,13 @@ def test_an_untouched_record_verifies(sealed: Database) -> None:
     assert (report.cases, report.events, report.anchors) == (3, 24, 1)
 
 
-def test_new_events_after_the_anchor_are_fine(sealed: Database) -> None:
+def test_new_events_after_the_anchor_are_fine(sealed: Database, links: str) -> None:
     with sealed.session() as s:
         last = s.scalars(select(AuditEvent).where(where("C-1", 8))).one()
-        tail = chain_rows("C-1", 2, T0 + timedelta(days=2), first_seq=9, prev=last.hash)
+        tail = chain_rows(
+            "C-1", 2, T0 + timedelta(days=2), first_seq=9, prev=last.hash,
+            implied=links == "implied",
+        )  # fmt: skip
     bulk_insert(sealed, tail)
     assert check(sealed) == []
 
@@ -77,10 +88,11 @@ def _edit_and_rehash(conn: Connection) -> None:
 
     original = row(conn, "C-2", 3)
     forged = AuditEvent(**{**original, "actor_user": "mallory"})
+    link = row(conn, "C-2", 2)["hash"]  # used when the row stores no link
     conn.execute(
         update(AuditEvent)
         .where(where("C-2", 3))
-        .values(actor_user="mallory", hash=event_hash(forged))
+        .values(actor_user="mallory", hash=event_hash(forged, str(link)))
     )
 
 
@@ -103,7 +115,7 @@ def _insert_forged(conn: Connection) -> None:
     values = {k: v for k, v in prev.items() if k != "id"}
     values.update(seq=4, reason="伪造的事件", prev_hash=prev["hash"], actor_user="mallory")
     forged = AuditEvent(**values)
-    values["hash"] = event_hash(forged)
+    values["hash"] = event_hash(forged)  # a forger may store the link or not: the same hash
     conn.execute(insert(AuditEvent).values(**values))
 
 
@@ -121,31 +133,38 @@ def _delete_case(conn: Connection) -> None:
     conn.execute(delete(AuditEvent).where(AuditEvent.case_no == "C-2"))
 
 
+LINK = "prev_hash_mismatch"  # with implied links: content_mismatch (see the module docstring)
+
+
 @pytest.mark.parametrize(
     ("tamper", "expected"),
     [
         pytest.param(_edit, ("content_mismatch", "C-2", 3), id="edit"),
-        pytest.param(_edit_and_rehash, ("prev_hash_mismatch", "C-2", 4), id="edit-rehash"),
+        pytest.param(_edit_and_rehash, (LINK, "C-2", 4), id="edit-rehash"),
         pytest.param(_delete, ("seq_gap", "C-2", 4), id="delete"),
-        pytest.param(_delete_and_renumber, ("prev_hash_mismatch", "C-2", 3), id="delete-renumber"),
-        pytest.param(_insert_forged, ("prev_hash_mismatch", "C-2", 5), id="insert"),
-        pytest.param(_swap, ("prev_hash_mismatch", "C-2", 3), id="swap"),
+        pytest.param(_delete_and_renumber, (LINK, "C-2", 3), id="delete-renumber"),
+        pytest.param(_insert_forged, (LINK, "C-2", 5), id="insert"),
+        pytest.param(_swap, (LINK, "C-2", 3), id="swap"),
         pytest.param(_truncate_tail, ("head_mismatch", "C-2", 8), id="truncate-tail"),
         pytest.param(_delete_case, ("chain_missing", "C-2", None), id="delete-case"),
     ],
 )
 def test_tampering_is_caught_at_the_first_broken_event(
     sealed: Database,
+    links: str,
     tamper: Callable[[Connection], None],
     expected: tuple[str, str, int | None],
 ) -> None:
     with as_attacker(sealed) as conn:
         tamper(conn)
+    if links == "implied" and expected[0] == LINK:
+        expected = ("content_mismatch", *expected[1:])
     assert check(sealed) == [expected]
     assert check(sealed, "C-2") == [expected]
     assert check(sealed, "C-1") == []
 
 
+@pytest.mark.parametrize("links", ["stored"])  # an implied link names no event to point at
 def test_a_swap_is_named_a_reordering(sealed: Database) -> None:
     with as_attacker(sealed) as conn:
         _swap(conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from engine.clock import ManualClock
 from engine.errors import (
@@ -15,9 +16,10 @@ from engine.errors import (
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
+from engine.queries import element_states
 from engine.runtime import Engine
 from engine.storage.database import Database
-from engine.storage.models import TaskComment
+from engine.storage.models import Definition, HumanTask, Instance, TaskComment
 from tests.engine.support import (
     ALICE,
     BOB,
@@ -27,8 +29,23 @@ from tests.engine.support import (
     do,
     event_types,
     events,
+    instance,
     only_task,
 )
+
+
+def overlay(engine: Engine, db: Database, inst: Instance) -> dict[str, str]:
+    """The case detail's diagram overlay of the instance."""
+    with db.session() as s:
+        definition = s.get(Definition, inst.definition_id)
+        assert definition is not None
+        return element_states(engine, definition, inst)
+
+
+def only_task_any(db: Database, case_no: str) -> HumanTask:
+    """The case's one task row, whatever its state."""
+    with db.session() as s:
+        return s.scalars(select(HumanTask).where(HumanTask.case_no == case_no)).one()
 
 
 @pytest.fixture
@@ -55,10 +72,10 @@ def test_start_steps_until_a_human_task_waits(engine: Engine, db: Database) -> N
     assert task.candidate_role == "handler"
     c = case(db, "C-1")
     assert (c.status, c.title) == ("IN_PROGRESS", "邻里纠纷")
-    assert event_types(db, "C-1") == [
-        "instance_started", "engine_transitions", "task_created", "case_updated",
-    ]  # fmt: skip
-    assert events(db, "C-1")[1].details["elements"] == [{"id": "start", "name": ""}]
+    assert event_types(db, "C-1") == ["instance_started", "task_created", "case_updated"]
+    started = events(db, "C-1")[0]
+    # what the engine ran on its own is listed in the command's event (no row of its own)
+    assert started.details["ran"] == ["start"] and started.instance_id is not None
     created = events(db, "C-1")[-1]
     assert created.data_before == {}
     assert created.data_after is not None and created.data_after["status"] == "IN_PROGRESS"
@@ -128,7 +145,8 @@ def test_completion_records_data_before_and_after(engine: Engine, db: Database) 
     do(engine, only_task(db, "C-1"), {"result": "第一次"})
     done = next(e for e in events(db, "C-1") if e.event_type == "task_completed")
     assert done.actor_user == "alice" and done.actor_role == "handler" and done.actor_org == "org-a"
-    assert done.data_before == {"result": None} and done.data_after == {"result": "第一次"}
+    # an empty value before is left out (a reader's before.get() is None all the same)
+    assert done.data_before == {} and done.data_after == {"result": "第一次"}
     assert done.element_id == "handle"
 
 
@@ -180,13 +198,42 @@ def test_closing_the_loop_sets_the_terminal_status(engine: Engine, db: Database)
     c = case(db, "C-1")
     assert c.status == "CLOSED" and c.closed_at is not None
     assert event_types(db, "C-1")[-2:] == ["instance_completed", "case_updated"]
-    engine_steps = [e for e in events(db, "C-1") if e.event_type == "engine_transitions"]
-    assert [x["id"] for x in engine_steps[-1].details["elements"]] == [
-        "count",
-        "gw",
-        "close",
-        "end",
-    ]
+    last_completion = [e for e in events(db, "C-1") if e.event_type == "task_completed"][-1]
+    assert last_completion.details["ran"] == ["count", "gw", "close", "end"]
+    assert "engine_transitions" not in event_types(db, "C-1")
     closing = events(db, "C-1")[-1]
     assert closing.data_before is not None and closing.data_before["status"] == "VERIFYING"
     assert closing.data_after is not None and closing.data_after["status"] == "CLOSED"
+
+
+def test_a_finished_instance_keeps_its_overlay_not_its_state(engine: Engine, db: Database) -> None:
+    engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    running = instance(db, "C-1")
+    assert running.state and running.element_states is None
+    assert overlay(engine, db, running) == {"handle": "active", "start": "completed"}
+    do(engine, only_task(db, "C-1"), {"result": "调解成功"})
+    do(engine, only_task(db, "C-1"), {"ok": True})
+    done = instance(db, "C-1")
+    assert done.status == "completed" and done.state == {}
+    assert done.data["result"] == "调解成功"  # the data stays
+    assert overlay(engine, db, done) == {
+        e: "completed" for e in ("check", "close", "count", "end", "gw", "handle", "start")
+    }
+    # a finished instance is never loaded again: every command refuses it first
+    with pytest.raises(InstanceNotActive):
+        engine.fire_due_timers(done.id)
+    # a closed task keeps who, when and how; not its lane or deadline explanation
+    with db.session() as s:
+        closed = s.scalars(select(HumanTask).where(HumanTask.case_no == "C-1")).all()
+    assert {(t.state, t.lane, t.due_rule) for t in closed} == {("completed", None, None)}
+    assert all(t.completed_by and t.completed_at and t.element_id for t in closed)
+
+
+def test_a_cancelled_instance_keeps_its_overlay(engine: Engine, db: Database) -> None:
+    inst = engine.start("loop", "C-1", {"rounds": 0}, ALICE)
+    engine.cancel(inst.id, "重复上报 (reported twice)", ALICE)
+    done = instance(db, "C-1")
+    assert done.status == "cancelled" and done.state == {}
+    assert overlay(engine, db, done) == {"start": "completed"}  # as the cancelled workflow shows
+    withdrawn = only_task_any(db, "C-1")
+    assert (withdrawn.state, withdrawn.lane) == ("cancelled", None)

@@ -2,8 +2,9 @@
 
 Each step is a claim and a completion by a user who holds the task's candidate organisation and
 role (or its assignee); the driver drops the in-process workflow cache before every command, so
-every step loads the stored state. Each scenario asserts the final ``cases`` row, who held each
-task, the tier that resolved the case and the audit events written.
+every step loads the stored state — and each path runs again with the cache kept (``cached``).
+Each scenario asserts the final ``cases`` row, who held each task, the tier that resolved the
+case and the audit events written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from engine.runtime import Engine
 from engine.scenarios import Driver
 from tests.engine.support import case, event_types, events, instance
 from tests.scenarios.support import GRID_WORKER, counts, details, transitions
+
+
+@pytest.fixture(params=["reload", "cached"])
+def driver(request: pytest.FixtureRequest, dispute: Engine) -> Driver:
+    """Both ways a workflow reaches a command: loaded from the database every time, and kept in
+    the engine's cache between commands, as a running server keeps it (there a state dump
+    reuses the unchanged tasks' serialized form; the suite checks it against a full dump)."""
+    return Driver(dispute, reload=request.param == "reload")
+
 
 HANDLED = ["DISPATCHED", "SIGNED", "IN_PROGRESS", "FEEDBACK", "VERIFYING"]
 CLOSE = ["REVISIT", "CLOSED"]

@@ -68,6 +68,11 @@ def test_the_ladder_level_never_goes_down_and_stops_at_closing(
     case = r.case("B-2")
     assert case.status == "CLOSED" and case.ladder_level == 1
     assert r.pending("B-2") == [] and r.pending("B-2", "tier_due") == []
+    # the deadline records are dropped from the closed case's row (the audit record keeps them)
+    kept = case.fields["supervision"]
+    assert kept["tasks"] == {} and set(kept) == {"tasks", "seen"}
+    assert kept["seen"]["closed"] is True and kept["seen"]["status"] == "CLOSED"
+    assert [e.event_type for e in r.events("B-2", "deadline_set")] == ["deadline_set"]
 
 
 def test_a_task_deadline_has_its_own_rungs_cancelled_when_done(
