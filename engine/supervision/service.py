@@ -42,6 +42,7 @@ from engine.clock import Clock, SystemClock, as_utc
 from engine.context import CommandContext
 from engine.errors import Conflict, NotFound
 from engine.notify import enqueue
+from engine.projection import case_changes, case_snapshot
 from engine.scheduler import items
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.periodic import PeriodicJob
@@ -176,8 +177,24 @@ class Scope:
     data: Mapping[str, Any] = field(default_factory=dict)
     writes: Writes = field(default_factory=Writes)
 
+    #: The tracked case fields when supervision works in its own transaction (a firing, an
+    #: operator's command); None inside an engine command, which records its own changes.
+    before: dict[str, Any] | None = None
+
     def save(self) -> None:
         records.save(self.case, self.state)
+
+    def finish(self) -> None:
+        """End work done in its own transaction: the records, the due items, and — as an engine
+        command does — the tracked case fields it changed (a ladder rise, a tier held) as a
+        ``case_updated`` event, which the KPIs and the timeline read."""
+        self.save()
+        self.flush()
+        if self.before is not None:
+            before, after = case_changes(self.before, case_snapshot(self.case))
+            if after:
+                self.audit.add("case_updated", self.actor, data_before=before, data_after=after)
+        self.audit.flush()
 
     def flush(self) -> None:
         """Write the queued due-item changes (at the end of the command's supervision work)."""
@@ -278,9 +295,7 @@ class Supervision:
             if task is None or task.state not in ("open", "claimed"):
                 return
         self._apply_rung(sc, str(item.payload["rung"]), rec, task)
-        sc.save()
-        sc.flush()
-        sc.audit.flush()
+        sc.finish()
 
     def fire_tier(self, session: Session, item: ClaimedItem, now: datetime) -> None:
         sc = self._scope_for(session, item.case_no, now)
@@ -300,9 +315,7 @@ class Supervision:
             self._tier_timeout_later(sc, item)
         else:  # a process that does not model the time-out: hold the tier on the case row
             self._escalate(sc, "本级办理时限届满，自动升级 (the tier's time limit is up)")
-        sc.save()
-        sc.flush()
-        sc.audit.flush()
+        sc.finish()
 
     def _tier_timed_out(self, sc: Scope, item: ClaimedItem) -> None:
         """Tell the workflow (after this transaction commits: the instance is locked now)."""
@@ -989,7 +1002,9 @@ class Supervision:
         if case is None:
             return None
         audit = AuditLog(session, case.case_no, case.instance_id, now, org_path=case.org_path)
-        return Scope(session, case, audit, now, SCHEDULER, records.state(case))
+        return Scope(
+            session, case, audit, now, SCHEDULER, records.state(case), before=case_snapshot(case)
+        )
 
     def _in_own_transaction(
         self, case_no: str, actor: Actor, work: Callable[[Scope], T]
@@ -1010,11 +1025,10 @@ class Supervision:
                 now,
                 actor,
                 records.state(case),
+                before=case_snapshot(case),
             )
             result = work(sc)
-            sc.save()
-            sc.flush()
-            sc.audit.flush()
+            sc.finish()
             return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from engine.audit import SCHEDULER
 from engine.clock import ManualClock
 from engine.storage.database import Database
 from tests.supervision.support import rig
@@ -27,6 +28,17 @@ def test_blue_case_climbs_prompt_warning_circular(db: Database, clock: ManualClo
     assert seen == [("prompt_50", 0), ("prompt_80", 0), ("warning", 1), ("circular", 2)]
     kinds = [e.event_type for e in r.events("B-1", "ladder_")]
     assert kinds == ["ladder_prompt", "ladder_prompt", "ladder_warning", "ladder_circular"]
+    # each rise is a change of the case's record too, as the KPIs (督办数) read it
+    rises = [
+        (e.actor_user, e.data_before["ladder_level"], e.data_after["ladder_level"])
+        for e in r.events("B-1", "case_updated")
+        if "ladder_level" in (e.data_after or {}) and e.data_before
+    ]
+    assert rises == [
+        (SCHEDULER.user_id, -1, 0),
+        (SCHEDULER.user_id, 0, 1),
+        (SCHEDULER.user_id, 1, 2),
+    ]
     warning = r.events("B-1", "ladder_warning")[0]
     assert warning.details["ladder_level_before"] == 0 and warning.details["label"] == "警示"
     notes = {n.kind: n for n in r.notes("B-1", "ladder_")}
