@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -38,11 +40,45 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: A pooled PostgreSQL connection idle for this long is pinged before it is handed out, so one
+#: dropped while idle (a restarted server, a firewall's idle timeout) is replaced instead of
+#: failing the command. A connection in steady use is not pinged: SQLAlchemy's
+#: ``pool_pre_ping`` cost a round trip on every transaction. One that breaks while in use fails
+#: its transaction, and SQLAlchemy then discards the pool's other connections.
+PING_AFTER_IDLE = 10.0
+
+
+def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_after_idle(seconds: float) -> Any:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < seconds:
+            return  # new, or back from use a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:  # the driver's own error types; any failure means "gone"
+            raise DisconnectionError(f"pooled connection lost while idle: {exc}") from exc
+
+    return ping
+
+
 class Database:
     """Owns the SQLAlchemy engine. ``session()`` is one transaction: commit on success."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = 5, pooled: bool = True
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 5,
+        pooled: bool = True,
+        ping_after_idle: float = PING_AFTER_IDLE,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -72,12 +108,14 @@ class Database:
                     echo=echo,
                     pool_size=pool_size,
                     max_overflow=10,
-                    pool_pre_ping=True,
                     **JSON_CODEC,
                 )
                 if pooled
                 else create_engine(url, echo=echo, poolclass=NullPool, **JSON_CODEC)
             )
+            if pooled:
+                event.listen(self.engine, "checkin", _idle_since)
+                event.listen(self.engine, "checkout", _ping_after_idle(ping_after_idle))
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
