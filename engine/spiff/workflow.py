@@ -59,17 +59,21 @@ def _element_id(task: Any) -> str:
     return str(getattr(spec, "bpmn_id", None) or spec.name)
 
 
-def _repeats(task: Any) -> bool:
-    """Whether an element occurs twice on the task's path from the root (a loop re-entered)."""
-    seen: set[str] = set()
+def _loop_on_path(task: Any) -> tuple[Any, Any] | None:
+    """(first, again): the earliest element on the task's path from the root that occurs twice
+    there, at its first occurrence and its second (a loop re-entered); None if none does."""
+    chain: list[Any] = []
     node = task
     while node is not None:
-        name = node.task_spec.name
-        if name in seen:
-            return True
-        seen.add(name)
+        chain.append(node)
         node = node.parent
-    return False
+    first_seen: dict[str, Any] = {}
+    for node in reversed(chain):
+        name = node.task_spec.name
+        if name in first_seen:
+            return first_seen[name], node
+        first_seen[name] = node
+    return None
 
 
 def _is_completed(wf: BpmnWorkflow) -> bool:
@@ -175,26 +179,14 @@ class Workflow:
 
     def _compact(self) -> bool:
         wf = self._wf
-        if not any(_repeats(t) for t in wf.tasks.values() if t.state & ACTIVE):
+        if not any(_loop_on_path(t) for t in wf.tasks.values() if t.state & ACTIVE):
             return False  # the usual case, found without walking the tree in order
         active = [t for t in wf.get_tasks(state=ACTIVE) if t.workflow is wf]
         for task in active:
-            chain: list[Any] = []
-            node = task
-            while node is not None:
-                chain.append(node)
-                node = node.parent
-            chain.reverse()
-            first_seen: dict[str, Any] = {}
-            repeat = first = None
-            for node in chain:
-                name = node.task_spec.name
-                if name in first_seen:
-                    repeat, first = node, first_seen[name]
-                    break
-                first_seen[name] = node
-            if repeat is None or first is None:
+            loop = _loop_on_path(task)
+            if loop is None:
                 continue
+            first, repeat = loop
             if not all(self._safe_to_drop(a, first, repeat) for a in active):
                 continue
             data = copy.deepcopy(repeat.data)

@@ -8,11 +8,7 @@ instead of per command (a statement per ladder rung, a flush half-way) breaks th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
+from bench.common import StatementCounter
 from engine import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
@@ -22,24 +18,6 @@ from engine.scenarios import Driver
 GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
 MAX_PER_COMPLETE = 13.0  # mean over the main path (SQLite counts its BEGIN IMMEDIATE)
 MAX_PER_CLAIM = 8.0
-
-
-class Statements:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *_args: object) -> None:
-        self.count += 1
-
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[Statements]:
-    seen = Statements()
-    event.listen(engine.db.engine, "before_cursor_execute", seen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.db.engine, "before_cursor_execute", seen)
 
 
 def test_statements_per_claim_and_complete_on_the_main_path(
@@ -55,16 +33,14 @@ def test_statements_per_claim_and_complete_on_the_main_path(
             task = driver.open_task(case_no, element_id)
             actor = driver.actor_for(task)
             if task.assignee != actor.user_id:
-                with counting(dispute) as seen:
+                with StatementCounter(dispute.db.engine) as seen:
                     dispute.claim(task.id, actor)
                 claims, claim_statements = claims + 1, claim_statements + seen.count
-            with counting(dispute) as seen:
+            with StatementCounter(dispute.db.engine) as seen:
                 dispute.complete(task.id, form, actor)
             completes, complete_statements = completes + 1, complete_statements + seen.count
         if n == 0:
             claims = completes = claim_statements = complete_statements = 0
     assert completes == 8
-    print(f"statements per complete {complete_statements / completes:.2f}, "
-          f"per claim {claim_statements / claims:.2f}")  # fmt: skip
     assert complete_statements / completes <= MAX_PER_COMPLETE, complete_statements / completes
     assert claim_statements / claims <= MAX_PER_CLAIM, claim_statements / claims
