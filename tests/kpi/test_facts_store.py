@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, event, func, select, update
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli import app
 from engine.clock import ManualClock
 from engine.kpi import Period, catch_up, compute, compute_from_record, rebuild
 from engine.kpi.catchup import catch_up_job

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from engine.audit_cli import audit_app, report
+from cli import app
 from engine.kpi import Period
 from engine.reports import write_report
 from engine.storage.database import Database
@@ -59,9 +58,6 @@ def test_report_files(fixture_db: Database, tmp_path: Path) -> None:
 def test_cli(fixture_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BIHUAN_DATABASE_URL", fixture_db.url)
     monkeypatch.setenv("BIHUAN_SECRET_KEY", "s" * 40)
-    app = typer.Typer()
-    app.add_typer(audit_app, name="audit")
-    app.command("report")(report)
     runner = CliRunner()
 
     result = runner.invoke(app, ["audit", "anchor"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli import app
 from tests.engine.support import FIXTURES
 
 FORMS = [FIXTURES / "forms" / f for f in ("handle.schema.json", "check.schema.json",
@@ -56,7 +56,7 @@ def test_db_upgrade_then_deploy_twice(env: dict[str, str]) -> None:
 
 def test_the_installed_entry_point_runs(env: dict[str, str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from api.cli import main; main()", "validate", "/nonexistent.bpmn"],
+        [sys.executable, "-c", "from cli import main; main()", "validate", "/nonexistent.bpmn"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

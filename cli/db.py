@@ -1,0 +1,17 @@
+"""``bihuan db …``: the database schema."""
+
+from __future__ import annotations
+
+from cli.common import Group, database, out, redact
+
+app = Group(help="Database commands.")
+
+
+@app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from engine.storage.migrate import upgrade
+
+    with database() as (settings, db), out.status("migrating…"):
+        upgrade(db)
+    out.print(f"[green]database at head[/green] ({redact(settings.database_url)})")
