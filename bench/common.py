@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import create_engine, event, text
 
+from demo.seed import _bundle, _demo_hasher
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths
-from engine.demo import _bundle, _demo_hasher
 from engine.orgs import load_organisations
 from engine.runtime import Engine
 from engine.settings import Settings

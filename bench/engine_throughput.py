@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.common import START, Result, StatementCounter, database, dispute_engine, out_dir
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
 

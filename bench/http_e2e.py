@@ -59,7 +59,7 @@ from bench.common import (
     free_port,
     percentile,
 )
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock, SystemClock
 from engine.storage.models import HumanTask

@@ -4,7 +4,7 @@
 
 The case goes report → screen → dispatch → sign → contact → handle → feedback, then every round
 is 审核 returns it for rework (review_result: rework) → 处置 (handle_case) → 反馈
-(feedback_result), driven with :class:`engine.scenarios.Driver` as the users who hold the tasks.
+(feedback_result), driven with :class:`demo.scenarios.Driver` as the users who hold the tasks.
 Each round is run twice over: with the engine's workflow cache (one process, as in a benchmark)
 and with ``reload=True`` (every command loads the stored state, as when API workers share a
 case), so the cost of a growing state would show in either.
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.common import START, Result, database, dispute_engine
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
 from engine.storage.models import AuditEvent, Instance

@@ -55,7 +55,7 @@ from sqlalchemy import event, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from bench.common import START, Result, database, out_dir, percentile
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.access import load_principal
 from engine.audit import Actor
 from engine.clock import ManualClock

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from bench.common import START, Result, database, dispute_engine
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.audit import Actor
 from engine.clock import ManualClock
 from engine.storage.database import Database

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
+from demo.seed import _bundle, _demo_hasher
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths
-from engine.demo import _bundle, _demo_hasher
 from engine.orgs import load_organisations
 from engine.settings import Settings
 from tests.engine.support import DESIGNER

@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.seed import _bundle
 from engine.audit import Actor
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths
-from engine.demo import _bundle
 from engine.kpi.facts import Fold, RecordEvent
 from engine.kpi.record import events_of
 from engine.kpi.store import TABLE, from_row, to_row

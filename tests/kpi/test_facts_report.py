@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.clock import ManualClock
 from engine.kpi import KpiSet, Period, compute, compute_from_record
 from engine.kpi.store import CACHE

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from demo.scenarios import Driver
+from demo.seed import _bundle, _demo_hasher
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths
-from engine.demo import _bundle, _demo_hasher
 from engine.orgs import load_organisations
 from engine.runtime import Engine
-from engine.scenarios import Driver
 from engine.settings import Settings
 from tests.engine.support import DESIGNER
 

@@ -9,11 +9,11 @@ instead of per command (a statement per ladder rung, a flush half-way) breaks th
 from __future__ import annotations
 
 from bench.common import StatementCounter
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.audit import Actor
 from engine.clock import ManualClock
 from engine.runtime import Engine
-from engine.scenarios import Driver
 
 GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
 MAX_PER_COMPLETE = 13.0  # mean over the main path (SQLite counts its BEGIN IMMEDIATE)

@@ -7,8 +7,8 @@ import io
 from rich.console import Console
 from sqlalchemy import func, select
 
+from demo.seed import DEMO_CASES, seed_demo
 from engine.clock import ManualClock
-from engine.demo import DEMO_CASES, seed_demo
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, Case, HumanTask, UserRole

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.audit import Actor
 from engine.clock import ManualClock
 from engine.runtime import Engine
-from engine.scenarios import Driver
 from tests.engine.support import case, event_types
 
 GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.audit import Actor
 from engine.clock import CHINA, ManualClock
 from engine.runtime import Engine
-from engine.scenarios import Driver
 from engine.storage.models import HumanTask, OrgUnit
 
 GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")

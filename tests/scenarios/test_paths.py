@@ -13,12 +13,12 @@ from datetime import timedelta
 
 import pytest
 
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.audit import Actor
 from engine.clock import ManualClock
 from engine.errors import InstanceNotActive
 from engine.runtime import Engine
-from engine.scenarios import Driver
 from tests.engine.support import case, event_types, events, instance
 from tests.scenarios.support import GRID_WORKER, counts, details, transitions
 

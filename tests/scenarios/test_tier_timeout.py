@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.clock import ManualClock
 from engine.runtime import Engine
-from engine.scenarios import Driver
 from engine.scheduler import Scheduler
 from engine.settings import Settings
 from engine.storage.models import DueItem

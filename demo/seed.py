@@ -2,7 +2,7 @@
 
 ``bihuan demo`` is idempotent: organisations are upserted, the same process content is the same
 version, and each demo case is created only once (a case already present is left alone). The
-cases are driven with :mod:`engine.scenarios` into different states, so that every demo user's
+cases are driven with :mod:`demo.scenarios` into different states, so that every demo user's
 inbox has something in it: ``town01`` (a case to screen is town02's; town01 dispatches an escalated
 case), ``village01`` (a review), ``grid01`` (handling), ``county01`` (a 挂账 approval),
 ``leader01`` (a red case's 稳控措施) and ``revisit01`` (a revisit). Every demo user's password is
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import select
 
-from engine import scenarios as sc
+from demo import scenarios as sc
 from engine.audit import SYSTEM, Actor
 from engine.bootstrap import build_engine
 from engine.clock import Clock
