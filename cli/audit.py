@@ -21,7 +21,7 @@ def verify_command(
     case: Annotated[str | None, typer.Option("--case", help="只校验一个案件 (one case)")] = None,
 ) -> None:
     """Check every chain and the anchors; name each case's first broken event (exit 1 if any)."""
-    from engine.audit_verify import verify
+    from engine.audit import verify
 
     with database() as (settings, db), db.session() as s:
         report = verify(s, settings.secret_key, case_no=case)
@@ -40,7 +40,7 @@ def anchor_command(
     full: Annotated[bool, typer.Option(help="anchor every chain, not only the moved ones")] = False,
 ) -> None:
     """Sign the current chain heads (HMAC-SHA256 with the server key)."""
-    from engine.audit_anchor import create_anchor
+    from engine.audit import create_anchor
 
     with database() as (settings, db), db.session() as s:
         anchor = create_anchor(s, settings.secret_key, datetime.now(UTC), full=full)
@@ -60,7 +60,7 @@ def export_command(
     case: Annotated[str | None, typer.Option("--case")] = None,
 ) -> None:
     """Export matching events as CSV or JSON Lines, streamed (bounded memory)."""
-    from engine.audit_search import AuditQuery, export_csv, export_jsonl
+    from engine.audit import AuditQuery, export_csv, export_jsonl
 
     query = AuditQuery(org, actor, tuple(event_type or ()), instant(since), instant(until), case)
     write = export_csv if fmt == "csv" else export_jsonl
@@ -76,7 +76,7 @@ def export_command(
 @app.command("timeline")
 def timeline_command(case: Annotated[str, typer.Argument(help="案件编号 (case number)")]) -> None:
     """Print a case's timeline in Chinese."""
-    from engine.timeline import case_timeline, render_text
+    from engine.audit import case_timeline, render_text
 
     with database() as (_, db), db.session() as s:
         timeline = case_timeline(s, case)
@@ -93,7 +93,7 @@ def purge_command(
     limit: Annotated[int, typer.Option()] = 1000,
 ) -> None:
     """Replace the detailed events of long-closed cases by signed summaries (audited)."""
-    from engine.retention import purge_candidates, purge_expired
+    from engine.audit import purge_candidates, purge_expired
 
     if ttl_days < 1:
         err.print("ttl-days must be at least 1")

@@ -14,12 +14,10 @@ from fastapi.responses import StreamingResponse
 from api.deps import PREFIX, EngineDep, NowDep, PrincipalDep, SessionDep, StateDep
 from api.schemas import AuditPage, KpiReportOut, TimelineOut, VerifyOut
 from engine import access
-from engine.audit_search import AuditQuery, csv_lines, jsonl_lines, search
-from engine.audit_verify import verify
+from engine.audit import AuditQuery, case_timeline, csv_lines, jsonl_lines, search, verify
 from engine.errors import InputInvalid
 from engine.kpi import Period, compute
 from engine.kpi.compute import KpiSet, as_mapping
-from engine.timeline import case_timeline
 
 router = APIRouter(prefix=PREFIX, tags=["audit"])
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]

@@ -39,13 +39,13 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Select, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.audit_verify import SUMMARY_EVENT
 from engine.kpi.catchup import bring_up_to_date
 from engine.kpi.facts import CaseFacts, EventLike, fold_case
 from engine.kpi.kpiset import BEIJING, DEFAULT_TARGETS, KpiSet, Period, Rate, TierTarget
 from engine.kpi.labels import TIERS
 from engine.kpi.sums import sums, under
 from engine.storage.models import AuditEvent, OrgUnit
+from engine.vocabulary import SUMMARY_EVENT
 
 __all__ = [
     "BEIJING",

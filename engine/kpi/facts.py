@@ -35,8 +35,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from engine.audit_verify import SUMMARY_EVENT
 from engine.clock import as_utc
+from engine.vocabulary import SUMMARY_EVENT
 
 REGISTERED_STATES = frozenset(
     {

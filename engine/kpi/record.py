@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.audit_verify import SUMMARY_EVENT
 from engine.kpi.facts import RecordEvent
 from engine.storage.models import AuditEvent
+from engine.vocabulary import SUMMARY_EVENT
 
 UPDATE = "case_updated"
 COMPLETED = "task_completed"

@@ -1,6 +1,6 @@
 """The ``case_facts`` table: each case's fold state as a row, kept by the command that appends.
 
-:func:`advance` is called by ``AuditLog.flush`` (engine/audit.py) right after it inserted a
+:func:`advance` is called by ``AuditLog.flush`` (engine/audit/log.py) right after it inserted a
 command's events for a case, in the same transaction: it folds only those events onto the case's
 stored state and writes the row with **one upsert**. The state before the command comes from an
 in-process cache keyed by the case's chain head (the hash of its last event, which fixes the

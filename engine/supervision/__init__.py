@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.audit_anchor import anchor_job
+from engine.audit import anchor_job
 from engine.clock import Clock
 from engine.kpi.catchup import CATCH_UP_CRON, catch_up_job
 from engine.scheduler.periodic import PeriodicJob

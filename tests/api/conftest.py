@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.access import Access, hash_password, load_principal
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.candidates import Candidate
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths

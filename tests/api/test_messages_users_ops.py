@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.definitions import files_from_paths
 from engine.runtime import Engine
 from engine.settings import Settings

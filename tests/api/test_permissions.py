@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.audit import Actor
+from engine.audit.log import Actor
 from tests.api.conftest import USERS, World, case_body, loop_bundle
 
 A_DATA = {"rounds": 0, "handler_org": "town_a", "checker_org": "town_a"}

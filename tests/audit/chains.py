@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, text
 
-from engine.audit import GENESIS, canonical, event_hash
+from engine.audit.log import GENESIS, canonical, event_hash
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent
 

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Connection, String, column, create_engine, select, table, text, update
 from sqlalchemy.exc import DBAPIError
 
-from engine.audit import GENESIS, SYSTEM, Actor, AuditLog
-from engine.audit_search import AuditQuery, search
-from engine.audit_verify import verify
+from engine.audit.log import GENESIS, SYSTEM, Actor, AuditLog
+from engine.audit.search import AuditQuery, search
+from engine.audit.verify import verify
 from engine.storage.database import Database
 from engine.storage.migrate import upgrade
 from engine.storage.models import AuditEvent, JsonType, UTCDateTime

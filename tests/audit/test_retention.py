@@ -7,15 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from engine.audit_anchor import create_anchor
-from engine.audit_verify import SUMMARY_EVENT, verify
+from engine.audit.anchor import create_anchor
+from engine.audit.retention import AuditChainBroken, purge_expired
+from engine.audit.timeline import case_timeline
+from engine.audit.verify import verify
 from engine.clock import ManualClock
 from engine.kpi.facts import fold_case
-from engine.retention import AuditChainBroken, purge_expired
 from engine.runtime import Engine
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, Case, Instance, TaskComment
-from engine.timeline import case_timeline
+from engine.vocabulary import SUMMARY_EVENT
 from tests.audit.chains import as_attacker
 from tests.engine.support import ALICE, BOB, DESIGNER, bundle, do, only_task
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.audit import SYSTEM, Actor, AuditLog
-from engine.audit_verify import verify
+from engine.audit.log import SYSTEM, Actor, AuditLog
+from engine.audit.timeline import case_timeline, render_text
+from engine.audit.verify import verify
 from engine.clock import ManualClock
 from engine.runtime import Engine
 from engine.storage.database import Database
-from engine.timeline import case_timeline, render_text
 from tests.engine.support import ALICE, BOB, DESIGNER, bundle, do, only_task
 
 KEY = "k" * 40

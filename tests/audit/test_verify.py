@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import ColumnElement, Connection, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from engine.audit_anchor import create_anchor
-from engine.audit_verify import verify
+from engine.audit.anchor import create_anchor
+from engine.audit.verify import verify
 from engine.storage.database import Database
 from engine.storage.models import AuditAnchor, AuditEvent
 from tests.audit.chains import as_attacker, bulk_insert, chain_rows
@@ -84,7 +84,7 @@ def _edit(conn: Connection) -> None:
 
 def _edit_and_rehash(conn: Connection) -> None:
     # An attacker who knows the scheme recomputes the edited row's own hash: the next link breaks.
-    from engine.audit import event_hash
+    from engine.audit.log import event_hash
 
     original = row(conn, "C-2", 3)
     forged = AuditEvent(**{**original, "actor_user": "mallory"})
@@ -107,7 +107,7 @@ def _delete_and_renumber(conn: Connection) -> None:
 
 
 def _insert_forged(conn: Connection) -> None:
-    from engine.audit import event_hash
+    from engine.audit.log import event_hash
 
     for seq in range(8, 3, -1):  # make room at seq 4
         conn.execute(update(AuditEvent).where(where("C-2", seq)).values(seq=seq + 1))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths
 from engine.runtime import Engine

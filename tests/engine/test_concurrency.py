@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.clock import ManualClock
 from engine.errors import BihuanError, Conflict
 from engine.runtime import Engine

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from demo import scenarios as sc
 from demo.seed import _bundle
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.definitions import files_from_paths

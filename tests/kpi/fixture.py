@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.audit import SYSTEM, Actor, AuditLog
+from engine.audit.log import SYSTEM, Actor, AuditLog
 
 CLERK = Actor("li", "township_center", "t1")
 PATHS = {"v1": "/c/t1/v1/", "v2": "/c/t1/v2/", "v3": "/c/t2/v3/"}

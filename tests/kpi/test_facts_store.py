@@ -16,13 +16,13 @@ from sqlalchemy import delete, event, func, select, update
 from typer.testing import CliRunner
 
 from cli import app
+from engine.audit.retention import purge_expired
 from engine.clock import ManualClock
 from engine.kpi import Period, catch_up, compute, compute_from_record, rebuild
 from engine.kpi.catchup import catch_up_job
 from engine.kpi.facts import Fold, RecordEvent
 from engine.kpi.record import events_of
 from engine.kpi.store import CACHE, TABLE, from_row, to_row
-from engine.retention import purge_expired
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, CaseFactsRow, KpiWatermark
 from tests.audit.test_retention import KEY, TTL, closed_case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.storage.database import Database
 from tests.engine.support import events
 

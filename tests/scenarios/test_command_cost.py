@@ -11,7 +11,7 @@ from __future__ import annotations
 from bench.common import StatementCounter
 from demo import scenarios as sc
 from demo.scenarios import Driver
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.clock import ManualClock
 from engine.runtime import Engine
 

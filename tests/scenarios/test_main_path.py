@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.clock import ManualClock
 from engine.runtime import Engine
 from tests.engine.support import case, event_types

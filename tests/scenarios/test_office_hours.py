@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.clock import CHINA, ManualClock
 from engine.runtime import Engine
 from engine.storage.models import HumanTask, OrgUnit

@@ -15,7 +15,7 @@ import pytest
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
-from engine.audit import Actor
+from engine.audit.log import Actor
 from engine.clock import ManualClock
 from engine.errors import InstanceNotActive
 from engine.runtime import Engine

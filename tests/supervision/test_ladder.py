@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.audit import SCHEDULER
+from engine.audit.log import SCHEDULER
 from engine.clock import ManualClock
 from engine.storage.database import Database
 from tests.supervision.support import rig

@@ -6,12 +6,12 @@ Create Date: 2026-11-22 06:00:00
 
 PostgreSQL: a row trigger refuses UPDATE and DELETE on ``audit_events`` and ``audit_anchors``
 unless the transaction has set ``SET LOCAL bihuan.audit_maintenance = 'on'`` (only the retention
-purge does, see engine/retention.py). TRUNCATE is not a row operation and is not refused: the test
+purge does, see engine/audit/retention.py). TRUNCATE is not a row operation and is not refused: the test
 suite empties tables with it, and production must REVOKE TRUNCATE from the application role
 (docs/audit.md).
 
 SQLite has no session settings: the triggers ask the connection-local SQL function
-``bihuan_audit_maintenance()``, which only engine/retention.py registers (returning 1 while it
+``bihuan_audit_maintenance()``, which only engine/audit/retention.py registers (returning 1 while it
 purges). On a connection without it, an UPDATE or DELETE fails with "no such function", which
 refuses it just the same.
 

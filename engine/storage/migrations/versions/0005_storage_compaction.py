@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:00:00
 * ``audit_events.hash`` and ``prev_hash`` hold the 32 bytes of the SHA-256 digest (``bytea`` /
   ``BLOB``) instead of 64 hex characters; the model (``HexDigest``) still hands out hex.
 * ``audit_events.prev_hash`` may be NULL: the link is implied — the hash of the case's previous
-  event, GENESIS for the first (engine/audit.py). Existing rows whose stored link is exactly that
+  event, GENESIS for the first (engine/audit/log.py). Existing rows whose stored link is exactly that
   are converted to NULL; a row whose stored link is anything else keeps it (that is evidence a
   verification reports). The hash input does not change, so every chain verifies as before.
 * ``instances.element_states``: the diagram overlay a finished instance keeps instead of its

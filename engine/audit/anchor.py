@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from engine.audit import GENESIS, canonical
+from engine.audit.log import GENESIS, canonical
 from engine.storage.models import AuditAnchor, AuditEvent
 
 #: Events whose transaction committed late (their ``at`` is the command's start) are picked up

@@ -17,11 +17,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit_verify import SUMMARY_EVENT
 from engine.clock import CHINA, as_utc
 from engine.kpi.facts import TIER_RANK
 from engine.kpi.labels import FIELD, LADDER, RUNG, TIER, value_label
 from engine.storage.models import AuditEvent
+from engine.vocabulary import SUMMARY_EVENT
 
 ElementStatus = Literal["active", "completed", "withdrawn", "fired"]
 

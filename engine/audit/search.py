@@ -6,7 +6,7 @@ server-side cursor on PostgreSQL), writing each row as it arrives, so exporting 
 holds one batch in memory whatever the number of rows.
 
 Exported rows carry ``prev_hash`` and ``hash`` so an export can be checked against the chain.
-Rows store ``prev_hash`` only where it is not implied (engine/audit.py); search and export fill
+Rows store ``prev_hash`` only where it is not implied (engine/audit/log.py); search and export fill
 it in from the case's previous event (one index probe per row on ``uq_audit_events_case_seq``).
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import Select, Text, and_, cast, func, literal, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
 
-from engine.audit import GENESIS
+from engine.audit.log import GENESIS
 from engine.storage.models import AuditEvent, HexDigest
 
 BATCH = 1000

@@ -35,12 +35,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import GENESIS, canonical, event_hash
-from engine.audit_anchor import AnchorHead, anchor_digest, signature_ok
+from engine.audit.anchor import AnchorHead, anchor_digest, signature_ok
+from engine.audit.log import GENESIS, canonical, event_hash
 from engine.storage.models import AuditAnchor, AuditEvent
-
-SUMMARY_EVENT = "audit_summary"
-"""The event type retention writes in place of a purged span (see engine/retention.py)."""
+from engine.vocabulary import SUMMARY_EVENT
 
 BATCH = 2000
 
