@@ -25,9 +25,8 @@ from sqlalchemy import create_engine, event, text
 from demo.seed import _bundle, _demo_hasher
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
-from engine.definitions import files_from_paths
 from engine.orgs import load_organisations
-from engine.runtime import Engine
+from engine.runtime import Engine, files_from_paths
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.migrate import upgrade

@@ -116,7 +116,7 @@ def report(
 ) -> None:
     """Write the period's report (月研判): Markdown + CSV + PNG charts."""
     from engine.kpi.compute import Period
-    from engine.reports import slug, write_report
+    from engine.kpi.reports import slug, write_report
 
     try:
         span = Period.parse(period)

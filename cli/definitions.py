@@ -32,8 +32,8 @@ def validate(
 ) -> None:
     """Check a bundle; exit 0 if it is deployable, else 1 with every problem."""
     from engine.bootstrap import build_sandbox
-    from engine.definitions import files_from_paths
-    from engine.definitions import validate as check
+    from engine.runtime import files_from_paths
+    from engine.runtime.definitions import validate as check
 
     bundle = files_from_paths(_bundle_paths(files))
     check(bundle, build_sandbox(settings_from_env()))
@@ -46,7 +46,7 @@ def deploy(
 ) -> None:
     """Deploy a bundle as new definition versions (the same content twice is the same version)."""
     from engine.bootstrap import build_engine
-    from engine.definitions import files_from_paths
+    from engine.runtime import files_from_paths
 
     engine = build_engine(settings_from_env())
     versions = engine.deploy(files_from_paths(_bundle_paths(files)), CLI_ACTOR)

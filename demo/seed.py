@@ -25,8 +25,8 @@ from demo import scenarios as sc
 from engine.audit import SYSTEM, Actor
 from engine.bootstrap import build_engine
 from engine.clock import Clock
-from engine.definitions import files_from_paths
 from engine.orgs import argon2_hasher, load_organisations
+from engine.runtime import files_from_paths
 from engine.settings import Settings
 from engine.storage.models import Case
 

@@ -5,10 +5,9 @@ SpiffWorkflow is reached only through :mod:`engine.spiff`.
 """
 
 from engine.audit import SYSTEM, Actor
-from engine.candidates import Candidate, CandidateResolver, PropertyResolver
 from engine.clock import Clock, ManualClock, SystemClock
 from engine.errors import BihuanError, Problem
-from engine.runtime import Engine
+from engine.runtime import Candidate, CandidateResolver, Engine, PropertyResolver
 from engine.settings import Settings
 
 __all__ = [

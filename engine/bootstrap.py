@@ -1,4 +1,4 @@
-"""Wire an :class:`~engine.runtime.Engine` from settings: the one place the parts meet."""
+"""Wire an :class:`~engine.runtime.commands.Engine` from settings: the one place the parts meet."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from engine.candidates import CandidateResolver, PropertyResolver
 from engine.clock import Clock, SystemClock
 from engine.orgs import LaneResolver
-from engine.runtime import Engine
+from engine.runtime import CandidateResolver, Engine, PropertyResolver
 from engine.scheduler import FiringRecorder
 from engine.settings import Settings
 from engine.spiff import Limits, Sandbox

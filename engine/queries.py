@@ -32,13 +32,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from engine import definitions as defs
 from engine.access import OPERATORS, Principal
 from engine.audit import Actor
 from engine.clock import in_china
-from engine.diagram import unpack_element_states
 from engine.errors import Conflict
 from engine.runtime import Engine
+from engine.runtime import definitions as defs
+from engine.runtime.diagram import unpack_element_states
 from engine.spiff import Workflow
 from engine.storage.models import (
     AuditEvent,
@@ -641,7 +641,8 @@ def case_detail(engine: Engine, s: Session, case: Case, now: datetime) -> CaseDe
 def element_states(engine: Engine, definition: Definition, instance: Instance) -> dict[str, str]:
     """BPMN element id → ``active`` | ``completed``, for diagram overlays.
 
-    A finished instance has no state: its overlay was kept when it finished (engine/diagram.py).
+    A finished instance has no state: its overlay was kept when it finished
+    (engine/runtime/diagram.py).
     """
     if instance.element_states is not None:
         return unpack_element_states(instance.element_states, definition.elements or {})

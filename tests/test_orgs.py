@@ -11,7 +11,6 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from engine.candidates import Candidate
 from engine.orgs import (
     ROLES,
     LaneConfig,
@@ -28,6 +27,7 @@ from engine.orgs import (
     parse_org_config,
     tier_rank,
 )
+from engine.runtime import Candidate
 from engine.storage.database import Database
 from engine.storage.models import OrgUnit, User, UserRole
 

@@ -30,8 +30,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.candidates import Candidate
 from engine.orgs import LaneConfig, LaneResolver, OrgTree
+from engine.runtime import Candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

@@ -15,8 +15,8 @@ from api.app import create_app
 from demo.seed import _bundle, _demo_hasher
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
-from engine.definitions import files_from_paths
 from engine.orgs import load_organisations
+from engine.runtime import files_from_paths
 from engine.settings import Settings
 from tests.engine.support import DESIGNER
 from tests.live_server import live_server

@@ -3,7 +3,7 @@
 * :func:`load_org_config` / :class:`OrgTree` — read and validate ``organisations.yaml`` and answer
   tree questions (parent, ancestors, tier, "the township centre above grid G", subtree paths).
 * :func:`load_organisations` — write the file into ``org_units``/``users``/``user_roles``.
-* :class:`LaneResolver` — the :class:`~engine.candidates.CandidateResolver` for the dispute
+* :class:`LaneResolver` — the :class:`~engine.runtime.candidates.CandidateResolver` for the dispute
   processes: lane name (via ``lanes.yaml``) + case data → ``Candidate(org_id, role, assignee)``.
 """
 

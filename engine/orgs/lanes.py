@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.candidates import Candidate, PropertyResolver
 from engine.errors import InputInvalid
 from engine.orgs.config import (
     AREA_KINDS,
@@ -46,6 +45,7 @@ from engine.orgs.config import (
     read_yaml,
 )
 from engine.orgs.tree import OrgTree
+from engine.runtime import Candidate, PropertyResolver
 
 ORG_RULE_KINDS = ("area", "centre", "field", "user_unit", "org")
 
@@ -235,7 +235,7 @@ def _org_rule(node: Any, where: str, problems: list[str]) -> OrgRule | None:
 
 
 class LaneResolver:
-    """``engine.candidates.CandidateResolver`` for processes drawn with role lanes."""
+    """``engine.runtime.candidates.CandidateResolver`` for processes drawn with role lanes."""
 
     def __init__(self, tree: OrgTree, config: LaneConfig) -> None:
         self.tree = tree

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.clock import as_utc
-from engine.context import CommandContext, TaskListener
+from engine.runtime import CommandContext, TaskListener
 from engine.storage.models import DueItem, Firing, HumanTask
 
 _FIRED_BY: ContextVar[str | None] = ContextVar("bihuan_fired_by", default=None)
@@ -45,7 +45,7 @@ class AlreadyFired(Exception):
 
 
 class FiringRecorder:
-    """A :class:`~engine.context.TaskListener` that records BPMN timer firings."""
+    """A :class:`~engine.runtime.context.TaskListener` that records BPMN timer firings."""
 
     def __init__(self, fired_by: str = "engine") -> None:
         self.fired_by = fired_by

@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 
 from engine.audit import SCHEDULER, Actor
 from engine.clock import Clock, SystemClock, as_utc
-from engine.context import TaskListener
 from engine.errors import InstanceNotActive, NotFound
+from engine.runtime import TaskListener
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.recorder import AlreadyFired, firing_as, install
 from engine.storage.database import Database
@@ -67,7 +67,7 @@ class Handler(Protocol):
 
 
 class TimerEngine(Protocol):
-    """What the sweep needs from :class:`engine.runtime.Engine` (kept narrow for tests)."""
+    """What the sweep needs from :class:`engine.runtime.commands.Engine` (kept narrow for tests)."""
 
     listeners: list[TaskListener]
 

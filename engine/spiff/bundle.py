@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from engine.errors import Problem, ValidationFailed
 from engine.spiff.sandbox import Sandbox, SandboxViolation
 from engine.spiff.serializer import spec_to_dict
-from engine.xmlsafety import UnsafeXml, parse_xml
+from engine.spiff.xmlsafety import UnsafeXml, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"

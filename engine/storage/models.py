@@ -191,7 +191,7 @@ class Instance(Base):
     ended_at: Mapped[datetime | None]
     status_reason: Mapped[str | None] = mapped_column(Text)
     # A finished instance keeps no state (it never runs again): what its diagram overlay shows
-    # is kept here instead (packed, engine/diagram.py); None while it runs.
+    # is kept here instead (packed, engine/runtime/diagram.py); None while it runs.
     element_states: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     __mapper_args__ = {"version_id_col": version}
 

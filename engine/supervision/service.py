@@ -1,7 +1,7 @@
 """The supervision service: deadlines from the policy, the ladder, tier escalation.
 
-It is a :class:`~engine.context.TaskListener` (wired into the engine, called inside each command's
-transaction) and a provider of due-item handlers for the scheduler (``ladder`` rungs and
+It is a :class:`~engine.runtime.context.TaskListener` (wired into the engine, called inside each
+command's transaction) and a provider of due-item handlers for the scheduler (``ladder`` rungs and
 ``tier_due`` escalations, fired under the instance lock).
 
 What it does, by hook:
@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session
 
 from engine.audit import SCHEDULER, Actor, AuditLog
 from engine.clock import Clock, SystemClock, as_utc
-from engine.context import CommandContext
 from engine.errors import Conflict, NotFound
 from engine.notify import enqueue
-from engine.projection import case_changes, case_snapshot
+from engine.runtime import CommandContext
+from engine.runtime.projection import case_changes, case_snapshot
 from engine.scheduler import items
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.periodic import PeriodicJob
@@ -79,7 +79,7 @@ TIERS = ("grid", "village", "township", "county")
 
 
 class MessageSender(Protocol):
-    """What the service needs from :class:`engine.runtime.Engine` to deliver a message."""
+    """What the service needs from :class:`engine.runtime.commands.Engine` to deliver a message."""
 
     def deliver_message(
         self, name: str, correlation_key: str, payload: Mapping[str, Any], actor: Actor

@@ -29,10 +29,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.access import Access, hash_password, load_principal
 from engine.audit.log import Actor
-from engine.candidates import Candidate
 from engine.clock import ManualClock
-from engine.definitions import files_from_paths
-from engine.runtime import Engine
+from engine.runtime import Candidate, Engine, files_from_paths
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import OrgUnit, User, UserRole

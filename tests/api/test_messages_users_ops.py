@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.audit.log import Actor
-from engine.definitions import files_from_paths
-from engine.runtime import Engine
+from engine.runtime import Engine, files_from_paths
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import DueItem

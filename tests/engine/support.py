@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from engine.audit.log import Actor
 from engine.clock import ManualClock
-from engine.definitions import files_from_paths
-from engine.runtime import Engine
+from engine.runtime import Engine, files_from_paths
 from engine.spiff import BundleFile
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, Case, HumanTask, Instance

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import definitions as defs
 from engine.clock import ManualClock
 from engine.errors import ValidationFailed
 from engine.runtime import Engine
+from engine.runtime import definitions as defs
 from engine.spiff import BundleFile
 from engine.storage.database import Database
 from tests.engine.support import DESIGNER, FIXTURES, bundle

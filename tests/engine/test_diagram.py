@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.diagram import pack_element_states, unpack_element_states
+from engine.runtime.diagram import pack_element_states, unpack_element_states
 
 ELEMENTS = {f"e{i:03d}": {} for i in range(150)}
 

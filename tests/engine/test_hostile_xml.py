@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import ValidationFailed
 from engine.spiff import BundleFile, Sandbox, compile_bundle
-from engine.xmlsafety import UnsafeXml, parse_xml
+from engine.spiff.xmlsafety import UnsafeXml, parse_xml
 
 HOSTILE = {
     "billion_laughs": b"""<?xml version="1.0"?>

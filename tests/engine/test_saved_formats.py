@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions as defs
 from engine.clock import ManualClock
 from engine.runtime import Engine
+from engine.runtime import definitions as defs
 from engine.storage.database import Database
 from engine.storage.models import Case, Instance
 from tests.engine.support import DESIGNER, bundle, do, instance, only_task

@@ -22,12 +22,11 @@ from demo.seed import _bundle
 from engine.audit.log import Actor
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
-from engine.definitions import files_from_paths
 from engine.kpi.facts import Fold, RecordEvent
 from engine.kpi.record import events_of
 from engine.kpi.store import TABLE, from_row, to_row
 from engine.orgs import load_organisations
-from engine.runtime import Engine
+from engine.runtime import Engine, files_from_paths
 from engine.scheduler import Scheduler
 from engine.settings import Settings
 from engine.storage.database import Database

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from engine.kpi import Period
-from engine.reports import write_report
+from engine.kpi.reports import write_report
 from engine.storage.database import Database
 from tests.kpi.fixture import write_fixture
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine.clock import ManualClock
-from engine.definitions import files_from_paths
-from engine.runtime import Engine
+from engine.runtime import Engine, files_from_paths
 from engine.scheduler import Scheduler
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, Case, DueItem, Notification

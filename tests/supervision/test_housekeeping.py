@@ -8,11 +8,11 @@ from typing import Any, cast
 from sqlalchemy import func, insert, select
 
 from engine.clock import ManualClock
+from engine.runtime.cache import WorkflowCache, approx_bytes
 from engine.spiff import Workflow
 from engine.storage.database import Database
 from engine.storage.models import ChangeEvent
 from engine.supervision.housekeeping import change_feed_job
-from engine.workflow_cache import WorkflowCache, approx_bytes
 
 
 def test_the_change_feed_keeps_one_day(db: Database, clock: ManualClock) -> None:

@@ -11,7 +11,7 @@ Create Date: 2026-11-22 08:00:00
   are converted to NULL; a row whose stored link is anything else keeps it (that is evidence a
   verification reports). The hash input does not change, so every chain verifies as before.
 * ``instances.element_states``: the diagram overlay a finished instance keeps instead of its
-  workflow state (engine/diagram.py). Instances that finished before keep their state (the
+  workflow state (engine/runtime/diagram.py). Instances that finished before keep their state (the
   overlay is then read from it).
 
 Converting the audit rows: on PostgreSQL ``ALTER … TYPE … USING decode(…)`` (a table rewrite,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
-from engine.forms import FormValidator
+from engine.runtime.forms import FormValidator
 from engine.spiff import BundleFile, RestoredSpec, Sandbox, compile_bundle
 from engine.storage.models import Bundle, Definition
 from engine.storage.models import BundleFile as BundleFileRow

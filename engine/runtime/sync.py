@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 
 from engine.audit import SYSTEM
-from engine.candidates import CandidateResolver
 from engine.clock import as_utc
-from engine.context import CommandContext, TaskListener
+from engine.runtime.candidates import CandidateResolver
+from engine.runtime.context import CommandContext, TaskListener
 from engine.spiff import Workflow
 from engine.storage.models import DueItem, HumanTask, MessageWait
 
