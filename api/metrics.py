@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from engine.queries import Gauges
+from engine.reads import Gauges
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 Scope = MutableMapping[str, Any]

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from engine import queries
+from engine import reads
 from engine.access import Principal
 from engine.storage.database import Database
 
@@ -38,7 +38,7 @@ class StreamOptions:
     heartbeat_seconds: float
 
 
-def format_event(change: queries.ChangeView) -> bytes:
+def format_event(change: reads.ChangeView) -> bytes:
     data: dict[str, Any] = {
         "id": change.id,
         "at": change.at.isoformat(),
@@ -54,14 +54,14 @@ def _start(db: Database, after: int | None) -> int:
     if after is not None:
         return after
     with db.session() as s:
-        return queries.last_change_id(s)
+        return reads.last_change_id(s)
 
 
 def _batch(
     db: Database, principal: Principal, after: int
-) -> tuple[list[queries.ChangeView], list[int]]:
+) -> tuple[list[reads.ChangeView], list[int]]:
     with db.session() as s:
-        return queries.changes_after(s, principal, after, limit=BATCH)
+        return reads.changes_after(s, principal, after, limit=BATCH)
 
 
 def _contiguous(position: int, ids: list[int]) -> int:

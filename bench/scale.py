@@ -24,17 +24,17 @@ chunk), so seeding a million cases takes minutes:
 
 Cases are added incrementally (10k, then +90k, then +900k) and measured after each step:
 
-* inbox — ``engine.queries.inbox`` first page (50, by due time) for a grid caseworker
+* inbox — ``engine.reads.inbox`` first page (50, by due time) for a grid caseworker
   (``bench_handler``) and for a township centre (``bench_centre``), target p95 ≤ 20 ms;
 * sweep — ``Scheduler.claim`` (the due-timer claim: batch of 200, leases, re-read), p95 ≤ 50 ms;
-* history — ``engine.queries.history`` of a random case, p95 ≤ 20 ms;
+* history — ``engine.reads.history`` of a random case, p95 ≤ 20 ms;
 * KPI — ``engine.kpi.compute`` for the county ``qs`` and the month 2026-03, ≤ 2 s (median of
   5 after a warm-up call; ``--kpi-limit``); up to ``--fold-limit`` cases also the same report
   folded from every case's record (``compute_from_record``, the way before the facts table:
   ``kpi_fold_s``, checked equal), and up to ``--rebuild-limit`` the time of ``bihuan kpi
   rebuild`` (``kpi_rebuild_s``).
 
-``inbox_*_total`` is the inbox's ``Page.total``: exact up to ``engine.queries.COUNT_CAP``
+``inbox_*_total`` is the inbox's ``Page.total``: exact up to ``engine.reads.COUNT_CAP``
 (1,000), reported as 1,001 ("more than 1,000") beyond it.
 
 Query plans (PostgreSQL ``EXPLAIN (ANALYZE, BUFFERS)``, SQLite ``EXPLAIN QUERY PLAN``) of every
@@ -65,7 +65,7 @@ from engine.kpi.facts import Fold, RecordEvent
 from engine.kpi.record import events_of
 from engine.kpi.store import TABLE as FACTS
 from engine.kpi.store import from_row, to_row
-from engine.queries import history, inbox
+from engine.reads import history, inbox
 from engine.scheduler import Scheduler
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, Base, CaseFactsRow, DueItem, OrgUnit, User, UserRole

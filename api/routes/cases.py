@@ -17,7 +17,7 @@ from api.schemas import (
     OptionalReasonIn,
     ReasonIn,
 )
-from engine import access, queries
+from engine import access, reads, runtime
 from engine.runtime import Engine
 
 router = APIRouter(prefix=PREFIX, tags=["cases"])
@@ -29,7 +29,7 @@ Text = Annotated[str | None, Query(min_length=1, max_length=100)]
 def _detail(engine: Engine, principal: access.Principal, case_no: str) -> CaseDetailOut:
     with engine.db.session() as s:
         case = access.visible_case(s, principal, case_no)
-        detail = queries.case_detail(engine, s, case, engine.clock.now())
+        detail = reads.case_detail(engine, s, case, engine.clock.now())
     return CaseDetailOut.model_validate(detail)
 
 
@@ -44,7 +44,7 @@ def report(body: CaseIn, engine: EngineDep, principal: PrincipalDep) -> CaseDeta
         grid, actor = access.can_report(s, principal, body.grid_code)
     fields = body.model_dump(exclude={"case_no", "process_id", "data"}, exclude_none=True)
     data: dict[str, Any] = {**body.data, **fields, "grid_code": grid}
-    case_no = queries.report_case(engine, body.process_id, body.case_no, data, actor)
+    case_no = runtime.report_case(engine, body.process_id, body.case_no, data, actor)
     return _detail(engine, principal, case_no)
 
 
@@ -67,12 +67,12 @@ def list_cases(
     offset: Offset = 0,
 ) -> CasePage:
     """Cases in the caller's jurisdiction (and those they work on), newest first."""
-    filters = queries.CaseFilters(
+    filters = reads.CaseFilters(
         status=status, tier=tier, severity=severity, category=category, org=org,
         overdue=overdue, reported_from=reported_from, reported_to=reported_to, text=text,
         process_id=process_id,
     )  # fmt: skip
-    page = queries.list_cases(s, principal, filters, now=now, limit=limit, offset=offset)
+    page = reads.list_cases(s, principal, filters, now=now, limit=limit, offset=offset)
     return CasePage.model_validate(page)
 
 
@@ -92,7 +92,7 @@ def case_history(
 ) -> HistoryPage:
     """The audit timeline: who did what, when, with what data, in order."""
     access.visible_case(s, principal, case_no)
-    return HistoryPage.model_validate(queries.history(s, case_no, limit=limit, offset=offset))
+    return HistoryPage.model_validate(reads.history(s, case_no, limit=limit, offset=offset))
 
 
 @router.post("/cases/{case_no}/suspend", response_model=CaseDetailOut, dependencies=[JSON])

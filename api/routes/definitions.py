@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Path, Response, UploadFile
 
 from api.deps import MULTIPART, PREFIX, EngineDep, PrincipalDep, SessionDep
 from api.schemas import DefinitionOut, DeployedOut, ValidationOut
-from engine import access, queries
+from engine import access, reads
 from engine.errors import InputInvalid
 from engine.spiff import BundleFile
 
@@ -65,7 +65,7 @@ def validate(files: Files, engine: EngineDep, principal: PrincipalDep) -> Valida
 @router.get("/definitions", response_model=list[DefinitionOut])
 def list_definitions(s: SessionDep, principal: PrincipalDep) -> list[DefinitionOut]:
     """Every deployed version of every process."""
-    return [DefinitionOut.model_validate(d) for d in queries.definitions(s)]
+    return [DefinitionOut.model_validate(d) for d in reads.definitions(s)]
 
 
 @router.get(
@@ -80,4 +80,4 @@ def definition_xml(
     principal: PrincipalDep,
 ) -> Response:
     """The BPMN file exactly as deployed (for the modeler and for diagram overlays)."""
-    return Response(queries.definition_xml(s, process_id, version), media_type="application/xml")
+    return Response(reads.definition_xml(s, process_id, version), media_type="application/xml")

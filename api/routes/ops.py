@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import StateDep
 from api.schemas import Health, Readiness
-from engine import queries
+from engine import reads
 from engine.storage.migrate import is_at_head
 
 router = APIRouter(tags=["operations"])
@@ -26,7 +26,7 @@ def readyz(state: StateDep) -> Response:
     database = migrated = False
     try:
         with db.session() as s:
-            queries.ping(s)
+            reads.ping(s)
         database = True
         migrated = is_at_head(db)
     except Exception:  # any failure means "not ready", never a 500
@@ -46,7 +46,7 @@ def readyz(state: StateDep) -> Response:
 def metrics(state: StateDep) -> PlainTextResponse:
     """Prometheus text format: requests, latencies, open and overdue tasks, timer lag."""
     with state.engine.db.session() as s:
-        gauges = queries.gauges(s, state.clock.now())
+        gauges = reads.gauges(s, state.clock.now())
     return PlainTextResponse(
         state.metrics.render(gauges), media_type="text/plain; version=0.0.4; charset=utf-8"
     )

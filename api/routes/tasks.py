@@ -18,7 +18,7 @@ from api.schemas import (
     TaskOut,
     TaskPage,
 )
-from engine import access, queries
+from engine import access, reads
 from engine.runtime import Engine
 
 router = APIRouter(prefix=PREFIX, tags=["tasks"])
@@ -28,7 +28,7 @@ def _out(engine: Engine, task_id: str, request: Request) -> Response:
     """The task as stored after the command; with an ``Idempotency-Key`` the answer is kept
     for retries in the same transaction."""
     with engine.db.session() as s:
-        view = queries.task_view(s, task_id, engine.clock.now())
+        view = reads.task_view(s, task_id, engine.clock.now())
         response = responses.json(TaskOut.model_validate(view))
         reservation = reservation_of(request)
         if reservation is not None:
@@ -51,7 +51,7 @@ def inbox(
     """``mine``: claimed by or assigned to me; ``candidate``: open tasks whose unit and role I
     hold; ``jurisdiction``: tasks of cases in my units' subtrees (centre staff, auditors)."""
     with engine.db.session() as s:
-        page = queries.inbox(s, caller.principal(s), scope=scope, now=now, sort=sort,
+        page = reads.inbox(s, caller.principal(s), scope=scope, now=now, sort=sort,
                              case_no=case_no, state=state, limit=limit, offset=offset)  # fmt: skip
     return responses.json(TaskPage.model_validate(page))
 
@@ -61,7 +61,7 @@ def task_detail(task_id: str, engine: EngineDep, caller: CallerDep, now: NowDep)
     """The task, its form (JSON Schema), UI schema, the current data and the comments."""
     with engine.db.session() as s:
         task, _ = access.visible_task(s, caller.principal(s), task_id)
-        return TaskDetailOut.model_validate(queries.task_detail(s, task, now))
+        return TaskDetailOut.model_validate(reads.task_detail(s, task, now))
 
 
 @router.post("/tasks/{task_id}/claim", response_model=TaskOut)
@@ -70,7 +70,7 @@ def claim(task_id: str, engine: EngineDep, caller: CallerDep) -> Response:
     with engine.db.session() as s:
         actor, case = access.claim_check(s, caller.principal(s), task_id)
     # the claimed row as the command committed it; a claim does not change the case's title
-    view = queries.TaskView.of(engine.claim(task_id, actor), case.title, engine.clock.now())
+    view = reads.TaskView.of(engine.claim(task_id, actor), case.title, engine.clock.now())
     return responses.json(TaskOut.model_validate(view))
 
 

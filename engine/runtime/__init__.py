@@ -5,13 +5,14 @@ step → extract → save machinery they share; ``sync`` and ``projection`` extr
 waits and the case from a stepped workflow; ``context`` is what hooks (listeners) see inside
 the transaction; ``candidates`` resolves who may work on a task; ``definitions`` deploys and
 caches versions; ``forms`` validates submissions; ``cache`` keeps stepped workflows; ``diagram``
-packs a finished instance's overlay.
+packs a finished instance's overlay; ``intake`` reports a new case.
 """
 
 from engine.runtime.candidates import Candidate, CandidateResolver, PropertyResolver
 from engine.runtime.commands import Engine
 from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.definitions import DefinitionVersion, files_from_paths, validate
+from engine.runtime.intake import next_case_no, report_case
 from engine.runtime.transaction import FINISHED, OPEN_STATES
 
 __all__ = [
@@ -25,5 +26,7 @@ __all__ = [
     "PropertyResolver",
     "TaskListener",
     "files_from_paths",
+    "next_case_no",
+    "report_case",
     "validate",
 ]

@@ -43,14 +43,7 @@ from engine.spiff import (
 )
 from engine.spiff.helpers import make_helpers
 from engine.storage.database import Database
-from engine.storage.models import (
-    Case,
-    Definition,
-    HumanTask,
-    Instance,
-    MessageWait,
-    TaskComment,
-)
+from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, TaskComment
 
 
 class Engine(Transaction):

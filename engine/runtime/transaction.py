@@ -21,12 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import SYSTEM, Actor, AuditLog
 from engine.clock import Clock
-from engine.errors import (
-    InstanceNotActive,
-    NotFound,
-    StaleVersion,
-    TaskNotOpen,
-)
+from engine.errors import InstanceNotActive, NotFound, StaleVersion, TaskNotOpen
 from engine.runtime import definitions as defs
 from engine.runtime.cache import WorkflowCache, approx_bytes
 from engine.runtime.candidates import CandidateResolver
@@ -34,19 +29,9 @@ from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.diagram import pack_element_states
 from engine.runtime.projection import case_changes, case_snapshot, project_case
 from engine.runtime.sync import sync_tasks, sync_waits, task_payload
-from engine.spiff import (
-    SandboxScriptEngine,
-    Workflow,
-    engine_time,
-)
+from engine.spiff import SandboxScriptEngine, Workflow, engine_time
 from engine.storage.database import Database
-from engine.storage.models import (
-    Case,
-    Definition,
-    HumanTask,
-    Instance,
-    OrgUnit,
-)
+from engine.storage.models import Case, Definition, HumanTask, Instance, OrgUnit
 
 OPEN_STATES = ("open", "claimed")
 FINISHED = ("completed", "cancelled")

@@ -16,7 +16,7 @@ from engine.errors import (
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
-from engine.queries import element_states
+from engine.reads import element_states
 from engine.runtime import Engine
 from engine.storage.database import Database
 from engine.storage.models import Definition, HumanTask, Instance, TaskComment

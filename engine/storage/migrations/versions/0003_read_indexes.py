@@ -8,7 +8,7 @@ Subtree filters read ``org_path LIKE '/county/town/%'``. Under a non-C database 
 (``C.UTF-8``, ``zh_CN.UTF-8``, …) a PostgreSQL btree with the default operator class cannot
 serve a LIKE prefix, so ``ix_cases_org_path`` and ``ix_audit_events_org`` are rebuilt with
 ``varchar_pattern_ops`` (which also serves equality). SQLite is unchanged: its queries use
-``org_path >= :prefix AND org_path < :prefix_next`` (engine/queries.py), which the existing
+``org_path >= :prefix AND org_path < :prefix_next`` (engine/reads/scope.py), which the existing
 BINARY-collated indexes serve.
 """
 
