@@ -108,6 +108,12 @@ class InputInvalid(BihuanError):
     code = "invalid_input"
 
 
+class AuthenticationFailed(BihuanError):
+    """No valid credentials (maps to 401)."""
+
+    code = "unauthenticated"
+
+
 class NotFound(BihuanError):
     code = "not_found"
 
