@@ -88,7 +88,7 @@ def run_in_memory(cases: int) -> dict[str, float]:
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
     from SpiffWorkflow.util.task import TaskState
 
-    from engine.spiff.helpers import make_helpers
+    from engine.sandbox import make_helpers
     from engine.workdays import WorkCalendar, make_workday_helpers
 
     root = Path(__file__).resolve().parent.parent / "processes"

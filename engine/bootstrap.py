@@ -9,10 +9,9 @@ from typing import Any
 from engine.clock import Clock, SystemClock
 from engine.orgs import LaneResolver
 from engine.runtime import CandidateResolver, Engine, PropertyResolver
+from engine.sandbox import Limits, Sandbox, make_helpers
 from engine.scheduler import FiringRecorder
 from engine.settings import Settings
-from engine.spiff import Limits, Sandbox
-from engine.spiff.helpers import make_helpers
 from engine.storage.database import Database
 from engine.supervision import build_supervision
 from engine.workdays import WorkCalendar, make_workday_helpers

@@ -11,8 +11,15 @@ from typing import Any, Literal
 
 import pytest
 
-from engine.spiff.helpers import CALENDAR_HELPER_NAMES, make_helpers, with_calendar
-from engine.spiff.sandbox import Limits, Sandbox, SandboxRuntimeError, SandboxViolation
+from engine.sandbox import (
+    CALENDAR_HELPER_NAMES,
+    Limits,
+    Sandbox,
+    SandboxRuntimeError,
+    SandboxViolation,
+    make_helpers,
+    with_calendar,
+)
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 SMALL = Limits(timeout_seconds=2.0, max_steps=5_000, max_size=10_000)

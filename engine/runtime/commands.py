@@ -31,17 +31,15 @@ from engine.runtime.candidates import CandidateResolver, PropertyResolver
 from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.projection import project_case
 from engine.runtime.transaction import Transaction
+from engine.sandbox import Limits, Sandbox, make_helpers
 from engine.spiff import (
     SERIALIZER_VERSION,
     SPIFF_VERSION,
     BundleFile,
-    Limits,
-    Sandbox,
     SandboxScriptEngine,
     Workflow,
     engine_time,
 )
-from engine.spiff.helpers import make_helpers
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, TaskComment
 

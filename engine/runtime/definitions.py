@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
 from engine.runtime.forms import FormValidator
-from engine.spiff import BundleFile, RestoredSpec, Sandbox, compile_bundle
+from engine.sandbox import Sandbox
+from engine.spiff import BundleFile, RestoredSpec, compile_bundle
 from engine.storage.models import Bundle, Definition
 from engine.storage.models import BundleFile as BundleFileRow
 

@@ -1,7 +1,9 @@
-"""The one seam to SpiffWorkflow: nothing outside this package imports it (ruff enforces it)."""
+"""The one seam to SpiffWorkflow: nothing outside this package imports it (ruff enforces it).
+
+The sandbox its script engine runs expressions in is engine/sandbox/ (no SpiffWorkflow there).
+"""
 
 from engine.spiff.bundle import BundleFile, CompiledBundle, CompiledProcess, compile_bundle
-from engine.spiff.sandbox import Limits, Sandbox, SandboxRuntimeError, SandboxViolation
 from engine.spiff.scripting import SandboxScriptEngine, engine_time
 from engine.spiff.serializer import SERIALIZER_VERSION, SPIFF_VERSION, RestoredSpec
 from engine.spiff.workflow import PendingMessage, PendingTimer, ReadyTask, Workflow
@@ -12,15 +14,11 @@ __all__ = [
     "BundleFile",
     "CompiledBundle",
     "CompiledProcess",
-    "Limits",
     "PendingMessage",
     "PendingTimer",
     "ReadyTask",
     "RestoredSpec",
-    "Sandbox",
-    "SandboxRuntimeError",
     "SandboxScriptEngine",
-    "SandboxViolation",
     "Workflow",
     "compile_bundle",
     "engine_time",

@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.errors import Problem, ValidationFailed
-from engine.spiff.sandbox import Sandbox, SandboxViolation
+from engine.sandbox.restricted import Sandbox, SandboxViolation
 from engine.spiff.serializer import spec_to_dict
 from engine.spiff.xmlsafety import UnsafeXml, parse_xml
 

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
-from engine.spiff.sandbox import Sandbox, SandboxRuntimeError, SandboxViolation
+from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
 
 _NOW: contextvars.ContextVar[Callable[[], datetime] | None] = contextvars.ContextVar(
     "bihuan_engine_now", default=None

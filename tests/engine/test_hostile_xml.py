@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ValidationFailed
-from engine.spiff import BundleFile, Sandbox, compile_bundle
+from engine.sandbox import Sandbox
+from engine.spiff import BundleFile, compile_bundle
 from engine.spiff.xmlsafety import UnsafeXml, parse_xml
 
 HOSTILE = {

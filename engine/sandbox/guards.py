@@ -1,4 +1,4 @@
-"""Run-time guards for the script sandbox (private to :mod:`engine.spiff.sandbox`).
+"""Run-time guards for the script sandbox (private to :mod:`engine.sandbox.restricted`).
 
 The restricting compiler rewrites every attribute read, subscript, iteration, augmented
 assignment, size-sensitive operator (``+ * ** << % | ^``), comparison, f-string field, starred

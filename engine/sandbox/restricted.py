@@ -2,7 +2,7 @@
 
 Process designers write small pieces of Python that run against task data (a JSON-like dict).
 They are compiled with RestrictedPython and a stricter policy (:class:`_Policy`), then run with
-guard functions from :mod:`engine.spiff._guards` that decide, at run time, what each attribute
+guard functions from :mod:`engine.sandbox.guards` that decide, at run time, what each attribute
 read, subscript, loop, operator, comparison and conversion may do.
 
 What scripts may do: literals, arithmetic, comparisons, ``and``/``or``/``not``, ``in``, slicing,
@@ -11,7 +11,7 @@ exception types, ``def`` and ``lambda`` (no decorators), assignment to names and
 dicts and lists (scripts only), the safe methods of str/list/dict/set/tuple and of datetimes,
 safe builtins (``len min max sum abs round sorted any all range enumerate zip reversed str int
 float bool list dict set frozenset tuple isinstance`` and a few exception types) and the helpers
-passed to :class:`Sandbox` (see :mod:`engine.spiff.helpers`).
+passed to :class:`Sandbox` (see :mod:`engine.sandbox.helpers`).
 
 What is refused at compile time (:class:`SandboxViolation`, found at deploy): names or
 attributes starting with ``_`` (so every dunder, including Unicode look-alikes, which Python
@@ -49,7 +49,7 @@ from typing import Any, Final, Literal
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
-from engine.spiff._guards import (
+from engine.sandbox.guards import (
     FLAT,
     MAX_DEPTH,
     Refused,
@@ -434,9 +434,9 @@ class Sandbox:
     """Compile and run untrusted Python-subset code against task data.
 
     ``helpers``: functions offered by name to every expression and script (task data of the
-    same name takes precedence). Build them with :func:`engine.spiff.helpers.make_helpers`; the
+    same name takes precedence). Build them with :func:`engine.sandbox.helpers.make_helpers`; the
     working-day helpers of the calendar are added the same way (see
-    :func:`engine.spiff.helpers.with_calendar`). Helpers are trusted code: they receive
+    :func:`engine.sandbox.helpers.with_calendar`). Helpers are trusted code: they receive
     sandbox values as they are and must return data (str, numbers, lists, dicts, ...).
 
     A ``Sandbox`` is thread-safe and meant to be shared: compiled code is cached per

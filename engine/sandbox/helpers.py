@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from engine.spiff._guards import FLAT, Refused, measure
+from engine.sandbox.guards import FLAT, Refused, measure
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
