@@ -19,9 +19,10 @@ from engine.kpi.catchup import CATCH_UP_CRON, catch_up_job
 from engine.scheduler.periodic import PeriodicJob
 from engine.settings import Settings
 from engine.storage.database import Database
+from engine.supervision.core import SupervisionConfig
 from engine.supervision.housekeeping import CHANGE_FEED_CRON, change_feed_job
 from engine.supervision.reports import default_jobs
-from engine.supervision.service import Supervision, SupervisionConfig
+from engine.supervision.service import Supervision
 from engine.workdays import DeadlinePolicy, WorkCalendar
 
 
