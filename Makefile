@@ -22,12 +22,13 @@ run: $(STAMP)
 	BIHUAN_DEMO=1 $(BIN)/bihuan demo
 	BIHUAN_DEMO=1 $(BIN)/bihuan serve
 
-## Lint, format check, type check, then the whole test suite (SQLite always; PostgreSQL when
-## BIHUAN_TEST_POSTGRES_URL is set).
+## Lint, format check, type check, the layers contract (pyproject [tool.importlinter]), then the
+## whole test suite (SQLite always; PostgreSQL when BIHUAN_TEST_POSTGRES_URL is set).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

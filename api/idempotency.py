@@ -40,8 +40,7 @@ from api.metrics import ASGIApp, Message, Receive, Scope, Send
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
 from engine.errors import BihuanError
-from engine.storage.database import Database
-from engine.storage.models import IdempotencyRecord
+from engine.storage import Database, IdempotencyRecord
 
 HEADER = b"idempotency-key"
 MAX_KEY = 200

@@ -23,7 +23,7 @@ import anyio
 
 from engine import reads
 from engine.access import Principal
-from engine.storage.database import Database
+from engine.storage import Database
 
 BATCH = 200
 GAP_WAIT_SECONDS = 5.0

@@ -21,7 +21,7 @@ from anyio.lowlevel import RunVar
 from sqlalchemy.pool import QueuePool
 
 from engine.access import PASSWORD_SLOTS
-from engine.storage.database import Database
+from engine.storage import Database
 
 _SIGN_INS: RunVar[CapacityLimiter] = RunVar("bihuan_sign_ins")
 

@@ -28,7 +28,7 @@ Cases are added incrementally (10k, then +90k, then +900k) and measured after ea
   (``bench_handler``) and for a township centre (``bench_centre``), target p95 ≤ 20 ms;
 * sweep — ``Scheduler.claim`` (the due-timer claim: batch of 200, leases, re-read), p95 ≤ 50 ms;
 * history — ``engine.reads.history`` of a random case, p95 ≤ 20 ms;
-* KPI — ``engine.kpi.compute`` for the county ``qs`` and the month 2026-03, ≤ 2 s (median of
+* KPI — ``engine.kpi.rollup`` for the county ``qs`` and the month 2026-03, ≤ 2 s (median of
   5 after a warm-up call; ``--kpi-limit``); up to ``--fold-limit`` cases also the same report
   folded from every case's record (``compute_from_record``, the way before the facts table:
   ``kpi_fold_s``, checked equal), and up to ``--rebuild-limit`` the time of ``bihuan kpi

@@ -18,6 +18,8 @@ def serve() -> None:
 @app.command()
 def scheduler() -> None:
     """Run the scheduler alone (any number may run against one PostgreSQL database)."""
+    from engine.bootstrap import build_engine
     from engine.scheduler import run_scheduler
 
-    run_scheduler(settings_from_env())
+    settings = settings_from_env()
+    run_scheduler(settings, engine=build_engine(settings))

@@ -16,8 +16,7 @@ from api.schemas import AuditPage, KpiReportOut, TimelineOut, VerifyOut
 from engine import access
 from engine.audit import AuditQuery, case_timeline, csv_lines, jsonl_lines, search, verify
 from engine.errors import InputInvalid
-from engine.kpi import Period, compute
-from engine.kpi.compute import KpiSet, as_mapping
+from engine.kpi import KpiSet, Period, as_mapping, compute
 
 router = APIRouter(prefix=PREFIX, tags=["audit"])
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from api.deps import StateDep
 from api.schemas import Health, Readiness
 from engine import reads
-from engine.storage.migrate import is_at_head
+from engine.storage import is_at_head
 
 router = APIRouter(tags=["operations"])
 

@@ -8,8 +8,7 @@ Row formats: docs/audit.md.
 
 from engine.audit.anchor import anchor_job, create_anchor
 from engine.audit.log import GENESIS, SCHEDULER, SYSTEM, Actor, AuditLog
-from engine.audit.retention import PurgeResult, purge_candidates, purge_expired
-from engine.audit.search import (
+from engine.audit.query import (
     AuditQuery,
     AuditRecord,
     Page,
@@ -19,8 +18,9 @@ from engine.audit.search import (
     jsonl_lines,
     search,
 )
+from engine.audit.retention import PurgeResult, purge_candidates, purge_expired
 from engine.audit.timeline import Timeline, case_timeline, render_text
-from engine.audit.verify import ChainProblem, VerifyReport, verify
+from engine.audit.verification import ChainProblem, VerifyReport, verify
 
 __all__ = [
     "GENESIS",

@@ -5,7 +5,7 @@ The purged span (seq 1 … head) is replaced by **one signed summary event** at 
 
 * its ``prev_hash`` is GENESIS and its details say ``first_seq = 1``, ``last_seq = head``;
 * ``details.head_hash`` is the hash of the last purged event, so anchors that signed the old
-  head still match (engine/audit/verify.py accepts an anchored head inside a signed span);
+  head still match (engine/audit/verification.py accepts an anchored head inside a signed span);
 * ``details.signature`` = HMAC-SHA256 under the server key over the details (less the
   signature): nobody without the key can forge a summary to hide a rewritten history;
 * ``details.case`` keeps the case's tracked fields as last recorded, ``details.kpi`` the facts
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.anchor import sign
 from engine.audit.log import GENESIS, Actor, AuditLog, canonical, event_hash
-from engine.audit.verify import summary_digest, verify
+from engine.audit.verification import summary_digest, verify
 from engine.errors import AuditChainBroken
 from engine.kpi.facts import fold_case
 from engine.kpi.store import refresh_case

@@ -7,7 +7,8 @@ otherwise); ``sums`` counts a period's facts in SQL and ``compute`` puts the rep
 """
 
 from engine.kpi.catchup import catch_up, rebuild
-from engine.kpi.compute import (
+from engine.kpi.facts import CaseFacts, Fold, fold_case
+from engine.kpi.rollup import (
     DEFAULT_TARGETS,
     KpiReport,
     KpiSet,
@@ -15,12 +16,12 @@ from engine.kpi.compute import (
     Rate,
     TierTarget,
     UnitKpis,
+    as_mapping,
     compute,
     compute_from_record,
     iter_case_facts,
     trend,
 )
-from engine.kpi.facts import CaseFacts, Fold, fold_case
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -32,6 +33,7 @@ __all__ = [
     "Rate",
     "TierTarget",
     "UnitKpis",
+    "as_mapping",
     "catch_up",
     "compute",
     "compute_from_record",

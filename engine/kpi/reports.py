@@ -23,7 +23,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA
-from engine.kpi.compute import (
+from engine.kpi.labels import SEVERITY, TIER, TIERS
+from engine.kpi.rollup import (
     DEFAULT_TARGETS,
     KpiReport,
     KpiSet,
@@ -33,7 +34,6 @@ from engine.kpi.compute import (
     compute,
     trend,
 )
-from engine.kpi.labels import SEVERITY, TIER, TIERS
 
 CJK_FONTS = (
     "WenQuanYi Micro Hei",

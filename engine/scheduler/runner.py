@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock
 from engine.notify import LoggingSender, Sender, deliver_pending
 from engine.scheduler.leader import LeaderLease
 from engine.scheduler.periodic import PeriodicJob, PeriodicJobs
@@ -193,20 +193,18 @@ def start_in_background(
 def run_scheduler(
     settings: Settings,
     *,
+    engine: Engine,
     clock: Clock | None = None,
     stop_event: threading.Event | None = None,
-    engine: Engine | None = None,
     elect: bool = False,
     on_tick: Callable[[SweepStats | None], None] | None = None,
 ) -> None:
     """Run until ``stop_event`` is set (or SIGTERM/SIGINT when called from the main thread).
 
     Standalone schedulers need no election (``elect=False``): any number may sweep one database.
+    The engine comes from the caller (``engine.bootstrap.build_engine`` for ``bihuan scheduler``):
+    the scheduler does not wire the engine it serves.
     """
-    if engine is None:
-        from engine.bootstrap import build_engine
-
-        engine = build_engine(settings, clock=clock or SystemClock())
     stop = stop_event or threading.Event()
     if stop_event is None and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):

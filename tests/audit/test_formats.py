@@ -18,8 +18,8 @@ from sqlalchemy import Connection, String, column, create_engine, select, table,
 from sqlalchemy.exc import DBAPIError
 
 from engine.audit.log import GENESIS, SYSTEM, Actor, AuditLog
-from engine.audit.search import AuditQuery, search
-from engine.audit.verify import verify
+from engine.audit.query import AuditQuery, search
+from engine.audit.verification import verify
 from engine.storage.database import Database
 from engine.storage.migrate import upgrade
 from engine.storage.models import AuditEvent, JsonType, UTCDateTime

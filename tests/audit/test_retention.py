@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from engine.audit.anchor import create_anchor
 from engine.audit.retention import AuditChainBroken, purge_expired
 from engine.audit.timeline import case_timeline
-from engine.audit.verify import verify
+from engine.audit.verification import verify
 from engine.clock import ManualClock
 from engine.kpi.facts import fold_case
 from engine.runtime import Engine

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.audit.search import AuditQuery, export_csv, export_jsonl, search
+from engine.audit.query import AuditQuery, export_csv, export_jsonl, search
 from engine.storage.database import Database
 from tests.audit.chains import bulk_insert, chain_rows
 

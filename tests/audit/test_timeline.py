@@ -8,7 +8,7 @@ import pytest
 
 from engine.audit.log import SYSTEM, Actor, AuditLog
 from engine.audit.timeline import case_timeline, render_text
-from engine.audit.verify import verify
+from engine.audit.verification import verify
 from engine.clock import ManualClock
 from engine.runtime import Engine
 from engine.storage.database import Database

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, delete, insert, select, text, 
 from sqlalchemy.exc import DBAPIError
 
 from engine.audit.anchor import create_anchor
-from engine.audit.verify import verify
+from engine.audit.verification import verify
 from engine.storage.database import Database
 from engine.storage.models import AuditAnchor, AuditEvent
 from tests.audit.chains import as_attacker, bulk_insert, chain_rows
