@@ -1,7 +1,8 @@
 """Errors → RFC 9457 problem details (``application/problem+json``), in one place.
 
-The engine's errors carry a stable ``code``; :data:`STATUS` maps each to an HTTP status. The few
-errors that only exist at the HTTP edge (size, media type, idempotency) join the same tree.
+Every error class carries its stable ``code``, its HTTP ``status`` and whether a retry can help
+(engine/errors.py draws the tree); the few errors that exist only at the HTTP edge (size, media
+type, idempotency) join the same tree here.
 Nothing a client sends gives a 500: an unexpected exception is logged and answered with a bare
 500 problem that reveals nothing.
 """
@@ -17,64 +18,50 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.access import AuthenticationFailed
-from engine.errors import BihuanError, Conflict
+from engine.errors import BihuanError, Conflict, InputInvalid, StorageError
 
 log = logging.getLogger("bihuan.api")
 PROBLEM_JSON = "application/problem+json"
 
 
+class MalformedRequest(BihuanError):
+    """The body is not valid JSON."""
+
+    code = "malformed_request"
+    status = 400
+
+
+class RequestInvalid(BihuanError):
+    """The request does not match the operation's parameters or body model."""
+
+    code = "invalid_request"
+    status = 422
+
+
 class PayloadTooLarge(BihuanError):
     code = "payload_too_large"
+    status = 413
 
 
 class UnsupportedMediaType(BihuanError):
     code = "unsupported_media_type"
+    status = 415
 
 
 class IdempotencyKeyReused(BihuanError):
+    """The key was used before with another request."""
+
     code = "idempotency_key_reused"
+    status = 422
 
 
 class RequestInProgress(Conflict):
+    """The first request with this key is still running."""
+
     code = "request_in_progress"
+    retryable = True
 
 
-class MalformedRequest(BihuanError):
-    code = "malformed_request"
-
-
-class NotReady(BihuanError):
-    code = "not_ready"
-
-
-STATUS: dict[str, int] = {
-    "malformed_request": 400,
-    AuthenticationFailed.code: 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "conflict": 409,
-    "stale_version": 409,
-    "already_claimed": 409,
-    "task_not_open": 409,
-    "deadline_passed": 409,
-    "instance_not_active": 409,
-    "no_message_waiting": 409,
-    "duplicate_request": 409,
-    "audit_chain_broken": 409,
-    "request_in_progress": 409,
-    "payload_too_large": 413,
-    "unsupported_media_type": 415,
-    "invalid_bundle": 422,
-    "form_invalid": 422,
-    "invalid_input": 422,
-    "invalid_request": 422,
-    "idempotency_key_reused": 422,
-    "script_error": 422,
-    "calendar_data_missing": 503,
-    "storage_error": 503,
-    "not_ready": 503,
-}
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -88,13 +75,6 @@ TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-
-
-def status_of(exc: BihuanError) -> int:
-    found = STATUS.get(exc.code)
-    if found is not None:
-        return found
-    return 409 if isinstance(exc, Conflict) else 400
 
 
 RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", "context"})
@@ -137,9 +117,7 @@ def problem_for(exc: BihuanError, instance: str | None = None) -> JSONResponse:
     data = exc.to_dict()
     data.pop("code", None)
     data.pop("message", None)
-    return problem(
-        status_of(exc), exc.code, exc.message.split("\n")[0], instance=instance, extra=data
-    )
+    return problem(exc.status, exc.code, exc.message.split("\n")[0], instance=instance, extra=data)
 
 
 def install(app: FastAPI) -> None:
@@ -158,10 +136,10 @@ def install(app: FastAPI) -> None:
             loc = [str(p) for p in err.get("loc", ())]
             errors.append({"path": "/" + "/".join(loc), "message": str(err.get("msg", ""))})
         if malformed:
-            return problem(400, "malformed_request", "the body is not valid JSON",
-                           instance=request.url.path)  # fmt: skip
-        return problem(422, "invalid_request", "the request is invalid",
-                       instance=request.url.path, extra={"errors": errors})  # fmt: skip
+            return problem_for(MalformedRequest("the body is not valid JSON"), request.url.path)
+        return problem_for(
+            RequestInvalid("the request is invalid", errors=errors), request.url.path
+        )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -173,14 +151,16 @@ def install(app: FastAPI) -> None:
 
     async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
         log.error("database error on %s: %s", request.url.path, exc)
-        return problem(503, "storage_error", "the database is unavailable; retry later",
-                       instance=request.url.path)  # fmt: skip
+        return problem_for(
+            StorageError("the database is unavailable; retry later"), request.url.path
+        )
 
     async def on_bad_value(request: Request, exc: Exception) -> JSONResponse:
         log.warning("the database refused a value on %s: %s", request.url.path, exc)
-        return problem(422, "invalid_input", "a value was refused by the database "
-                       "(out of range, or a character it cannot store)",
-                       instance=request.url.path)  # fmt: skip
+        refused = InputInvalid(
+            "a value was refused by the database (out of range, or a character it cannot store)"
+        )
+        return problem_for(refused, request.url.path)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.deps import remember_principal
-from api.errors import IdempotencyKeyReused, RequestInProgress, problem, problem_for
+from api.errors import IdempotencyKeyReused, RequestInProgress, RequestInvalid, problem_for
 from api.metrics import ASGIApp, Message, Receive, Scope, Send
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
@@ -197,8 +197,8 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not 1 <= len(key) <= MAX_KEY:
-            await problem(422, "invalid_request", f"Idempotency-Key must be 1–{MAX_KEY} characters",
-                          instance=path)(scope, receive, send)  # fmt: skip
+            bad_key = RequestInvalid(f"Idempotency-Key must be 1–{MAX_KEY} characters")
+            await problem_for(bad_key, path)(scope, receive, send)
             return
         authorization = _header(scope, b"authorization") or ""
         token = authorization[7:] if authorization.lower().startswith("bearer ") else ""

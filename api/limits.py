@@ -4,7 +4,7 @@ before the body is read when Content-Length says so, and while it streams when i
 
 from __future__ import annotations
 
-from api.errors import problem
+from api.errors import PayloadTooLarge, RequestInvalid, problem_for
 from api.metrics import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -18,13 +18,10 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     def _refuse(self, scope: Scope) -> ASGIApp:
-        return problem(
-            413,
-            "payload_too_large",
-            f"the request body exceeds {self.max_bytes} bytes",
-            instance=str(scope.get("path", "")),
-            extra={"limit": self.max_bytes},
+        too_large = PayloadTooLarge(
+            f"the request body exceeds {self.max_bytes} bytes", limit=self.max_bytes
         )
+        return problem_for(too_large, str(scope.get("path", "")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,8 +29,8 @@ class BodyLimitMiddleware:
             return
         raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string", b""))
         if b"%00" in raw or b"\x00" in raw or "\x00" in str(scope.get("path", "")):
-            await problem(422, "invalid_request", "the URL must not contain NUL characters",
-                          instance=str(scope.get("path", "")))(scope, receive, send)  # fmt: skip
+            nul = RequestInvalid("the URL must not contain NUL characters")
+            await problem_for(nul, str(scope.get("path", "")))(scope, receive, send)
             return
         for key, value in scope.get("headers", []):
             if bytes(key).lower() == b"content-length":

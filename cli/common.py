@@ -50,6 +50,8 @@ def friendly(func: F) -> F:
                 err.print(f"  {p}", markup=False, highlight=False)
         except BihuanError as exc:
             _say(f"error ({exc.code}):", exc.message)
+            if exc.retryable:
+                err.print("稍后重试可能成功 (a retry may help)", highlight=False)
         except pydantic.ValidationError as exc:
             _say("settings:", _settings_problems(exc))
         except ArgumentError as exc:

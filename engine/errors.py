@@ -1,33 +1,48 @@
-"""The engine's error tree. Every error carries a stable ``code``; the API maps codes to HTTP in
-one place (``api/errors.py``). Messages are written for the person who caused them.
+"""The engine's error tree. Every error carries a stable ``code``, the HTTP ``status`` the API
+answers with, and whether a ``retryable`` retry of the same request can help; the API derives its
+mapping from the classes (``api/errors.py``). Messages are written for the person who caused them.
 
-    BihuanError                      code
-    ├── ValidationFailed             invalid_bundle      a bundle with every problem listed
-    ├── FormInvalid                  form_invalid        form data against the task's JSON Schema
-    ├── InputInvalid                 invalid_input       any other bad argument
-    ├── NotFound                     not_found
-    ├── PermissionDenied             forbidden
-    ├── Conflict                     conflict
-    │   ├── StaleVersion             stale_version       another command changed the instance first
-    │   ├── TaskAlreadyClaimed       already_claimed
-    │   ├── TaskNotOpen              task_not_open       completed, cancelled or withdrawn
-    │   ├── DeadlinePassed           deadline_passed     an interrupting timer took the task away
-    │   ├── InstanceNotActive        instance_not_active suspended, cancelled or completed
-    │   ├── NoMessageWaiting         no_message_waiting
-    │   └── AuditChainBroken         audit_chain_broken  a purge met a chain that does not verify
-    ├── ScriptError                  script_error        a BPMN expression failed at run time
-    ├── CalendarDataMissing          calendar_data_missing
-    └── StorageError                 storage_error       the database refused (never a client fault)
+    BihuanError                   code                  status retry
+    ├── ValidationFailed          invalid_bundle        422        every problem of a bundle
+    ├── FormInvalid               form_invalid          422        form data against its schema
+    ├── InputInvalid              invalid_input         422        any other bad argument
+    │   ├── OrgConfigError        (its parent's)        422        engine/orgs/config.py
+    │   └── LaneResolutionError   (its parent's)        422        engine/orgs/lanes.py
+    ├── AuthenticationFailed      unauthenticated       401        no valid credentials
+    ├── NotFound                  not_found             404
+    │   └── UnknownOrg            (its parent's)        404        engine/orgs/tree.py
+    ├── PermissionDenied          forbidden             403
+    ├── Conflict                  conflict              409
+    │   ├── StaleVersion          stale_version         409   yes  another command came first
+    │   ├── TaskAlreadyClaimed    already_claimed       409
+    │   ├── TaskNotOpen           task_not_open         409        completed, cancelled, withdrawn
+    │   ├── DeadlinePassed        deadline_passed       409        a timer took the task away
+    │   ├── InstanceNotActive     instance_not_active   409        suspended, cancelled, completed
+    │   ├── NoMessageWaiting      no_message_waiting    409
+    │   ├── AuditChainBroken      audit_chain_broken    409        a purge met a broken chain
+    │   └── ExtensionRefused      (its parent's)        409        engine/workdays/policy.py
+    ├── ScriptError               script_error          422        an expression failed at run time
+    ├── CalendarDataMissing       calendar_data_missing 503   yes  a year's holidays not loaded
+    └── StorageError              storage_error         503   yes  the database is unavailable
+
+The API adds the errors that exist only at the HTTP edge (``api/errors.py``): MalformedRequest
+(400), RequestInvalid (422), PayloadTooLarge (413), UnsupportedMediaType (415),
+IdempotencyKeyReused (422) and RequestInProgress (a Conflict, 409, retryable).
+``tests/engine/test_errors.py`` checks that every code is unique and this drawing is complete.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 class BihuanError(Exception):
-    code = "error"
+    code: ClassVar[str] = "error"
+    #: the HTTP status the API answers with
+    status: ClassVar[int] = 400
+    #: whether the same request, sent again later, may succeed
+    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -68,6 +83,7 @@ class Problem:
 
 class ValidationFailed(BihuanError):
     code = "invalid_bundle"
+    status = 422
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -90,6 +106,7 @@ class FieldError:
 
 class FormInvalid(BihuanError):
     code = "form_invalid"
+    status = 422
 
     def __init__(self, form: str, errors: list[FieldError]) -> None:
         self.errors = errors
@@ -106,28 +123,35 @@ class FormInvalid(BihuanError):
 
 class InputInvalid(BihuanError):
     code = "invalid_input"
+    status = 422
 
 
 class AuthenticationFailed(BihuanError):
-    """No valid credentials (maps to 401)."""
+    """No valid credentials."""
 
     code = "unauthenticated"
+    status = 401
 
 
 class NotFound(BihuanError):
     code = "not_found"
+    status = 404
 
 
 class PermissionDenied(BihuanError):
     code = "forbidden"
+    status = 403
 
 
 class Conflict(BihuanError):
     code = "conflict"
+    status = 409
 
 
 class StaleVersion(Conflict):
     code = "stale_version"
+    status = 409
+    retryable = True
 
 
 class TaskAlreadyClaimed(Conflict):
@@ -154,17 +178,18 @@ class AuditChainBroken(Conflict):
     code = "audit_chain_broken"
 
 
-class DuplicateRequest(Conflict):
-    code = "duplicate_request"
-
-
 class ScriptError(BihuanError):
     code = "script_error"
+    status = 422
 
 
 class CalendarDataMissing(BihuanError):
     code = "calendar_data_missing"
+    status = 503
+    retryable = True
 
 
 class StorageError(BihuanError):
     code = "storage_error"
+    status = 503
+    retryable = True
