@@ -4,7 +4,7 @@ Needs, outside the repository: a scratch directory with ``npm install bpmn-js@17
 ``chromium`` browser (Debian: ``apt-get install chromium fonts-wqy-microhei`` — a CJK font is
 required, or every Chinese label renders as boxes). Usage::
 
-    python processes/_tools/render_png.py processes/dispute.bpmn docs/img/dispute.png \\
+    python scripts/render_png.py processes/dispute.bpmn docs/img/dispute.png \\
         --bpmn-js /tmp/render/node_modules/bpmn-js
 
 The page is as large as the diagram, so the PNG shows it at 100 %. The page title reports
