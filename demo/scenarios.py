@@ -22,6 +22,7 @@ from engine.audit import SYSTEM, Actor
 from engine.errors import NotFound
 from engine.runtime import Engine
 from engine.storage.models import HumanTask, Instance, UserRole
+from engine.vocabulary import OPEN_TASK_STATES
 
 Step = tuple[str, dict[str, Any]]
 
@@ -348,7 +349,7 @@ class Driver:
 
     def open_tasks(self, case_no: str, element_id: str | None = None) -> list[HumanTask]:
         query = select(HumanTask).where(
-            HumanTask.case_no == case_no, HumanTask.state.in_(("open", "claimed"))
+            HumanTask.case_no == case_no, HumanTask.state.in_(OPEN_TASK_STATES)
         )
         if element_id is not None:
             query = query.where(HumanTask.element_id == element_id)

@@ -12,6 +12,7 @@ from engine.access.roles import ADMINS, AUDIT_READERS, CENTRE_STAFF, DESIGNERS, 
 from engine.audit import Actor
 from engine.errors import InputInvalid, NotFound, PermissionDenied
 from engine.storage.models import Case, HumanTask, OrgUnit
+from engine.vocabulary import OPEN_TASK_STATES
 
 # ---------------------------------------------------------------- rules: definitions, users
 
@@ -122,7 +123,7 @@ def holds_candidacy(principal: Principal, task: HumanTask, case_path: str | None
 def task_is_mine(principal: Principal, task: HumanTask) -> bool:
     if principal.user_id in (task.assignee, task.completed_by):
         return True
-    if task.state not in ("open", "claimed") or task.candidate_org is None:
+    if task.state not in OPEN_TASK_STATES or task.candidate_org is None:
         return False
     return any(
         g.org_id == task.candidate_org

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
+from engine.kpi.store import advance
 from engine.storage.models import AuditEvent, Case
 
 GENESIS = "0" * 64
@@ -185,10 +186,7 @@ class AuditLog:
                 .where(Case.case_no == self.case_no)
                 .values(audit_seq=seq, audit_head=prev)
             )
-        # The case's KPI facts follow its record in this transaction: one upsert. (Imported
-        # here: engine.kpi reads the record through modules that import this one.)
-        from engine.kpi.store import advance
-
+        # The case's KPI facts follow its record in this transaction: one upsert.
         advance(self.session, self.case_no, rows, head_before)
         return len(rows)
 

@@ -39,13 +39,13 @@ from engine.errors import AuditChainBroken
 from engine.kpi.facts import fold_case
 from engine.kpi.store import refresh_case
 from engine.storage.models import AuditEvent, Case, DueItem, Instance, TaskComment
-from engine.vocabulary import SUMMARY_EVENT
+from engine.vocabulary import CLOSED_CASE_STATUSES, SUMMARY_EVENT
 
 RETENTION = Actor("system:retention", "system", None)
 PURGE_EVENT = "audit_purged"
 SQLITE_FUNCTION = "bihuan_audit_maintenance"
 #: Case states after which nothing more happens (the TTL runs from ``closed_at``).
-TERMINAL = ("CLOSED", "INVALID", "MERGED", "DIVERTED", "CANCELLED")
+TERMINAL = CLOSED_CASE_STATUSES
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA, as_utc
-from engine.kpi.facts import TIER_RANK
 from engine.kpi.labels import FIELD, LADDER, RUNG, TIER, value_label
 from engine.storage.models import AuditEvent
-from engine.vocabulary import SUMMARY_EVENT
+from engine.vocabulary import SUMMARY_EVENT, TIER_RANK
 
 ElementStatus = Literal["active", "completed", "withdrawn", "fired"]
 

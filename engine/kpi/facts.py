@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from engine.clock import as_utc
-from engine.vocabulary import SUMMARY_EVENT
+from engine.vocabulary import SUMMARY_EVENT, TIER_RANK
 
 REGISTERED_STATES = frozenset(
     {
@@ -52,7 +52,6 @@ REGISTERED_STATES = frozenset(
         "CLOSED",
     }
 )
-TIER_RANK = {"grid": 0, "village": 1, "township": 2, "county": 3}
 
 
 class EventLike(Protocol):

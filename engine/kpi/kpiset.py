@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta, timezone
 
 from engine.kpi.facts import CaseFacts
-from engine.kpi.labels import TIERS
+from engine.vocabulary import TIERS
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 

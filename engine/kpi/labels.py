@@ -27,7 +27,6 @@ STATUS = {
     "CANCELLED": "已撤销",
 }
 TIER = {"grid": "网格", "village": "村(社区)", "township": "乡镇(街道)", "county": "县(区)"}
-TIERS = ("grid", "village", "township", "county")
 SEVERITY = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝", "green": "绿"}
 LADDER = {-1: "无", 0: "提示", 1: "警示", 2: "通报", 3: "约谈", 4: "督查"}
 RUNG = {

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA
-from engine.kpi.labels import SEVERITY, TIER, TIERS
+from engine.kpi.labels import SEVERITY, TIER
 from engine.kpi.rollup import (
     DEFAULT_TARGETS,
     KpiReport,
@@ -34,6 +34,7 @@ from engine.kpi.rollup import (
     compute,
     trend,
 )
+from engine.vocabulary import TIERS
 
 CJK_FONTS = (
     "WenQuanYi Micro Hei",

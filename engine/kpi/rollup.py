@@ -42,10 +42,9 @@ from sqlalchemy.orm import Session
 from engine.kpi.catchup import bring_up_to_date
 from engine.kpi.facts import CaseFacts, EventLike, fold_case
 from engine.kpi.kpiset import BEIJING, DEFAULT_TARGETS, KpiSet, Period, Rate, TierTarget
-from engine.kpi.labels import TIERS
 from engine.kpi.sums import sums, under
 from engine.storage.models import AuditEvent, OrgUnit
-from engine.vocabulary import SUMMARY_EVENT
+from engine.vocabulary import SUMMARY_EVENT, TIERS
 
 __all__ = [
     "BEIJING",

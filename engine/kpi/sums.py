@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 
 from engine.kpi.facts import CaseFacts
 from engine.kpi.kpiset import KpiSet, Period
-from engine.kpi.labels import TIERS
 from engine.kpi.store import TABLE, from_row, lists_into
 from engine.storage.models import AuditEvent
+from engine.vocabulary import TIERS
 
 F = TABLE.c
 #: the counts the aggregate gives as they are (``resolved`` is the sum of the tiers)

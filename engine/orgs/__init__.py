@@ -11,7 +11,6 @@ from engine.orgs.config import (
     AREA_KINDS,
     KIND_TIERS,
     ROLES,
-    TIERS,
     OrgConfig,
     OrgConfigError,
     RoleGrant,
@@ -30,6 +29,7 @@ from engine.orgs.lanes import (
 )
 from engine.orgs.loader import apply_org_config, argon2_hasher, load_organisations
 from engine.orgs.tree import OrgTree, OrgUser, UnknownOrg, next_tier, tier_rank
+from engine.vocabulary import TIERS
 
 __all__ = [
     "AREA_KINDS",

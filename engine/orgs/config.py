@@ -27,7 +27,6 @@ KIND_TIERS: dict[str, str | None] = {
     "department": None,
 }
 AREA_KINDS = ("county", "township", "village", "grid")
-TIERS = ("grid", "village", "township", "county")
 #: Which kinds may stand directly under which (``None``: the top level).
 ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
     "county": (None,),

@@ -40,12 +40,12 @@ from engine.orgs.config import (
     AREA_KINDS,
     KIND_TIERS,
     ROLES,
-    TIERS,
     OrgConfigError,
     read_yaml,
 )
 from engine.orgs.tree import OrgTree
 from engine.runtime import Candidate, PropertyResolver
+from engine.vocabulary import TIERS
 
 ORG_RULE_KINDS = ("area", "centre", "field", "user_unit", "org")
 

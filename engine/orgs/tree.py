@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import NotFound
-from engine.orgs.config import TIERS, OrgConfig, RoleGrant, UnitSpec, UserSpec, load_org_config
+from engine.orgs.config import OrgConfig, RoleGrant, UnitSpec, UserSpec, load_org_config
+from engine.vocabulary import TIERS
 
 
 class UnknownOrg(NotFound):

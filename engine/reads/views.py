@@ -10,8 +10,9 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy.engine import Row
 
 from engine.storage.models import Case, HumanTask
+from engine.vocabulary import OPEN_TASK_STATES
 
-OPEN = ("open", "claimed")
+OPEN = OPEN_TASK_STATES
 TaskScope = Literal["mine", "candidate", "jurisdiction"]
 TaskSort = Literal["due", "priority", "created"]
 

@@ -19,6 +19,7 @@ from engine.runtime.candidates import CandidateResolver
 from engine.runtime.context import CommandContext, TaskListener
 from engine.spiff import Workflow
 from engine.storage.models import DueItem, HumanTask, MessageWait
+from engine.vocabulary import OPEN_TASK_STATES
 
 
 def task_payload(task: HumanTask) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def sync_tasks(
     gone = [task_id for spiff_id, task_id in held.items() if spiff_id not in ready]
     for task_id in gone:
         withdrawn = s.get(HumanTask, task_id)
-        if withdrawn is None or withdrawn.state not in ("open", "claimed"):
+        if withdrawn is None or withdrawn.state not in OPEN_TASK_STATES:
             continue
         withdrawn.state, withdrawn.completed_at = "cancelled", ctx.now
         ctx.audit.add("task_withdrawn", SYSTEM, task_id=withdrawn.id,

@@ -32,9 +32,10 @@ from engine.runtime.sync import sync_tasks, sync_waits, task_payload
 from engine.spiff import SandboxScriptEngine, Workflow, engine_time
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, OrgUnit
+from engine.vocabulary import FINISHED_STATUSES, OPEN_TASK_STATES
 
-OPEN_STATES = ("open", "claimed")
-FINISHED = ("completed", "cancelled")
+OPEN_STATES = OPEN_TASK_STATES
+FINISHED = FINISHED_STATUSES
 
 _LOCK = select(Instance).options(defer(Instance.state), defer(Instance.data))
 _LOCK_BY_TASK = (

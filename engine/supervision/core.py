@@ -23,14 +23,14 @@ from engine.scheduler.periodic import PeriodicJob
 from engine.storage.database import Database
 from engine.storage.models import Case, HumanTask, Instance
 from engine.supervision import records
+from engine.vocabulary import CLOSED_CASE_STATUSES, OPEN_TASK_STATES
 from engine.workdays import DeadlinePolicy, RuleSpec, WorkCalendar
 
 log = logging.getLogger("engine.supervision")
 T = TypeVar("T")
-CLOSED = frozenset({"CLOSED", "INVALID", "MERGED", "DIVERTED", "CANCELLED"})
+CLOSED = frozenset(CLOSED_CASE_STATUSES)
 HANDED_IN = frozenset({"FEEDBACK", "VERIFYING", "REVISIT"})
 CLOCK_STARTS = frozenset({"DISPATCHED", "SIGNED", "IN_PROGRESS", "RETURN_REQUESTED"})
-TIERS = ("grid", "village", "township", "county")
 
 
 class MessageSender(Protocol):
@@ -208,7 +208,7 @@ class SupervisionCore:
         sc.case.due_at, sc.case.due_rule = due, text
         for task_id in rec.get("anchored") or []:
             task = _task_row(sc.session, task_id)
-            if task is not None and task.state in ("open", "claimed"):
+            if task is not None and task.state in OPEN_TASK_STATES:
                 task.due_at, task.due_rule = due, text
 
     def _notify(

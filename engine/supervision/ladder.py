@@ -15,6 +15,7 @@ from engine.scheduler.items import ClaimedItem
 from engine.storage.models import HumanTask, Notification
 from engine.supervision import records, texts
 from engine.supervision.core import HANDED_IN, Scope, SupervisionCore
+from engine.vocabulary import OPEN_TASK_STATES
 from engine.workdays import Suspend, rung_level
 
 
@@ -34,7 +35,7 @@ class Ladder(SupervisionCore):
         task = None
         if target != "case":
             task = session.get(HumanTask, target)
-            if task is None or task.state not in ("open", "claimed"):
+            if task is None or task.state not in OPEN_TASK_STATES:
                 return
         self._apply_rung(sc, str(item.payload["rung"]), rec, task)
         sc.finish()

@@ -20,12 +20,12 @@ from engine.supervision import texts
 from engine.supervision.core import (
     CLOSED,
     HANDED_IN,
-    TIERS,
     MessageSender,
     Scope,
     SupervisionCore,
     log,
 )
+from engine.vocabulary import TIERS
 
 
 class Tiers(SupervisionCore):
