@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from engine.audit import (
+    AuditRecord,
+    ChainProblem,
+    ElementState,
+    FieldChange,
+    Timeline,
+    TimelineStep,
+)
+from engine.reads import CaseDetail, CaseView, CommentView, HistoryEntry, TaskDetail, TaskView
 
 
 class Model(BaseModel):
@@ -14,6 +26,52 @@ class Model(BaseModel):
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+# ---------------------------------------------------------------- models derived from engine views
+
+M = TypeVar("M", bound=BaseModel)
+#: engine view → the response model derived from it (nested views become their models)
+DERIVED: dict[type, type[BaseModel]] = {}
+
+
+def _swap(tp: Any) -> Any:
+    """A view's field type with nested views replaced by their models (tuples become lists)."""
+    if tp in DERIVED:
+        return DERIVED[tp]
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (list, tuple) and args:
+        return list.__class_getitem__(_swap(args[0]))
+    if origin is dict and args:
+        return dict.__class_getitem__((args[0], _swap(args[1])))
+    return tp
+
+
+def derived_from(view: type, **types: Any) -> Callable[[type[M]], type[M]]:
+    """Give a response model the fields of an engine view (a dataclass): their names, order,
+    types and defaults, so the two cannot drift apart. ``types`` narrows a field's type for the
+    API document (e.g. a ``Literal``) or adds a field the API computes."""
+
+    def build(stub: type[M]) -> type[M]:
+        hints = get_type_hints(view)
+        fields: dict[str, Any] = {}
+        for f in dataclasses.fields(view):
+            tp = types.get(f.name, _swap(hints[f.name]))
+            if f.default is not dataclasses.MISSING:
+                fields[f.name] = (tp, f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                fields[f.name] = (tp, Field(default_factory=f.default_factory))
+            else:
+                fields[f.name] = (tp, ...)
+        for name, tp in types.items():
+            fields.setdefault(name, (tp, ...))  # a value the API adds (e.g. a rendered text)
+        model = create_model(
+            stub.__name__, __base__=stub, __module__=stub.__module__, __doc__=stub.__doc__, **fields
+        )
+        DERIVED[view] = model
+        return model
+
+    return build
 
 
 # ---------------------------------------------------------------- problems
@@ -113,25 +171,9 @@ class ValidationOut(Out):
 # ---------------------------------------------------------------- tasks
 
 
+@derived_from(TaskView)
 class TaskOut(Out):
-    id: str
-    case_no: str
-    case_title: str
-    element_id: str
-    name: str
-    state: str
-    candidate_org: str | None
-    candidate_role: str | None
-    assignee: str | None
-    priority: int
-    created_at: datetime
-    claimed_at: datetime | None
-    completed_at: datetime | None
-    completed_by: str | None
-    due_at: datetime | None
-    overdue: bool
-    form_ref: str | None
-    ui_form_ref: str | None
+    pass
 
 
 class TaskPage(Out):
@@ -141,20 +183,14 @@ class TaskPage(Out):
     offset: int
 
 
+@derived_from(CommentView)
 class CommentOut(Out):
-    id: int
-    author: str
-    text: str
-    created_at: datetime
+    pass
 
 
+@derived_from(TaskDetail)
 class TaskDetailOut(Out):
-    task: TaskOut
-    form_schema: dict[str, Any] | None
-    ui_schema: dict[str, Any] | None
-    data: dict[str, Any]
-    comments: list[CommentOut]
-    instance_version: int
+    pass
 
 
 class CompleteIn(Model):
@@ -191,31 +227,9 @@ class CaseIn(Model):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+@derived_from(CaseView)
 class CaseOut(Out):
-    case_no: str
-    process_id: str
-    status: str
-    title: str
-    category: str | None
-    severity: str | None
-    tier: str | None
-    org_id: str | None
-    org_path: str
-    owner_org: str | None
-    handling_unit: str | None
-    case_leader: str | None
-    source_channel: str | None
-    reported_at: datetime
-    due_at: datetime | None
-    closed_at: datetime | None
-    updated_at: datetime
-    overdue: bool
-    resolved_tier: str | None = None
-    satisfaction: int | None = None
-    eval_excluded: bool = False
-    reopen_count: int = 0
-    escalation_count: int = 0
-    ladder_level: int = -1
+    pass
 
 
 class CasePage(Out):
@@ -225,31 +239,14 @@ class CasePage(Out):
     offset: int
 
 
+@derived_from(CaseDetail, elements=dict[str, Literal["active", "completed"]])
 class CaseDetailOut(Out):
-    case: CaseOut
-    fields: dict[str, Any]
-    instance_id: str
-    instance_status: str
-    instance_version: int
-    definition_version: int
-    open_tasks: list[TaskOut]
-    elements: dict[str, Literal["active", "completed"]]
+    pass
 
 
+@derived_from(HistoryEntry)
 class HistoryOut(Out):
-    seq: int
-    at: datetime
-    event_type: str
-    actor_user: str | None
-    actor_role: str | None
-    actor_org: str | None
-    task_id: str | None
-    element_id: str | None
-    element_name: str | None
-    reason: str | None
-    data_before: dict[str, Any] | None
-    data_after: dict[str, Any] | None
-    details: dict[str, Any]
+    pass
 
 
 class HistoryPage(Out):
@@ -294,26 +291,9 @@ class Readiness(Out):
 # ---------------------------------------------------------------- audit, timeline, KPIs
 
 
+@derived_from(AuditRecord)
 class AuditEventOut(Out):
-    id: int
-    case_no: str
-    seq: int
-    event_type: str
-    at: datetime
-    actor_user: str | None
-    actor_role: str | None
-    actor_org: str | None
-    org_path: str | None
-    instance_id: str | None
-    task_id: str | None
-    element_id: str | None
-    element_name: str | None
-    data_before: dict[str, Any] | None
-    data_after: dict[str, Any] | None
-    reason: str | None
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+    pass
 
 
 class AuditPage(Out):
@@ -321,56 +301,29 @@ class AuditPage(Out):
     next_cursor: str | None
 
 
+@derived_from(FieldChange, text=str)
 class FieldChangeOut(Out):
-    field: str
-    label: str
-    before: Any
-    after: Any
-    text: str
+    pass
 
 
+@derived_from(TimelineStep)
 class TimelineStepOut(Out):
-    seq: int
-    at: datetime
-    event_type: str
-    title: str
-    actor: str | None
-    actor_role: str | None
-    org: str | None
-    element_id: str | None
-    element_name: str | None
-    task_id: str | None
-    due_at: datetime | None
-    on_time: bool | None
-    changes: list[FieldChangeOut]
-    comment: str | None
-    reason: str | None
-    ladder: str | None
-    escalation: str | None
+    pass
 
 
+@derived_from(ElementState, status=str)
 class ElementStateOut(Out):
-    element_id: str
-    name: str | None
-    status: str
-    visits: int
-    last_at: datetime
-    late: bool
+    pass
 
 
+@derived_from(Timeline)
 class TimelineOut(Out):
-    case_no: str
-    purged: bool
-    steps: list[TimelineStepOut]
-    elements: dict[str, ElementStateOut]
+    pass
 
 
+@derived_from(ChainProblem)
 class ChainProblemOut(Out):
-    kind: str
-    case_no: str | None
-    seq: int | None
-    event_id: int | None
-    message: str
+    pass
 
 
 class VerifyOut(Out):

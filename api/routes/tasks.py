@@ -113,4 +113,4 @@ def comment(task_id: str, body: CommentIn, engine: EngineDep, caller: CallerDep)
     with engine.db.session() as s:
         actor = access.can_comment(s, caller.principal(s), task_id)
     row = engine.comment(task_id, body.text, actor)
-    return CommentOut(id=row.id, author=row.author, text=row.text, created_at=row.created_at)
+    return CommentOut.model_validate(row)

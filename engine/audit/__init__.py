@@ -19,7 +19,14 @@ from engine.audit.query import (
     search,
 )
 from engine.audit.retention import PurgeResult, purge_candidates, purge_expired
-from engine.audit.timeline import Timeline, case_timeline, render_text
+from engine.audit.timeline import (
+    ElementState,
+    FieldChange,
+    Timeline,
+    TimelineStep,
+    case_timeline,
+    render_text,
+)
 from engine.audit.verification import ChainProblem, VerifyReport, verify
 
 __all__ = [
@@ -31,9 +38,12 @@ __all__ = [
     "AuditQuery",
     "AuditRecord",
     "ChainProblem",
+    "ElementState",
+    "FieldChange",
     "Page",
     "PurgeResult",
     "Timeline",
+    "TimelineStep",
     "VerifyReport",
     "anchor_job",
     "case_timeline",

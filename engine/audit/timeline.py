@@ -106,9 +106,9 @@ class ElementState:
 @dataclass(frozen=True)
 class Timeline:
     case_no: str
+    purged: bool  # part of the history was replaced by a retention summary
     steps: tuple[TimelineStep, ...]
     elements: dict[str, ElementState]
-    purged: bool  # part of the history was replaced by a retention summary
 
 
 _ORDER = {name: i for i, name in enumerate(FIELD)}
