@@ -378,11 +378,15 @@ class Engine(Transaction):
         self._command(instance_id=instance_id, actor=actor, apply=apply)
         return instance_id
 
-    def fire_due_timers(self, instance_id: str, actor: Actor = SYSTEM) -> bool:
-        """Fire the instance's BPMN timers that are due now. Returns whether anything changed."""
+    def fire_due_timers(
+        self, instance_id: str, actor: Actor = SYSTEM, *, fired_by: str | None = None
+    ) -> bool:
+        """Fire the instance's BPMN timers that are due now. Returns whether anything changed.
+        ``fired_by`` names the scheduler process in the firing proofs (else the actor)."""
         fired: list[bool] = []
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
+            ctx.fired_by = fired_by
             fired.append(self._refresh_timers(ctx, wf, actor))
 
         self._command(instance_id=instance_id, actor=actor, apply=apply)

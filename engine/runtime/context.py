@@ -1,4 +1,12 @@
-"""The context of one command: what listeners (deadlines, ladder, notifications) may touch."""
+"""The context of one command: what listeners (deadlines, ladder, notifications) may touch.
+
+Hooks into a command's transaction are one mechanism: a :class:`TaskListener` installed on the
+engine, called with the :class:`CommandContext`, which carries all a hook needs (the session,
+the clock's now, the actor, the rows, and who fires the timers). Two things are not hooks: the
+KPI facts advance with every append to the audit record, in or outside a command (an invariant
+of the record, ``AuditLog.flush`` → ``engine.kpi.store.advance``), and the engine clock reaches
+SpiffWorkflow's timer code through the seam (``engine.spiff.engine_time``).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +38,9 @@ class CommandContext:
     #: Set by ``sync_waits`` when BPMN timers left the waiting set in this command (fired or
     #: cancelled): only then can a timer's firing proof be missing (``FiringRecorder``).
     timers_ended: bool = False
+    #: The scheduler process firing this command's timers (``fire_due_timers(fired_by=…)``):
+    #: the firing proofs name it.
+    fired_by: str | None = None
 
     def change(self, kind: str, payload: dict[str, Any], task: HumanTask | None = None) -> None:
         """Queue a change for the event stream; written by :meth:`flush_changes`."""

@@ -12,28 +12,12 @@ whether the scheduler fired it or a late submission did (the deadline race).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.clock import as_utc
 from engine.runtime import CommandContext, TaskListener
 from engine.storage.models import DueItem, Firing, HumanTask
-
-_FIRED_BY: ContextVar[str | None] = ContextVar("bihuan_fired_by", default=None)
-
-
-@contextmanager
-def firing_as(owner: str) -> Iterator[None]:
-    """Name the scheduler process in the ``firings`` rows written while the block runs."""
-    token = _FIRED_BY.set(owner)
-    try:
-        yield
-    finally:
-        _FIRED_BY.reset(token)
 
 
 class AlreadyFired(Exception):
@@ -90,7 +74,7 @@ class FiringRecorder:
 
 
 def _who(ctx: CommandContext, default: str) -> str:
-    return _FIRED_BY.get() or ctx.actor.user_id or default
+    return ctx.fired_by or ctx.actor.user_id or default
 
 
 def install(

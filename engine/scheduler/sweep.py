@@ -44,7 +44,7 @@ from engine.clock import Clock, SystemClock, as_utc
 from engine.errors import InstanceNotActive, NotFound
 from engine.runtime import TaskListener
 from engine.scheduler.items import ClaimedItem
-from engine.scheduler.recorder import AlreadyFired, firing_as, install
+from engine.scheduler.recorder import AlreadyFired, install
 from engine.storage.database import Database
 from engine.storage.models import DueItem, Firing, Instance
 
@@ -71,7 +71,9 @@ class TimerEngine(Protocol):
 
     listeners: list[TaskListener]
 
-    def fire_due_timers(self, instance_id: str, actor: Actor = ...) -> bool: ...
+    def fire_due_timers(
+        self, instance_id: str, actor: Actor = ..., *, fired_by: str | None = None
+    ) -> bool: ...
 
 
 @dataclass
@@ -263,8 +265,7 @@ class Scheduler:
         if item.instance_id is None:
             raise LookupError(f"timer item {item.dedupe_key} has no instance")
         try:
-            with firing_as(self.owner):
-                self.engine.fire_due_timers(item.instance_id, SCHEDULER)
+            self.engine.fire_due_timers(item.instance_id, SCHEDULER, fired_by=self.owner)
         except NotFound:
             return self._settle(item, "cancelled", "the instance no longer exists")
         except InstanceNotActive as exc:
