@@ -115,8 +115,8 @@ def report(
     out_dir: Annotated[Path, typer.Option("--out", help="folder")] = Path("reports"),
 ) -> None:
     """Write the period's report (月研判): Markdown + CSV + PNG charts."""
+    from engine.kpi import Period
     from engine.kpi.reports import slug, write_report
-    from engine.kpi.rollup import Period
 
     try:
         span = Period.parse(period)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from engine import Actor, BihuanError, Settings
 from engine.clock import CHINA
 from engine.errors import ValidationFailed
-from engine.storage.database import Database
+from engine.storage import Database
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # a message is not cut into lines

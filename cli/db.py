@@ -10,7 +10,7 @@ app = Group(help="Database commands.")
 @app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema."""
-    from engine.storage.migrate import upgrade
+    from engine.storage import upgrade
 
     with database() as (settings, db), out.status("migrating…"):
         upgrade(db)

@@ -33,7 +33,7 @@ def validate(
     """Check a bundle; exit 0 if it is deployable, else 1 with every problem."""
     from engine.bootstrap import build_sandbox
     from engine.runtime import files_from_paths
-    from engine.runtime.definitions import validate as check
+    from engine.runtime import validate as check
 
     bundle = files_from_paths(_bundle_paths(files))
     check(bundle, build_sandbox(settings_from_env()))

@@ -10,6 +10,6 @@ app = Group()
 @app.command()
 def demo() -> None:
     """Seed demo organisations, users, the shipped processes and demo cases."""
-    from demo.seed import seed_demo
+    from demo import seed_demo
 
     seed_demo(settings_from_env(), out)

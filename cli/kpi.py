@@ -17,7 +17,7 @@ def rebuild_command(
 ) -> None:
     """Fold every case's audit record again and rewrite its facts (after an upgrade, a bulk
     load, or a change of the fold)."""
-    from engine.kpi.catchup import rebuild
+    from engine.kpi import rebuild
 
     with database() as (_, db):
         t0 = time.perf_counter()
@@ -30,7 +30,7 @@ def rebuild_command(
 def catch_up_command() -> None:
     """Fold the events written without the engine since the last catch-up (a report does this
     itself first)."""
-    from engine.kpi.catchup import catch_up
+    from engine.kpi import catch_up
 
     with database() as (_, db), db.session() as s:
         cases = catch_up(s)
