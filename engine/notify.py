@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
 from engine.storage.database import Database
+from engine.storage.dialects import skip_locked
 from engine.storage.models import Notification
 
 log = logging.getLogger("engine.notify")
@@ -113,8 +114,7 @@ def deliver_pending(db: Database, sender: Sender, *, now: datetime, batch_size: 
             .order_by(Notification.id)
             .limit(batch_size)
         )
-        if s.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = skip_locked(query, s)
         for row in s.scalars(query):
             try:
                 sender.send(row)

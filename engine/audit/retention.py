@@ -38,6 +38,7 @@ from engine.audit.verification import summary_digest, verify
 from engine.errors import AuditChainBroken
 from engine.kpi.facts import fold_case
 from engine.kpi.store import refresh_case
+from engine.storage.dialects import is_postgres
 from engine.storage.models import AuditEvent, Case, DueItem, Instance, TaskComment
 from engine.vocabulary import CLOSED_CASE_STATUSES, SUMMARY_EVENT
 
@@ -64,7 +65,7 @@ def audit_maintenance(session: Session) -> Iterator[None]:
     SQLite: the connection's ``bihuan_audit_maintenance()`` returns 1 inside the block, 0 after.
     """
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
+    if is_postgres(conn):
         conn.execute(text("SET LOCAL bihuan.audit_maintenance = 'on'"))
         yield  # on an error the transaction rolls back, and the setting with it
         conn.execute(text("SET LOCAL bihuan.audit_maintenance = 'off'"))

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.kpi.facts import Fold
 from engine.kpi.record import by_case, events_of
 from engine.kpi.store import TABLE, from_row, to_row, write
 from engine.storage.database import Database
+from engine.storage.dialects import insert_for, is_postgres
 from engine.storage.models import AuditEvent, KpiWatermark
 
 F = TABLE.c
@@ -43,8 +42,7 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 def set_watermark(session: Session, audit_id: int) -> None:
     """The catch-up has looked at every event up to ``audit_id`` (it only moves forward)."""
     table = KpiWatermark.metadata.tables["kpi_watermark"]
-    pg = session.get_bind().dialect.name == "postgresql"
-    insert: Any = postgresql.insert if pg else sqlite.insert
+    insert = insert_for(session)
     stmt = insert(table).values(name=WATERMARK, audit_id=audit_id)
     session.execute(
         stmt.on_conflict_do_update(
@@ -120,7 +118,7 @@ def bring_up_to_date(session: Session) -> int:
     on rows the report's transaction would lock; SQLite serialises writers anyway (the caller's
     transaction holds the write lock), so there it runs in the caller's transaction."""
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql" and isinstance(bind, Engine):
+    if isinstance(bind, Engine) and is_postgres(session):
         with Session(bind) as own, own.begin():
             return catch_up(own)
     return catch_up(session)

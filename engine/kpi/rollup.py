@@ -43,6 +43,7 @@ from engine.kpi.catchup import bring_up_to_date
 from engine.kpi.facts import CaseFacts, EventLike, fold_case
 from engine.kpi.kpiset import BEIJING, DEFAULT_TARGETS, KpiSet, Period, Rate, TierTarget
 from engine.kpi.sums import sums, under
+from engine.storage.dialects import dialect_of
 from engine.storage.models import AuditEvent, OrgUnit
 from engine.vocabulary import SUMMARY_EVENT, TIERS
 
@@ -188,7 +189,7 @@ def iter_case_facts(
     SQLAlchemy Core rows (no ORM identity map, no per-object hydration or expunge), fetched in
     batches of :data:`BATCH` through a server-side cursor where the driver has one.
     """
-    stmt = _event_rows(org_path, as_of, session.get_bind().dialect.name, cases)
+    stmt = _event_rows(org_path, as_of, dialect_of(session), cases)
     result = session.execute(stmt, execution_options={"yield_per": BATCH})
     try:  # a caller that stops early must not leave the server-side cursor open
         for case_no, events in groupby(result, key=itemgetter(0)):

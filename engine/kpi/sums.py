@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from engine.kpi.facts import CaseFacts
 from engine.kpi.kpiset import KpiSet, Period
 from engine.kpi.store import TABLE, from_row, lists_into
+from engine.storage.dialects import dialect_of, is_postgres
 from engine.storage.models import AuditEvent
 from engine.vocabulary import TIERS
 
@@ -159,7 +160,7 @@ def _no_jit(session: Session) -> Iterator[None]:
     """PostgreSQL: no JIT compilation for the aggregate. Its cost estimate passes
     ``jit_above_cost`` from ~100k rows, and compiling its ~30 filter expressions took
     0.1–0.4 s of a ~1 s statement at 1M rows, more than the compiled code saved."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         yield
         return
     before = session.scalar(text("SELECT current_setting('jit')"))
@@ -171,7 +172,7 @@ def _no_jit(session: Session) -> Iterator[None]:
 
 
 def sums(session: Session, org_path: str, period: Period, as_of: datetime) -> Sums:
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_of(session)
     c = _Cohorts(period, as_of)
     scope = under(F.org_path, org_path, dialect)
     exact = F.last_at < as_of

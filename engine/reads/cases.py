@@ -8,11 +8,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Principal
-from engine.reads.scope import COUNT_CAP, dialect_name, page_of, under_paths, visible_cases
+from engine.reads.scope import COUNT_CAP, page_of, under_paths, visible_cases
 from engine.reads.views import OPEN, CaseDetail, CaseFilters, CaseView, HistoryEntry, Page, TaskView
 from engine.runtime import Engine
 from engine.runtime.diagram import unpack_element_states
 from engine.spiff import Workflow
+from engine.storage.dialects import dialect_of
 from engine.storage.models import AuditEvent, Case, Definition, HumanTask, Instance, OrgUnit
 
 
@@ -25,7 +26,7 @@ def list_cases(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[CaseView]:
-    dialect = dialect_name(s)
+    dialect = dialect_of(s)
     query = select(Case).where(visible_cases(principal, dialect))
     f = filters
     for column, value in (

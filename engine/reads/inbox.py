@@ -24,9 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from engine.access import OPERATORS, Principal
-from engine.reads.scope import COUNT_CAP, dialect_name, prefix_param, prefix_values
+from engine.reads.scope import COUNT_CAP, prefix_param, prefix_values
 from engine.reads.views import OPEN, CommentView, Page, TaskDetail, TaskScope, TaskSort, TaskView
 from engine.runtime import definitions as defs
+from engine.storage.dialects import dialect_of
 from engine.storage.models import Case, Definition, HumanTask, Instance, TaskComment
 
 
@@ -151,7 +152,7 @@ def inbox(
     queue, in one statement — two when the queue is longer than the page reached and the
     capped count has to run.
     """
-    dialect = dialect_name(s)
+    dialect = dialect_of(s)
     shaped = _inbox_shape(principal, scope, sort, state, case_no, dialect)
     if shaped is None:
         return Page([], 0, limit, offset)

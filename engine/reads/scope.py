@@ -36,10 +36,6 @@ def under_paths(column: Any, paths: list[str], dialect: str = "") -> ColumnEleme
     return or_(*(prefix_clause(column, p, dialect) for p in paths))
 
 
-def dialect_name(s: Session) -> str:
-    return s.get_bind().dialect.name
-
-
 # ---------------------------------------------------------------- scoping
 
 

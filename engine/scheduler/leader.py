@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.clock import as_utc
 from engine.storage.database import Database
+from engine.storage.dialects import insert_for
 from engine.storage.models import SchedulerLease
 
 
@@ -35,9 +35,7 @@ class LeaderLease:
         """Take or renew the lease; return whether this owner leads until ``now + ttl``."""
         now = as_utc(now)
         with self.db.session() as s:
-            insert = (
-                postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-            )
+            insert = insert_for(s)
             s.execute(
                 insert(SchedulerLease)
                 .values(name=self.name, owner=self.owner, lease_until=now + self.ttl)

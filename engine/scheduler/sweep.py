@@ -46,6 +46,7 @@ from engine.runtime import TaskListener
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.recorder import AlreadyFired, install
 from engine.storage.database import Database
+from engine.storage.dialects import skip_locked
 from engine.storage.models import DueItem, Firing, Instance
 
 log = logging.getLogger("engine.scheduler")
@@ -177,8 +178,7 @@ class Scheduler:
         )
         with self.db.session() as s:
             query = select(DueItem.id).where(*due).order_by(DueItem.due_at).limit(self.batch_size)
-            if s.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = skip_locked(query, s)
             ids = list(s.scalars(query))
             if not ids:
                 return []

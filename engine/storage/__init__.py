@@ -1,11 +1,22 @@
 """Storage: SQLAlchemy 2 models, the database handle and Alembic migrations.
 
-``database`` is the handle (sessions, SQLite/PostgreSQL differences); ``models`` the tables;
+``database`` is the handle (sessions, pools); ``dialects`` what differs between SQLite and
+PostgreSQL for the code above; ``models`` the tables;
 ``migrate`` runs Alembic (``migrations/``).
 """
 
 from engine.storage.database import Database
+from engine.storage.dialects import dialect_of, insert_for, is_postgres, skip_locked
 from engine.storage.migrate import is_at_head, upgrade
 from engine.storage.models import IdempotencyRecord
 
-__all__ = ["Database", "IdempotencyRecord", "is_at_head", "upgrade"]
+__all__ = [
+    "Database",
+    "IdempotencyRecord",
+    "dialect_of",
+    "insert_for",
+    "is_at_head",
+    "is_postgres",
+    "skip_locked",
+    "upgrade",
+]

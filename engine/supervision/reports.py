@@ -16,11 +16,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA, as_utc, in_china
 from engine.scheduler.periodic import PeriodicJob
+from engine.storage.dialects import insert_for
 from engine.storage.models import Case, OrgUnit, Report
 
 DEFAULT_CRONS = {
@@ -35,7 +35,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _store(s: Session, kind: str, org_id: str, period: str, now: datetime, content: Any) -> None:
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(s)
     s.execute(
         insert(Report)
         .values(kind=kind, org_id=org_id, period=period, created_at=now, content=content)
