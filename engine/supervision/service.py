@@ -44,7 +44,6 @@ class Supervision(Decisions):
     core, ladder, tiers, clock, decisions)."""
 
     # ================================================================ TaskListener
-    # ================================================================ TaskListener
     def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
         step = (properties or {}).get("deadline")
         if not step:
