@@ -47,3 +47,40 @@ def test_each_engine_package_shows_its_face(name: str) -> None:
     assert face, f"{name} has no __all__"
     for item in face:
         assert hasattr(module, item), f"{name}.__all__ names {item}, which it lacks"
+
+
+def test_no_module_takes_part_in_an_import_cycle() -> None:
+    """Not even through a function-local or ``TYPE_CHECKING`` import (lint-imports checks the
+    layers between packages; this checks the modules inside them)."""
+    import grimp
+
+    graph = grimp.build_graph("engine", "api", "cli", "demo")
+    edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in edges.get(v, []):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(edges):
+        if module not in index:
+            visit(module)
+    assert not cycles, cycles

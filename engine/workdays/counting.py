@@ -21,15 +21,37 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engine.clock import CHINA
 from engine.errors import InputInvalid
 from engine.workdays.hours import OfficeHours, OfficeHoursLike, format_offset
 from engine.workdays.rules import DueResult, EndOfDay, Extend, Restart, RuleSpec, Suspend
 
-if TYPE_CHECKING:
-    from engine.workdays.calendar import DayInfo, WorkCalendar
+
+class DayLike(Protocol):
+    """What the arithmetic reads of one date (:class:`~engine.workdays.calendar.DayInfo`)."""
+
+    @property
+    def is_workday(self) -> bool: ...
+    @property
+    def covered(self) -> bool: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class Calendar(Protocol):
+    """What the arithmetic needs of a calendar (:class:`~engine.workdays.calendar.WorkCalendar`,
+    which imports this module: the protocol keeps the two without a cycle)."""
+
+    @property
+    def office_hours(self) -> OfficeHours: ...
+    @property
+    def data_version(self) -> str: ...
+    def day(self, day: date, /) -> DayLike: ...
+
 
 log = logging.getLogger("engine.workdays")
 
@@ -44,11 +66,11 @@ _ONE_DAY = timedelta(days=1)
 class _Run:
     """One computation: day lookups that remember uncovered years."""
 
-    def __init__(self, calendar: WorkCalendar) -> None:
+    def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
         self.uncovered: set[int] = set()
 
-    def day(self, day: date) -> DayInfo:
+    def day(self, day: date) -> DayLike:
         info = self.calendar.day(day)
         if not info.covered:
             self.uncovered.add(day.year)
@@ -187,7 +209,7 @@ def _between(run: _Run, a: datetime, b: datetime, hours: OfficeHours) -> timedel
 
 
 def working_time_between(
-    calendar: WorkCalendar, a: datetime, b: datetime, hours: OfficeHours
+    calendar: Calendar, a: datetime, b: datetime, hours: OfficeHours
 ) -> timedelta:
     """Office time on working days between ``a`` and ``b`` (negative when ``b < a``).
 
@@ -203,7 +225,7 @@ def working_time_between(
 
 
 def add_working_time(
-    calendar: WorkCalendar, start: datetime, amount: timedelta, hours: OfficeHours
+    calendar: Calendar, start: datetime, amount: timedelta, hours: OfficeHours
 ) -> datetime:
     """``start`` plus ``amount`` of office time (Asia/Shanghai result)."""
     require_aware(start)
@@ -362,7 +384,7 @@ def _resume(
 
 
 def compute_due(
-    calendar: WorkCalendar,
+    calendar: Calendar,
     rule: RuleSpec,
     start: datetime,
     office_hours: OfficeHoursLike | None = None,
