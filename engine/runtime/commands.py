@@ -42,6 +42,7 @@ from engine.spiff import (
 )
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, TaskComment
+from engine.vocabulary import InstanceStatus, TaskState
 
 
 class Engine(Transaction):
@@ -176,13 +177,19 @@ class Engine(Transaction):
         return instance
 
     def suspend(self, instance_id: str, reason: str, actor: Actor) -> None:
-        self._status_change(instance_id, "suspended", ("running",), reason, actor)
+        self._status_change(instance_id, "suspended", (InstanceStatus.RUNNING,), reason, actor)
 
     def resume(self, instance_id: str, reason: str | None, actor: Actor) -> None:
-        self._status_change(instance_id, "running", ("suspended",), reason, actor)
+        self._status_change(instance_id, "running", (InstanceStatus.SUSPENDED,), reason, actor)
 
     def cancel(self, instance_id: str, reason: str, actor: Actor) -> None:
-        self._status_change(instance_id, "cancelled", ("running", "suspended"), reason, actor)
+        self._status_change(
+            instance_id,
+            "cancelled",
+            (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED),
+            reason,
+            actor,
+        )
 
     def _status_change(
         self, instance_id: str, to: str, allowed: tuple[str, ...], reason: str | None, actor: Actor
@@ -223,7 +230,7 @@ class Engine(Transaction):
     # ================================================================ human tasks
     def claim(self, task_id: str, actor: Actor) -> HumanTask:
         def apply(ctx: CommandContext, task: HumanTask) -> None:
-            if task.state == "claimed":
+            if task.state == TaskState.CLAIMED:
                 if task.assignee == actor.user_id:
                     return
                 raise TaskAlreadyClaimed(
@@ -285,7 +292,11 @@ class Engine(Transaction):
                           element_name=task.name, text=text)  # fmt: skip
 
         self._task_command(
-            task_id, actor, apply, open_only=False, statuses=("running", "suspended", "completed")
+            task_id,
+            actor,
+            apply,
+            open_only=False,
+            statuses=(InstanceStatus.RUNNING, InstanceStatus.SUSPENDED, InstanceStatus.COMPLETED),
         )
         return made[0]
 

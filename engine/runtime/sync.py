@@ -19,7 +19,7 @@ from engine.runtime.candidates import CandidateResolver
 from engine.runtime.context import CommandContext, TaskListener
 from engine.spiff import Workflow
 from engine.storage.models import DueItem, HumanTask, MessageWait
-from engine.vocabulary import OPEN_TASK_STATES
+from engine.vocabulary import OPEN_TASK_STATES, InstanceStatus
 
 
 def task_payload(task: HumanTask) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def sync_tasks(
     held: dict[str, str] = dict(inst.open_tasks or {})
     for row, _ in ctx.closed:
         held.pop(row.spiff_task_id, None)
-    running = inst.status in ("running", "suspended")
+    running = inst.status in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
     ready = {t.spiff_id: t for t in wf.ready_user_tasks()} if running else {}
     gone = [task_id for spiff_id, task_id in held.items() if spiff_id not in ready]
     for task_id in gone:
@@ -115,7 +115,7 @@ def sync_tasks(
         ctx.change("task", task_payload(row), row)
     if held != (inst.open_tasks or {}):
         inst.open_tasks = held
-    if inst.status == "running":
+    if inst.status == InstanceStatus.RUNNING:
         if status_from_task:
             ctx.case.status = status_from_task
         elif ctx.data.get("case_status") and not ready:
@@ -124,7 +124,7 @@ def sync_tasks(
 
 def sync_waits(ctx: CommandContext, wf: Workflow) -> None:
     s, inst = ctx.session, ctx.instance
-    live = inst.status in ("running", "suspended")
+    live = inst.status in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED)
     timers, messages = wf.waiting() if live else ([], [])
     wanted = {f"timer:{inst.id}:{t.spiff_id}:{t.due_at}": t for t in timers}
     names = sorted({m.name for m in messages})

@@ -32,7 +32,7 @@ from engine.runtime.sync import sync_tasks, sync_waits, task_payload
 from engine.spiff import SandboxScriptEngine, Workflow, engine_time
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, OrgUnit
-from engine.vocabulary import FINISHED_STATUSES, OPEN_TASK_STATES
+from engine.vocabulary import FINISHED_STATUSES, OPEN_TASK_STATES, InstanceStatus, TaskState
 
 OPEN_STATES = OPEN_TASK_STATES
 FINISHED = FINISHED_STATUSES
@@ -159,7 +159,7 @@ class Transaction:
         apply: Callable[[CommandContext, Workflow], None],
         instance_id: str | None = None,
         task_id: str | None = None,
-        statuses: tuple[str, ...] = ("running",),
+        statuses: tuple[str, ...] = (InstanceStatus.RUNNING,),
         expected_version: int | None = None,
         step: bool = True,
     ) -> None:
@@ -203,7 +203,7 @@ class Transaction:
     def _keep(self, instance: Instance, wf: Workflow) -> None:
         """Keep a committed workflow for the instance's next command. A finished instance's is
         not kept: no command loads it again (they refuse a completed or cancelled instance)."""
-        if instance.status in ("running", "suspended"):
+        if instance.status in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
             self.workflows.put(instance.id, instance.version, wf, approx_bytes(instance.state))
 
     def _task_command(
@@ -213,7 +213,7 @@ class Transaction:
         apply: Callable[[CommandContext, HumanTask], None],
         *,
         open_only: bool = True,
-        statuses: tuple[str, ...] = ("running",),
+        statuses: tuple[str, ...] = (InstanceStatus.RUNNING,),
     ) -> HumanTask:
         """A command on a task's projection only (claim, assign, comment): no workflow load."""
         now = self.clock.now()
@@ -246,7 +246,7 @@ class Transaction:
     @staticmethod
     def _check_open(task: HumanTask) -> None:
         if task.state not in OPEN_STATES:
-            done = "办结" if task.state == "completed" else "撤销"
+            done = "办结" if task.state == TaskState.COMPLETED else "撤销"
             raise TaskNotOpen(f"任务已{done} (the task is {task.state})", state=task.state)
 
     def _finish(self, ctx: CommandContext, wf: Workflow, *, step: bool = True) -> None:
@@ -261,7 +261,7 @@ class Transaction:
 
     def _project(self, ctx: CommandContext, wf: Workflow, *, step: bool) -> None:
         s, inst = ctx.session, ctx.instance
-        if step and inst.status == "running":
+        if step and inst.status == InstanceStatus.RUNNING:
             wf.step()
         data = wf.data
         ctx.data = data
@@ -272,7 +272,7 @@ class Transaction:
             wf.compactions = 0
         # What the engine ran on its own goes into the command's last event (details.ran).
         ctx.audit.engine_ran([eid for eid, _name in wf.drain_transitions()])
-        if wf.completed and inst.status == "running":
+        if wf.completed and inst.status == InstanceStatus.RUNNING:
             inst.status, inst.ended_at = "completed", ctx.now
         if inst.status in FINISHED:
             # A finished instance never runs again (every command refuses it): keep what its
@@ -287,7 +287,7 @@ class Transaction:
         ctx.audit.org_path = ctx.case.org_path
         sync_tasks(ctx, wf, self.resolver, self.listeners)
         sync_waits(ctx, wf)
-        if inst.status == "completed":
+        if inst.status == InstanceStatus.COMPLETED:
             ctx.case.status = str(data.get("case_status") or "CLOSED")
             ctx.case.closed_at = ctx.case.closed_at or ctx.now
             ctx.audit.add("instance_completed", SYSTEM, case_status=ctx.case.status)
