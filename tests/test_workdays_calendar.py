@@ -187,12 +187,15 @@ def test_loading_next_year_by_override_and_recomputing(
     start = at(2026, 12, 31, 10)
     rule = {"unit": "working_days", "amount": 3}
     lenient = WorkCalendar.load(missing_year_policy="weekends_only")
-    with caplog.at_level(logging.WARNING, logger="engine.workdays"):
+    with caplog.at_level(logging.INFO, logger="engine.workdays"):
         first = lenient.recompute(rule, start)
     # 2027-01-01 (Friday) was counted as a working day: 1/1, 1/4, 1/5
     assert first.due == at(2027, 1, 5, 17, 30)
     assert first.confidence == "low" and first.uncovered_years == (2027,)
-    assert "2027" in caplog.text and "low confidence" in caplog.text
+    assert first.provisional and first.text.startswith("暂定（待官方调休安排）")
+    assert "[2027: no official table, weekends only]" in first.text
+    # a provisional deadline is casework as usual: the operator is warned once a day, not here
+    assert caplog.text == ""
 
     next_year = write(
         tmp_path,
@@ -216,7 +219,8 @@ years:
     assert again.data_version != first.data_version
 
 
-def test_missing_year_strict_raises(cal: WorkCalendar) -> None:
+def test_missing_year_strict_raises() -> None:
+    cal = WorkCalendar.load(missing_year_policy="strict")  # for checks and tools, not casework
     with pytest.raises(CalendarDataMissing) as raised:
         cal.add_working_days(at(2026, 12, 30, 10), 3)
     assert raised.value.details["year"] == 2027
@@ -560,7 +564,12 @@ def test_a_calendar_without_working_days_fails_clearly(tmp_path: Path) -> None:
     calendar = WorkCalendar.load(closed, bundled_path=None, use_package=False)
     calendar.missing_year_policy = "weekends_only"
     assert calendar.add_working_days(at(2026, 12, 30, 9), 1).due == at(2027, 1, 1, 17, 30)
-    strict = WorkCalendar.load(closed, bundled_path=None, use_package=False)
+    provisional = WorkCalendar.load(closed, bundled_path=None, use_package=False)
+    # 2027-01-01 is 元旦 by statute: the first provisional working day is Monday 1/4
+    assert provisional.add_working_days(at(2026, 12, 30, 9), 1).due == at(2027, 1, 4, 17, 30)
+    strict = WorkCalendar.load(
+        closed, bundled_path=None, use_package=False, missing_year_policy="strict"
+    )
     with pytest.raises(CalendarDataMissing):
         strict.add_working_days(at(2026, 12, 30, 9), 1)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.audit_anchor import anchor_job
+from engine.calendar_admin import CalendarRefresher, calendar_check_job
 from engine.clock import Clock
 from engine.kpi.catchup import CATCH_UP_CRON, catch_up_job
 from engine.scheduler.periodic import PeriodicJob
@@ -39,13 +40,17 @@ def build_supervision(
     cal = calendar or WorkCalendar.load(
         settings.calendar_override_file, missing_year_policy=settings.missing_year_policy
     )
+    refresher = CalendarRefresher(cal)
     jobs = [
         *default_jobs(),
+        PeriodicJob("calendar_check", "30 8 * * *", calendar_check_job(refresher)),
         PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
         PeriodicJob("change_feed_prune", CHANGE_FEED_CRON, change_feed_job()),
         PeriodicJob("kpi_catch_up", CATCH_UP_CRON, catch_up_job),
     ]
-    return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=jobs)
+    return Supervision(
+        policy, cal, config=config, db=db, clock=clock, jobs=jobs, refresher=refresher
+    )
 
 
 __all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]

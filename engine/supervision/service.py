@@ -38,6 +38,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import SCHEDULER, Actor, AuditLog
+from engine.calendar_admin.store import CalendarRefresher
 from engine.clock import Clock, SystemClock, as_utc
 from engine.context import CommandContext
 from engine.errors import Conflict, NotFound
@@ -213,9 +214,12 @@ class Supervision:
         db: Database | None = None,
         clock: Clock | None = None,
         jobs: Sequence[PeriodicJob] = (),
+        refresher: CalendarRefresher | None = None,
     ) -> None:
         self.policy = policy
         self.calendar = calendar
+        #: Keeps ``calendar`` in step with the official tables loaded into the database.
+        self.refresher = refresher or CalendarRefresher(calendar)
         self.config = config or SupervisionConfig()
         self.db = db
         self.clock: Clock = clock or SystemClock()
@@ -238,6 +242,7 @@ class Supervision:
         if case_rec is not None and case_rec.get("step") == step:
             # The task *is* the case's handling limit: same due, the case's rungs cover it.
             task.due_at, task.due_rule = records.due_of(case_rec), str(case_rec["text"])[:200]
+            task.due_provisional = records.provisional(case_rec)
             case_rec["anchored"] = [*(case_rec.get("anchored") or []), task.id][-20:]
             sc.save()
             return
@@ -247,6 +252,7 @@ class Supervision:
         rec = records.record(result, step=step, severity=severity, gen=1, fired=[])
         sc.state["tasks"][task.id] = rec
         task.due_at, task.due_rule = result.due, result.text[:200]
+        task.due_provisional = result.provisional
         self._schedule_rungs(sc, task.id, rec, task_id=task.id)
         sc.save()
 
@@ -425,17 +431,26 @@ class Supervision:
     def recompute_deadlines(self, *, only_low_confidence: bool = True) -> int:
         """Recompute open deadlines, e.g. after next year's holiday schedule was loaded.
 
-        By default only those computed with ``confidence="low"`` (a year the calendar did not
-        cover, under ``missing_year_policy: weekends_only``). Returns how many changed.
+        By default only the provisional ones (``confidence="low"``: computed over a year without
+        an official table) — of the cases whose due time or an open task's is marked
+        ``due_provisional``. Each case is recomputed in its own transaction, and a deadline is
+        only rewritten (new generation, rungs moved, ``deadline_recomputed`` audited) when its
+        due time or its provisional mark changes, so running it again changes nothing.
+        Returns how many deadlines changed.
         """
         if self.db is None:
             raise RuntimeError("recompute_deadlines needs the service built with a database")
-        with self.db.session() as s:
-            case_nos = list(
-                s.scalars(
-                    select(Case.case_no).where(Case.closed_at.is_(None)).order_by(Case.case_no)
-                )
+        open_cases = select(Case.case_no).where(Case.closed_at.is_(None))
+        if only_low_confidence:
+            provisional_tasks = select(HumanTask.case_no).where(
+                HumanTask.due_provisional.is_(True), HumanTask.state.in_(("open", "claimed"))
             )
+            open_cases = open_cases.where(
+                Case.due_provisional.is_(True) | Case.case_no.in_(provisional_tasks)
+            )
+        with self.db.session() as s:
+            self.refresher.refresh(s, force=True)
+            case_nos = list(s.scalars(open_cases.order_by(Case.case_no)))
         changed = 0
         for case_no in case_nos:
             changed += (
@@ -672,7 +687,14 @@ class Supervision:
             if new.due == current.due and new.confidence == current.confidence:
                 continue
             self._replace(
-                sc, target, rec, new, "deadline_recomputed", data_version=new.data_version
+                sc,
+                target,
+                rec,
+                new,
+                "deadline_recomputed",
+                data_version=new.data_version,
+                provisional_before=records.provisional(rec),
+                provisional_after=new.provisional,
             )
             changed += 1
         return changed
@@ -944,16 +966,17 @@ class Supervision:
     def _publish(self, sc: Scope, target: str, rec: dict[str, Any]) -> None:
         """Copy a record's due time to the rows the inbox reads (case, task, anchored tasks)."""
         due, text = records.due_of(rec), str(rec["text"])[:200]
+        provisional = records.provisional(rec)
         if target != "case":
             task = _task_row(sc.session, target)
             if task is not None:
-                task.due_at, task.due_rule = due, text
+                task.due_at, task.due_rule, task.due_provisional = due, text, provisional
             return
-        sc.case.due_at, sc.case.due_rule = due, text
+        sc.case.due_at, sc.case.due_rule, sc.case.due_provisional = due, text, provisional
         for task_id in rec.get("anchored") or []:
             task = _task_row(sc.session, task_id)
             if task is not None and task.state in ("open", "claimed"):
-                task.due_at, task.due_rule = due, text
+                task.due_at, task.due_rule, task.due_provisional = due, text, provisional
 
     def _notify(
         self,
@@ -987,6 +1010,7 @@ class Supervision:
         return self.config.profiles.get(sc.case.process_id, sc.case.process_id)
 
     def _scope(self, ctx: CommandContext) -> Scope:
+        self.refresher.refresh(ctx.session)
         state = getattr(ctx, "_supervision_state", None)
         if state is None or state[0] is not ctx.case:
             state = (ctx.case, records.state(ctx.case), Writes())
@@ -998,6 +1022,7 @@ class Supervision:
     def _scope_for(self, session: Session, case_no: str | None, now: datetime) -> Scope | None:
         if case_no is None:
             return None
+        self.refresher.refresh(session)
         case = session.get(Case, case_no, populate_existing=True)
         if case is None:
             return None
@@ -1018,6 +1043,7 @@ class Supervision:
                 return None
             s.execute(select(Instance.id).where(Instance.id == case.instance_id).with_for_update())
             s.refresh(case)
+            self.refresher.refresh(s)
             sc = Scope(
                 s,
                 case,
