@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.audit import Actor
+from engine.calendar_admin.cli import make_calendar_app
 from engine.errors import BihuanError, ValidationFailed
 from engine.settings import Settings
 
@@ -209,6 +210,7 @@ def _redact(url: str) -> str:
 
 _register_audit_commands()
 _register_kpi_commands()
+app.add_typer(make_calendar_app(), name="calendar")
 
 
 def main() -> None:  # pragma: no cover - console entry point
