@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -132,6 +132,10 @@ class TaskOut(Out):
     overdue: bool
     form_ref: str | None
     ui_form_ref: str | None
+    due_provisional: bool = Field(
+        False, description="the due time is provisional: a year without an official 调休 table"
+    )
+    due_label: str | None = Field(None, description="暂定（待官方调休安排） when provisional")
 
 
 class TaskPage(Out):
@@ -210,6 +214,10 @@ class CaseOut(Out):
     closed_at: datetime | None
     updated_at: datetime
     overdue: bool
+    due_provisional: bool = Field(
+        False, description="the due time is provisional: a year without an official 调休 table"
+    )
+    due_label: str | None = Field(None, description="暂定（待官方调休安排） when provisional")
     resolved_tier: str | None = None
     satisfaction: int | None = None
     eval_excluded: bool = False
@@ -289,6 +297,29 @@ class Readiness(Out):
     status: Literal["ready", "not_ready"]
     database: bool
     migrations_at_head: bool
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="operator warnings that do not make the service unready (e.g. next year's "
+        "official holiday table is not loaded)",
+    )
+
+
+class CalendarYearOut(Out):
+    year: int
+    status: Literal["official", "provisional"]
+    source: str = Field(
+        description="official: override, database, bundled or chinese_calendar; provisional: "
+        "the missing-year policy (provisional = statutory holidays + weekends)"
+    )
+    notice: str | None = None
+
+
+class CalendarOut(Out):
+    today: date | None = None
+    missing_year_policy: str
+    data_version: str
+    years: list[CalendarYearOut]
+    warnings: list[str]
 
 
 # ---------------------------------------------------------------- audit, timeline, KPIs

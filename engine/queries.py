@@ -51,6 +51,7 @@ from engine.storage.models import (
     OrgUnit,
     TaskComment,
 )
+from engine.workdays import PROVISIONAL_LABEL
 
 OPEN = ("open", "claimed")
 TaskScope = Literal["mine", "candidate", "jurisdiction"]
@@ -91,6 +92,12 @@ class TaskView:
     overdue: bool
     form_ref: str | None
     ui_form_ref: str | None
+    #: the due time consulted a year without an official holiday table (see due_label)
+    due_provisional: bool = False
+
+    @property
+    def due_label(self) -> str | None:
+        return PROVISIONAL_LABEL if self.due_provisional else None
 
     @classmethod
     def of(cls, t: HumanTask | Row[Any], title: str, now: datetime) -> TaskView:
@@ -102,6 +109,7 @@ class TaskView:
             claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
             due_at=t.due_at, overdue=_overdue(t.due_at, t.state in OPEN, now),
             form_ref=t.form_ref, ui_form_ref=t.ui_form_ref,
+            due_provisional=bool(t.due_provisional),
         )  # fmt: skip
 
 
@@ -149,6 +157,11 @@ class CaseView:
     reopen_count: int = 0
     escalation_count: int = 0
     ladder_level: int = -1
+    due_provisional: bool = False
+
+    @property
+    def due_label(self) -> str | None:
+        return PROVISIONAL_LABEL if self.due_provisional else None
 
     @classmethod
     def of(cls, c: Case, now: datetime) -> CaseView:
@@ -162,6 +175,7 @@ class CaseView:
             resolved_tier=c.resolved_tier, satisfaction=c.satisfaction,
             eval_excluded=c.eval_excluded, reopen_count=c.reopen_count,
             escalation_count=c.escalation_count, ladder_level=c.ladder_level,
+            due_provisional=bool(c.due_provisional),
         )  # fmt: skip
 
 
@@ -463,7 +477,7 @@ def inbox(
 _TASK_VIEW_COLUMNS = (
     "id", "case_no", "element_id", "name", "state", "candidate_org", "candidate_role",
     "assignee", "priority", "created_at", "claimed_at", "completed_at", "completed_by", "due_at",
-    "form_ref", "ui_form_ref",
+    "form_ref", "ui_form_ref", "due_provisional",
 )  # fmt: skip
 
 

@@ -148,15 +148,15 @@ class CalendarRefresher:
     def __init__(self, calendar: WorkCalendar, *, every_seconds: float = 30.0) -> None:
         self.calendar = calendar
         self.every_seconds = every_seconds
-        self._next = 0.0
+        self._last: float | None = None
         self._seen: tuple[tuple[int, str], ...] | None = None
 
     def refresh(self, session: Session, *, force: bool = False) -> bool:
         """True when the calendar was given new tables."""
         moment = time.monotonic()
-        if not force and moment < self._next:
+        if not force and self._last is not None and moment - self._last < self.every_seconds:
             return False
-        self._next = moment + self.every_seconds
+        self._last = moment
         seen = tuple(
             (int(year), str(digest))
             for year, digest in session.execute(

@@ -105,5 +105,10 @@ def test_not_ready_without_migrations(tmp_path: Path) -> None:
     with TestClient(app) as client:
         r = client.get("/readyz")
         assert r.status_code == 503
-        assert r.json() == {"status": "not_ready", "database": True, "migrations_at_head": False}
+        assert r.json() == {
+            "status": "not_ready",
+            "database": True,
+            "migrations_at_head": False,
+            "warnings": [],
+        }
     db.dispose()
