@@ -22,8 +22,8 @@ from engine.clock import CHINA, Clock, SystemClock
 from engine.errors import BihuanError, ValidationFailed
 from engine.settings import Settings
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
