@@ -12,19 +12,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from engine.calendar_admin.store import CalendarRefresher
-from engine.clock import CHINA
+from engine.clock import CHINA, as_utc
+from engine.storage.models import CalendarYear
 from engine.workdays import WorkCalendar
 
 log = logging.getLogger("engine.calendar")
 
 #: (month, day) of year Y from which a missing Y+1 table is warned about.
 WARN_FROM = (11, 1)
+
+#: A table loaded this recently makes the daily job recompute provisional deadlines once more.
+RECENT_LOAD = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -96,13 +101,30 @@ def log_calendar_warnings(calendar: WorkCalendar, now: datetime) -> list[str]:
 
 
 def calendar_check_job(
-    refresher: CalendarRefresher,
+    refresher: CalendarRefresher, recompute: Callable[[], int] | None = None
 ) -> Callable[[Session, datetime, datetime], None]:
-    """The daily periodic job (``calendar_check``): pick up tables another node loaded, then
-    warn. It runs once per day for the whole installation (a ``job`` due item)."""
+    """The daily periodic job (``calendar_check``, one run per installation): pick up tables
+    another node loaded, warn, and — when a table was loaded in the last two days — run
+    ``recompute`` once more after this transaction commits. That catches a deadline another node
+    computed provisionally in the seconds between the load's own recompute and that node seeing
+    the new table; it is idempotent, so it changes nothing otherwise."""
 
     def run(session: Session, _fire_time: datetime, now: datetime) -> None:
         refresher.refresh(session, force=True)
         log_calendar_warnings(refresher.calendar, now)
+        if recompute is None:
+            return
+        newest = session.scalar(select(func.max(CalendarYear.loaded_at)))
+        if newest is not None and as_utc(newest) >= now - RECENT_LOAD:
+
+            def after(_session: Session) -> None:
+                try:
+                    changed = recompute()
+                except Exception:  # never escape a commit hook; tomorrow's run tries again
+                    log.exception("recomputing provisional deadlines after a load failed")
+                else:
+                    log.info("calendar_check: %d provisional deadline(s) recomputed", changed)
+
+            event.listen(session, "after_commit", after, once=True)
 
     return run

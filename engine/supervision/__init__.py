@@ -25,6 +25,9 @@ from engine.supervision.reports import default_jobs
 from engine.supervision.service import Supervision, SupervisionConfig
 from engine.workdays import DeadlinePolicy, WorkCalendar
 
+#: Daily, Beijing time: pick up loaded holiday tables, warn the operator (docs/deadlines.md).
+CALENDAR_CHECK_CRON = "30 8 * * *"
+
 
 def build_supervision(
     settings: Settings,
@@ -43,14 +46,16 @@ def build_supervision(
     refresher = CalendarRefresher(cal)
     jobs = [
         *default_jobs(),
-        PeriodicJob("calendar_check", "30 8 * * *", calendar_check_job(refresher)),
         PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
         PeriodicJob("change_feed_prune", CHANGE_FEED_CRON, change_feed_job()),
         PeriodicJob("kpi_catch_up", CATCH_UP_CRON, catch_up_job),
     ]
-    return Supervision(
+    service = Supervision(
         policy, cal, config=config, db=db, clock=clock, jobs=jobs, refresher=refresher
     )
+    check = calendar_check_job(refresher, service.recompute_deadlines)
+    service.jobs.append(PeriodicJob("calendar_check", CALENDAR_CHECK_CRON, check))
+    return service
 
 
 __all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]
