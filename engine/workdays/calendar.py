@@ -54,7 +54,6 @@ DaySource = Literal[
 
 #: English names of the ``holidays`` package → the Chinese name (English gloss kept after it).
 _STATUTORY_NAMES = (
-    ("New Year's Eve", "除夕"),
     ("Chinese New Year's Eve", "除夕"),
     ("Chinese New Year", "春节"),
     ("New Year's Day", "元旦"),
@@ -162,7 +161,7 @@ class WorkCalendar:
         if _table_key(loaded) == _table_key(self.loaded):
             return False
         self.loaded = loaded
-        self._days.clear()
+        self._days = {}  # a new dict: a lookup running on another thread fills the old one
         for name in ("data_version", "_table_years"):
             self.__dict__.pop(name, None)
         return True
@@ -251,10 +250,11 @@ class WorkCalendar:
         """What is known about ``day``; raises ``CalendarDataMissing`` only under ``strict``."""
         if isinstance(day, datetime):
             raise InputInvalid("WorkCalendar.day() takes a date; convert instants with in_china()")
-        info = self._days.get(day)
+        days = self._days
+        info = days.get(day)
         if info is None:
             info = self._lookup(day)
-            self._days[day] = info
+            days[day] = info
         if not info.covered and self.missing_year_policy == "strict":
             raise CalendarDataMissing(
                 f"no working-day calendar data for {day.year} (covered: {self.coverage_text()}); "
