@@ -890,7 +890,7 @@ def test_mediation_with_agreement_and_judicial_confirmation() -> None:
         "mediate_case",
         **MEDIATION,
         mediation_outcome="agreement",
-        agreement_date=date.today().isoformat(),
+        agreement_date=datetime.now(CHINA).date().isoformat(),  # Beijing date, not the host's
         agreement_summary="夜间十点后不得产生噪音。",
         jc_requested=True,
     )
