@@ -176,3 +176,10 @@ def test_only_the_clock_module_may_read_the_wall_clock() -> None:
     source = "from datetime import UTC, datetime\ndatetime.now(UTC)"
     assert not list(scan(source, CLOCK_MODULE.as_posix(), is_test=False))
     assert list(scan(source, "engine/runtime.py", is_test=False))
+
+
+def test_the_clock_marked_modules_exist() -> None:
+    """A renamed module would silently leave the faked-clock run (``make test-zones``)."""
+    from tests.conftest import CLOCK_MODULES
+
+    assert sorted(m for m in CLOCK_MODULES if not (ROOT / m).is_file()) == []

@@ -12,6 +12,8 @@ from engine.candidates import Candidate
 from tests.processes.drive import Drive
 from tests.processes.support import errors, resolver
 
+pytestmark = pytest.mark.clock
+
 
 def test_main_path_grid_case_closes_after_a_satisfied_revisit() -> None:
     d = Drive()
