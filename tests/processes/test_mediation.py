@@ -10,7 +10,7 @@ instead of the engine clock would put the agreement, and so the window, on the w
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -125,7 +125,8 @@ def test_judicial_confirmation_window_closes_at_beijing_midnight(
 def test_judicial_confirmation_window_expires_after_30_days(
     moment: datetime, today: str, window_end: str
 ) -> None:
-    d = mediated(moment, agreement_date=Drive(ManualClock(moment)).today(-40), jc_requested=True)
+    long_ago = date.fromisoformat(today) - timedelta(days=40)
+    d = mediated(moment, agreement_date=long_ago.isoformat(), jc_requested=True)
     d.advance(timedelta(0))  # the window closed days ago: the first sweep closes it
     assert d.ready_ids() == ["feedback_result"]
     assert d.data["jc_result"] == "expired"
