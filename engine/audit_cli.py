@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
+from engine.clock import SystemClock
 from engine.settings import Settings
 from engine.storage.database import Database
 
@@ -76,7 +77,7 @@ def anchor_command(
     from engine.audit_anchor import create_anchor
 
     with _db() as (settings, db), db.session() as s:
-        anchor = create_anchor(s, settings.secret_key, datetime.now(UTC), full=full)
+        anchor = create_anchor(s, settings.secret_key, SystemClock().now(), full=full)
         count = len(anchor.heads["cases"])
         out.print(f"anchor #{anchor.id}: {count} chain head(s), digest {anchor.digest}")
 
@@ -131,7 +132,7 @@ def purge_command(
     if ttl_days < 1:
         err.print("ttl-days must be at least 1")
         raise typer.Exit(2)
-    now, ttl = datetime.now(UTC), timedelta(days=ttl_days)
+    now, ttl = SystemClock().now(), timedelta(days=ttl_days)
     with _db() as (settings, db), db.session() as s:
         if not yes:
             names = purge_candidates(s, now, ttl, limit=limit)
@@ -158,7 +159,7 @@ def report(
     try:
         with _db() as (_, db), db.session() as s:
             folder = out_dir / f"{slug(org)}-{span.label}"
-            files = write_report(s, org, span, folder, datetime.now(UTC))
+            files = write_report(s, org, span, folder, SystemClock().now())
     except LookupError as exc:
         err.print(str(exc.args[0]))
         raise typer.Exit(1) from None
