@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint venv clean
+.PHONY: run test test-zones lint venv clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bihuan needs Python 3.11 or newer")'
@@ -30,6 +30,11 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The suite (SQLite) under other time zones, and the `clock` tests at 23:30 and 00:30 Beijing
+## time with the process clock faked (libfaketime): .ci/zones. Set ZONES to choose the zones.
+test-zones: $(STAMP)
+	PYTEST=$(BIN)/pytest ./.ci/zones
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -21,7 +21,18 @@ from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audit, auth, cases, definitions, events, messages, ops, tasks, users
+from api.routes import (
+    admin_calendar,
+    audit,
+    auth,
+    cases,
+    definitions,
+    events,
+    messages,
+    ops,
+    tasks,
+    users,
+)
 from api.schemas import Problem
 from api.threads import limit_threads
 from engine.access import Access, JwksCache
@@ -78,6 +89,7 @@ def create_app(
     errors.install(app)
     for module in (auth, definitions, cases, tasks, messages, events, users, ops, audit):
         app.include_router(module.router)
+    app.include_router(admin_calendar.router)
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(
         IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -171,7 +171,7 @@ class ValidationOut(Out):
 # ---------------------------------------------------------------- tasks
 
 
-@derived_from(TaskView)
+@derived_from(TaskView, due_label=str | None)
 class TaskOut(Out):
     pass
 
@@ -227,7 +227,7 @@ class CaseIn(Model):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-@derived_from(CaseView)
+@derived_from(CaseView, due_label=str | None)
 class CaseOut(Out):
     pass
 
@@ -286,6 +286,29 @@ class Readiness(Out):
     status: Literal["ready", "not_ready"]
     database: bool
     migrations_at_head: bool
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="operator warnings that do not make the service unready (e.g. next year's "
+        "official holiday table is not loaded)",
+    )
+
+
+class CalendarYearOut(Out):
+    year: int
+    status: Literal["official", "provisional"]
+    source: str = Field(
+        description="official: override, database, bundled or chinese_calendar; provisional: "
+        "the missing-year policy (provisional = statutory holidays + weekends)"
+    )
+    notice: str | None = None
+
+
+class CalendarOut(Out):
+    today: date | None = None
+    missing_year_policy: str
+    data_version: str
+    years: list[CalendarYearOut]
+    warnings: list[str]
 
 
 # ---------------------------------------------------------------- audit, timeline, KPIs

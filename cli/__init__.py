@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from cli import audit, db, deadlines, definitions, demo, kpi, serve, users
+from cli import audit, calendar, db, deadlines, definitions, demo, kpi, serve, users
 
 app = typer.Typer(help="bihuan (闭环): a workflow engine for closing the loop on disputes.")
 for _commands in (definitions.app, demo.app, serve.app, audit.report_app):
@@ -20,6 +20,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(deadlines.app, name="deadlines")
 app.add_typer(audit.app, name="audit")
 app.add_typer(kpi.app, name="kpi")
+app.add_typer(calendar.app, name="calendar")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import typer
 
 from cli.common import Group, database, err, instant, out
+from engine.clock import SystemClock
 
 app = Group(help="审计记录：校验、锚定、检索导出、时间线、保留期清理 (the audit record).")
 report_app = Group()
@@ -43,7 +44,7 @@ def anchor_command(
     from engine.audit import create_anchor
 
     with database() as (settings, db), db.session() as s:
-        anchor = create_anchor(s, settings.secret_key, datetime.now(UTC), full=full)
+        anchor = create_anchor(s, settings.secret_key, SystemClock().now(), full=full)
         count = len(anchor.heads["cases"])
         out.print(f"anchor #{anchor.id}: {count} chain head(s), digest {anchor.digest}")
 
@@ -98,7 +99,7 @@ def purge_command(
     if ttl_days < 1:
         err.print("ttl-days must be at least 1")
         raise typer.Exit(2)
-    now, ttl = datetime.now(UTC), timedelta(days=ttl_days)
+    now, ttl = SystemClock().now(), timedelta(days=ttl_days)
     with database() as (settings, db), db.session() as s:
         if not yes:
             names = purge_candidates(s, now, ttl, limit=limit)
@@ -125,6 +126,6 @@ def report(
         raise typer.Exit(2) from None
     with database() as (_, db), db.session() as s:
         folder = out_dir / f"{slug(org)}-{span.label}"
-        files = write_report(s, org, span, folder, datetime.now(UTC))
+        files = write_report(s, org, span, folder, SystemClock().now())
     for path in (files.markdown, files.csv, *files.charts):
         out.print(str(path))

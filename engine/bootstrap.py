@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.calendar_admin import CalendarRefresher, log_calendar_warnings
 from engine.clock import Clock, SystemClock
 from engine.orgs import LaneResolver
 from engine.runtime import CandidateResolver, Engine, PropertyResolver
@@ -15,6 +19,8 @@ from engine.settings import Settings
 from engine.storage.database import Database
 from engine.supervision import build_supervision
 from engine.workdays import WorkCalendar, make_workday_helpers
+
+log = logging.getLogger("engine.calendar")
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -73,4 +79,18 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
         helpers=make_workday_helpers(calendar, clock.now),
     )
     supervision.bind(engine)  # tier time-outs reach the workflow as the tier_timeout message
+    start_calendar(supervision.refresher, db, clock)
     return engine
+
+
+def start_calendar(refresher: CalendarRefresher, db: Database, clock: Clock) -> None:
+    """Read the official tables loaded into the database and log the calendar's warnings once
+    at start (the daily ``calendar_check`` job repeats them; requests never log them)."""
+    try:
+        with db.session() as s:
+            refresher.refresh(s, force=True)
+    except SQLAlchemyError as exc:  # a database not migrated yet: `bihuan db upgrade` comes next
+        log.warning(
+            "official holiday tables not read from the database: %s", exc.__class__.__name__
+        )
+    log_calendar_warnings(refresher.calendar, clock.now())

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "bihuan-demo-secret-do-not-use-in-production"
@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 2.0
     lease_seconds: int = 60
     # Calendar
-    missing_year_policy: Literal["strict", "weekends_only"] = "strict"
+    # A year without an official 调休 table never blocks casework: ``provisional`` counts the
+    # statutory holidays and weekends, ``weekends_only`` weekends alone (docs/deadlines.md).
+    missing_year_policy: Literal["provisional", "weekends_only"] = "provisional"
     calendar_override_file: Path | None = None  # an operator's holidays.yaml (next year, local)
     deadlines_file: Path = ROOT / "processes" / "deadlines.yaml"
     # Script sandbox limits
@@ -49,6 +51,19 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
     oidc_user_claim: str = "preferred_username"
+
+    @field_validator("missing_year_policy", mode="before")
+    @classmethod
+    def _no_strict_calendar(cls, value: object) -> object:
+        if value == "strict":
+            raise ValueError(
+                "'strict' is no longer offered: it blocked casework (dispatch failed with "
+                "calendar_data_missing) whenever a deadline reached a year without an official "
+                "table; use 'provisional' (the default: statutory holidays + weekends, marked "
+                "provisional and recomputed when `bihuan calendar load` loads the year) or "
+                "'weekends_only'"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

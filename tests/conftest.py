@@ -32,6 +32,34 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ENV = "BIHUAN_TEST_POSTGRES_URL"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 
+# Date- and time-of-day-sensitive modules, marked `clock` here (new modules mark themselves with
+# ``pytestmark = pytest.mark.clock``). `make test-zones` runs the marked tests with the process
+# clock faked to 23:30 and 00:30 Beijing time: they must pass whatever the wall clock says.
+# (Not tests/test_sandbox.py: its dates come from a fixed instant, and its limit tests time real
+# durations, which libfaketime's interposed clock calls slow down.)
+CLOCK_MODULES = frozenset(
+    {
+        "tests/test_workdays_calendar.py",
+        "tests/test_workdays_policy.py",
+        "tests/supervision/test_deadlines.py",
+        "tests/supervision/test_housekeeping.py",
+        "tests/supervision/test_ladder.py",
+        "tests/scenarios/test_office_hours.py",
+        "tests/scenarios/test_tier_timeout.py",
+        "tests/scheduler/test_sweep.py",
+        "tests/scheduler/test_timers_and_runner.py",
+        "tests/engine/test_deadline_race.py",
+        "tests/audit/test_retention.py",
+        "tests/kpi/test_kpis.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(ROOT).as_posix() in CLOCK_MODULES:
+            item.add_marker(pytest.mark.clock)
+
 
 def postgres_base_url() -> str | None:
     url = os.environ.get(PG_ENV)

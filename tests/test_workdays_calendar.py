@@ -187,12 +187,15 @@ def test_loading_next_year_by_override_and_recomputing(
     start = at(2026, 12, 31, 10)
     rule = {"unit": "working_days", "amount": 3}
     lenient = WorkCalendar.load(missing_year_policy="weekends_only")
-    with caplog.at_level(logging.WARNING, logger="engine.workdays"):
+    with caplog.at_level(logging.INFO, logger="engine.workdays"):
         first = lenient.recompute(rule, start)
     # 2027-01-01 (Friday) was counted as a working day: 1/1, 1/4, 1/5
     assert first.due == at(2027, 1, 5, 17, 30)
     assert first.confidence == "low" and first.uncovered_years == (2027,)
-    assert "2027" in caplog.text and "low confidence" in caplog.text
+    assert first.provisional and first.text.startswith("暂定（待官方调休安排）")
+    assert "[2027: no official table, weekends only]" in first.text
+    # a provisional deadline is casework as usual: the operator is warned once a day, not here
+    assert caplog.text == ""
 
     next_year = write(
         tmp_path,
@@ -216,7 +219,8 @@ years:
     assert again.data_version != first.data_version
 
 
-def test_missing_year_strict_raises(cal: WorkCalendar) -> None:
+def test_missing_year_strict_raises() -> None:
+    cal = WorkCalendar.load(missing_year_policy="strict")  # for checks and tools, not casework
     with pytest.raises(CalendarDataMissing) as raised:
         cal.add_working_days(at(2026, 12, 30, 10), 3)
     assert raised.value.details["year"] == 2027
@@ -560,7 +564,12 @@ def test_a_calendar_without_working_days_fails_clearly(tmp_path: Path) -> None:
     calendar = WorkCalendar.load(closed, bundled_path=None, use_package=False)
     calendar.missing_year_policy = "weekends_only"
     assert calendar.add_working_days(at(2026, 12, 30, 9), 1).due == at(2027, 1, 1, 17, 30)
-    strict = WorkCalendar.load(closed, bundled_path=None, use_package=False)
+    provisional = WorkCalendar.load(closed, bundled_path=None, use_package=False)
+    # 2027-01-01 is 元旦 by statute: the first provisional working day is Monday 1/4
+    assert provisional.add_working_days(at(2026, 12, 30, 9), 1).due == at(2027, 1, 4, 17, 30)
+    strict = WorkCalendar.load(
+        closed, bundled_path=None, use_package=False, missing_year_policy="strict"
+    )
     with pytest.raises(CalendarDataMissing):
         strict.add_working_days(at(2026, 12, 30, 9), 1)
 
@@ -618,3 +627,92 @@ def test_next_workday_and_odd_amounts(cal: WorkCalendar) -> None:
             {"unit": "days", "amount": 5, "adjustments": [{"op": "extend", "amount": 0.5}]},
             at(2026, 3, 2, 10),
         )
+
+
+# -- a year without an official table: provisional, never blocking ----------------------------
+
+
+def test_a_missing_year_counts_statutory_holidays_and_weekends(cal: WorkCalendar) -> None:
+    assert cal.missing_year_policy == "provisional" and not cal.covers(2027)
+    new_year = cal.day(date(2027, 1, 1))  # Friday, 元旦 by statute
+    assert (new_year.is_workday, new_year.source, new_year.covered) == (False, "statutory", False)
+    assert new_year.name is not None and new_year.name.startswith("元旦")
+    assert "暂定" in new_year.name
+    # 春节 falls on a weekend: the statute's 补假 (observed days) are rest days too
+    assert not cal.is_workday(date(2027, 2, 9)) and not cal.is_workday(date(2027, 2, 10))
+    assert cal.is_workday(date(2027, 2, 11))
+    # no 调休 make-up days are guessed: a Saturday is a rest day
+    assert cal.day(date(2027, 2, 20)).kind == "weekend"
+
+
+def test_a_provisional_deadline_is_marked_and_labelled(cal: WorkCalendar) -> None:
+    result = cal.add_working_days(at(2026, 12, 30, 10), 3)  # 12/31, then 1/4, 1/5 (1/1 rests)
+    assert result.due == at(2027, 1, 5, 17, 30)
+    assert result.provisional and result.confidence == "low"
+    assert result.uncovered_years == (2027,)
+    assert result.text.startswith("暂定（待官方调休安排） ")
+    assert result.text.endswith("[2027: no official table, statutory only]")
+    stored = result.to_dict()
+    assert stored["provisional"] is True and stored["confidence"] == "low"
+    # inside official data nothing is provisional
+    inside = cal.add_working_days(at(2026, 12, 28, 10), 3)
+    assert not inside.provisional and not inside.to_dict()["provisional"]
+    assert "暂定" not in inside.text
+
+
+def test_weekends_only_ignores_the_statute(lenient: WorkCalendar) -> None:
+    result = lenient.add_working_days(at(2026, 12, 30, 10), 3)  # 12/31, 1/1, 1/4
+    assert result.due == at(2027, 1, 4, 17, 30) and result.provisional
+    assert "weekends only" in result.text
+
+
+def test_official_tables_from_the_database_replace_the_provisional_year(tmp_path: Path) -> None:
+    calendar = WorkCalendar.load()
+    start = at(2026, 12, 3, 10)
+    provisional = calendar.add_natural_days(start, 30)  # last day 1/2 (Sat) → Monday 1/4
+    assert provisional.due == at(2027, 1, 5) and provisional.provisional
+    table = load_table(
+        Path(__file__).parent / "fixtures" / "calendar" / "holidays-2027-test.yaml", "official"
+    )
+    assert calendar.set_loaded(table) is True
+    assert calendar.set_loaded(table) is False  # the same tables: nothing forgotten
+    assert calendar.covers(2027) and calendar.official_years()[2027] == "database"
+    assert calendar.day(date(2027, 1, 4)).source == "database"
+    assert calendar.day(date(2027, 2, 20)).kind == "makeup_workday"
+    assert "loaded=test-2027.1" in calendar.data_version
+    official = calendar.recompute(provisional.rule, provisional.start)
+    assert official.due == at(2027, 1, 6) and not official.provisional
+    assert calendar.set_loaded(None) is True and not calendar.covers(2027)
+
+
+def test_an_official_table_is_complete_and_lists_holidays(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "partial.yaml",
+        """version: x
+years:
+  2027:
+    complete: false
+  2028:
+    workdays:
+      2028-01-08: 调休
+""",
+    )
+    with pytest.raises(ValidationFailed) as raised:
+        load_table(path, "official")
+    found = [(p.line, p.message) for p in raised.value.problems]
+    assert (
+        4,
+        "years → 2027 → complete: every year in the official table is a complete schedule",
+    ) in found
+    assert any(line == 5 and "lists the year's holidays" in msg for line, msg in found)
+
+
+def test_a_bad_date_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "bad.yaml", "version: x\nyears:\n  2027:\n    holidays:\n      2027-02-30: 春节\n"
+    )
+    with pytest.raises(ValidationFailed) as raised:
+        load_table(path, "official")
+    [problem] = raised.value.problems
+    assert problem.line == 5 and "'2027-02-30' is not a valid value" in problem.message

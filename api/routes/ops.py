@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from api.deps import StateDep
+from api.deps import AppState, StateDep
+from api.routes.admin_calendar import calendar_refresher
 from api.schemas import Health, Readiness
 from engine import reads
+from engine.calendar_admin import calendar_status
 from engine.storage import is_at_head
 
 router = APIRouter(tags=["operations"])
@@ -21,7 +23,8 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 def readyz(state: StateDep) -> Response:
-    """Ready when the database answers and its schema is at the newest migration."""
+    """Ready when the database answers and its schema is at the newest migration; ``warnings``
+    lists what the operator should act on without making the service unready."""
     db = state.engine.db
     database = migrated = False
     try:
@@ -33,9 +36,25 @@ def readyz(state: StateDep) -> Response:
         pass
     ready = database and migrated
     body = Readiness(
-        status="ready" if ready else "not_ready", database=database, migrations_at_head=migrated
+        status="ready" if ready else "not_ready",
+        database=database,
+        migrations_at_head=migrated,
+        warnings=_calendar_warnings(state) if ready else [],
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+def _calendar_warnings(state: AppState) -> list[str]:
+    """Next year's holiday table missing, and the like: shown, never a reason to be unready."""
+    refresher = calendar_refresher(state.engine)
+    if refresher is None:
+        return []
+    try:
+        with state.engine.db.session() as s:
+            refresher.refresh(s)
+        return calendar_status(refresher.calendar, state.clock.now()).warnings
+    except Exception:  # a warning that cannot be computed is not a readiness failure
+        return ["工作日历状态无法读取 (the working-day calendar status could not be read)"]
 
 
 @router.get(

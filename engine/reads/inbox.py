@@ -177,7 +177,7 @@ def inbox(
 _TASK_VIEW_COLUMNS = (
     "id", "case_no", "element_id", "name", "state", "candidate_org", "candidate_role",
     "assignee", "priority", "created_at", "claimed_at", "completed_at", "completed_by", "due_at",
-    "form_ref", "ui_form_ref",
+    "form_ref", "ui_form_ref", "due_provisional",
 )  # fmt: skip
 
 

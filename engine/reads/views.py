@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 
 from engine.storage.models import Case, HumanTask
 from engine.vocabulary import OPEN_TASK_STATES
+from engine.workdays import PROVISIONAL_LABEL
 
 OPEN = OPEN_TASK_STATES
 TaskScope = Literal["mine", "candidate", "jurisdiction"]
@@ -51,6 +52,12 @@ class TaskView:
     overdue: bool
     form_ref: str | None
     ui_form_ref: str | None
+    #: the due time consulted a year without an official holiday table (see due_label)
+    due_provisional: bool = False
+
+    @property
+    def due_label(self) -> str | None:
+        return PROVISIONAL_LABEL if self.due_provisional else None
 
     @classmethod
     def of(cls, t: HumanTask | Row[Any], title: str, now: datetime) -> TaskView:
@@ -62,6 +69,7 @@ class TaskView:
             claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
             due_at=t.due_at, overdue=_overdue(t.due_at, t.state in OPEN, now),
             form_ref=t.form_ref, ui_form_ref=t.ui_form_ref,
+            due_provisional=bool(t.due_provisional),
         )  # fmt: skip
 
 
@@ -109,6 +117,11 @@ class CaseView:
     reopen_count: int = 0
     escalation_count: int = 0
     ladder_level: int = -1
+    due_provisional: bool = False
+
+    @property
+    def due_label(self) -> str | None:
+        return PROVISIONAL_LABEL if self.due_provisional else None
 
     @classmethod
     def of(cls, c: Case, now: datetime) -> CaseView:
@@ -122,6 +135,7 @@ class CaseView:
             resolved_tier=c.resolved_tier, satisfaction=c.satisfaction,
             eval_excluded=c.eval_excluded, reopen_count=c.reopen_count,
             escalation_count=c.escalation_count, ladder_level=c.ladder_level,
+            due_provisional=bool(c.due_provisional),
         )  # fmt: skip
 
 

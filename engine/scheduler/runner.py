@@ -161,7 +161,7 @@ class BackgroundRunner:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            next_run_time=datetime.now(UTC),
+            next_run_time=SystemClock().now(),  # APScheduler polls in real time
         )
 
     def _run(self) -> None:

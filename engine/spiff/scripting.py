@@ -1,19 +1,24 @@
 """SpiffWorkflow's script engine, running every expression and script in our sandbox, and the
-engine clock fed to SpiffWorkflow's timers (which otherwise read the wall clock)."""
+engine clock fed to SpiffWorkflow's timers (which otherwise read the wall clock and take a timer
+date without an offset in the host's time zone: we take it in Beijing time)."""
 
 from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
+from engine.clock import SystemClock
 from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
+
+TIMER_ZONE = timezone(timedelta(hours=8), "CST")
+"""The zone of a timer date written without an offset: Beijing time (no daylight saving)."""
 
 _NOW: contextvars.ContextVar[Callable[[], datetime] | None] = contextvars.ContextVar(
     "bihuan_engine_now", default=None
@@ -26,12 +31,14 @@ class _EngineDatetime(datetime):
     @classmethod
     def now(cls, tz: tzinfo | None = None) -> Any:
         source = _NOW.get()
-        value = source() if source is not None else datetime.now(UTC)
+        value = source() if source is not None else SystemClock().now()
         return value.astimezone(tz) if tz is not None else value
 
 
 # SpiffWorkflow's timer definitions call datetime.now(timezone.utc): route them to our clock.
 _timer_module.datetime = _EngineDatetime
+# ... and read a date without an offset in LOCALTZ, the host's zone when it was imported.
+_timer_module.LOCALTZ = TIMER_ZONE
 
 
 @contextmanager
@@ -80,6 +87,7 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
 
 __all__ = [
+    "TIMER_ZONE",
     "SandboxRuntimeError",
     "SandboxScriptEngine",
     "SandboxViolation",

@@ -23,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import NoMessageWaiting, ScriptError
+from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -42,7 +43,7 @@ class ReadyTask:
 class PendingTimer:
     spiff_id: str
     element_id: str
-    due_at: str  # ISO-8601 as SpiffWorkflow computed it
+    due_at: str  # ISO-8601 as SpiffWorkflow computed it (a value without offset: Beijing time)
     interrupting: bool
     attached_to: str | None  # element id of the activity a boundary timer sits on
 
@@ -52,6 +53,18 @@ class PendingMessage:
     spiff_id: str
     element_id: str
     name: str
+
+
+def _with_offset(value: str) -> str:
+    """A timer's date with its offset: one written without is Beijing time (as SpiffWorkflow now
+    reads it, see :data:`engine.spiff.scripting.TIMER_ZONE`), never the host's zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=TIMER_ZONE).isoformat()
+    return value
 
 
 def _element_id(task: Any) -> str:
@@ -290,7 +303,7 @@ class Workflow:
                     PendingTimer(
                         spiff_id=str(task.id),
                         element_id=_element_id(task),
-                        due_at=str(value),
+                        due_at=_with_offset(str(value)),
                         interrupting=bool(getattr(spec, "cancel_activity", True)),
                         attached_to=host if attached is None else str(attached),
                     )
@@ -390,4 +403,4 @@ class Workflow:
         if task is None:
             return None
         value = task._get_internal_data("event_value")
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
+        return datetime.fromisoformat(_with_offset(value)) if isinstance(value, str) else None

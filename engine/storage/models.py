@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -217,6 +218,9 @@ class Case(Base):
     reported_at: Mapped[datetime]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     due_rule: Mapped[str | None] = mapped_column(String(200))
+    # The due time consulted a year without an official holiday table (暂定): recomputed when
+    # ``bihuan calendar load`` loads that year.
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     closed_at: Mapped[datetime | None]
     resolved_tier: Mapped[str | None] = mapped_column(String(16))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -258,6 +262,7 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[datetime | None]
     due_rule: Mapped[str | None] = mapped_column(String(200))
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     priority: Mapped[int] = mapped_column(Integer, default=50)
     form_ref: Mapped[str | None] = mapped_column(String(200))
     ui_form_ref: Mapped[str | None] = mapped_column(String(200))
@@ -317,6 +322,25 @@ class DueItem(Base):
     fired_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_due_items_sweep", "state", "due_at"),)
+
+
+class CalendarYear(Base):
+    """One year's official holiday table (国务院办公厅 节假日安排): ``bihuan calendar load``.
+
+    In the database so that every node computes with it; it wins over the bundled table and the
+    ``chinesecalendar`` package (the operator's override file still wins over it).
+    """
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(100))  # the file's ``version``
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the year's content
+    notice: Mapped[str | None] = mapped_column(String(500))
+    holidays: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "YYYY-MM-DD" → name
+    workdays: Mapped[dict[str, Any]] = mapped_column(default=dict)  # 调休上班 days
+    source_file: Mapped[str] = mapped_column(String(500))
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(64))
 
 
 class Firing(Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.audit import anchor_job
+from engine.calendar_admin import CalendarRefresher, calendar_check_job
 from engine.clock import Clock
 from engine.kpi.catchup import CATCH_UP_CRON, catch_up_job
 from engine.scheduler.periodic import PeriodicJob
@@ -24,6 +25,9 @@ from engine.supervision.housekeeping import CHANGE_FEED_CRON, change_feed_job
 from engine.supervision.reports import default_jobs
 from engine.supervision.service import Supervision
 from engine.workdays import DeadlinePolicy, WorkCalendar
+
+#: Daily, Beijing time: pick up loaded holiday tables, warn the operator (docs/deadlines.md).
+CALENDAR_CHECK_CRON = "30 8 * * *"
 
 
 def build_supervision(
@@ -40,13 +44,19 @@ def build_supervision(
     cal = calendar or WorkCalendar.load(
         settings.calendar_override_file, missing_year_policy=settings.missing_year_policy
     )
+    refresher = CalendarRefresher(cal)
     jobs = [
         *default_jobs(),
         PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
         PeriodicJob("change_feed_prune", CHANGE_FEED_CRON, change_feed_job()),
         PeriodicJob("kpi_catch_up", CATCH_UP_CRON, catch_up_job),
     ]
-    return Supervision(policy, cal, config=config, db=db, clock=clock, jobs=jobs)
+    service = Supervision(
+        policy, cal, config=config, db=db, clock=clock, jobs=jobs, refresher=refresher
+    )
+    check = calendar_check_job(refresher, service.recompute_deadlines)
+    service.jobs.append(PeriodicJob("calendar_check", CALENDAR_CHECK_CRON, check))
+    return service
 
 
 __all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]

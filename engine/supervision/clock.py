@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.audit import SCHEDULER, Actor
-from engine.storage.models import Case, OrgUnit
+from engine.storage.models import Case, HumanTask, OrgUnit
 from engine.supervision import records
 from engine.supervision.core import Scope
 from engine.supervision.ladder import Ladder
 from engine.workdays import DueResult
+from engine.vocabulary import OPEN_TASK_STATES
 from engine.workdays.rules import parse_instant
 
 
@@ -28,17 +29,26 @@ class DeadlineClock(Ladder):
     def recompute_deadlines(self, *, only_low_confidence: bool = True) -> int:
         """Recompute open deadlines, e.g. after next year's holiday schedule was loaded.
 
-        By default only those computed with ``confidence="low"`` (a year the calendar did not
-        cover, under ``missing_year_policy: weekends_only``). Returns how many changed.
+        By default only the provisional ones (``confidence="low"``: computed over a year without
+        an official table) — of the cases whose due time or an open task's is marked
+        ``due_provisional``. Each case is recomputed in its own transaction, and a deadline is
+        only rewritten (new generation, rungs moved, ``deadline_recomputed`` audited) when its
+        due time or its provisional mark changes, so running it again changes nothing.
+        Returns how many deadlines changed.
         """
         if self.db is None:
             raise RuntimeError("recompute_deadlines needs the service built with a database")
-        with self.db.session() as s:
-            case_nos = list(
-                s.scalars(
-                    select(Case.case_no).where(Case.closed_at.is_(None)).order_by(Case.case_no)
-                )
+        open_cases = select(Case.case_no).where(Case.closed_at.is_(None))
+        if only_low_confidence:
+            provisional_tasks = select(HumanTask.case_no).where(
+                HumanTask.due_provisional.is_(True), HumanTask.state.in_(OPEN_TASK_STATES)
             )
+            open_cases = open_cases.where(
+                Case.due_provisional.is_(True) | Case.case_no.in_(provisional_tasks)
+            )
+        with self.db.session() as s:
+            self.refresher.refresh(s, force=True)
+            case_nos = list(s.scalars(open_cases.order_by(Case.case_no)))
         changed = 0
         for case_no in case_nos:
             changed += (
@@ -176,7 +186,14 @@ class DeadlineClock(Ladder):
             if new.due == current.due and new.confidence == current.confidence:
                 continue
             self._replace(
-                sc, target, rec, new, "deadline_recomputed", data_version=new.data_version
+                sc,
+                target,
+                rec,
+                new,
+                "deadline_recomputed",
+                data_version=new.data_version,
+                provisional_before=records.provisional(rec),
+                provisional_after=new.provisional,
             )
             changed += 1
         return changed

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import SCHEDULER, Actor, AuditLog
+from engine.calendar_admin import CalendarRefresher
 from engine.clock import Clock, SystemClock
 from engine.notify import enqueue
 from engine.runtime import CommandContext
@@ -168,9 +169,12 @@ class SupervisionCore:
         db: Database | None = None,
         clock: Clock | None = None,
         jobs: Sequence[PeriodicJob] = (),
+        refresher: CalendarRefresher | None = None,
     ) -> None:
         self.policy = policy
         self.calendar = calendar
+        #: Keeps ``calendar`` in step with the official tables loaded into the database.
+        self.refresher = refresher or CalendarRefresher(calendar)
         self.config = config or SupervisionConfig()
         self.db = db
         self.clock: Clock = clock or SystemClock()
@@ -200,16 +204,17 @@ class SupervisionCore:
     def _publish(self, sc: Scope, target: str, rec: dict[str, Any]) -> None:
         """Copy a record's due time to the rows the inbox reads (case, task, anchored tasks)."""
         due, text = records.due_of(rec), str(rec["text"])[:200]
+        provisional = records.provisional(rec)
         if target != "case":
             task = _task_row(sc.session, target)
             if task is not None:
-                task.due_at, task.due_rule = due, text
+                task.due_at, task.due_rule, task.due_provisional = due, text, provisional
             return
-        sc.case.due_at, sc.case.due_rule = due, text
+        sc.case.due_at, sc.case.due_rule, sc.case.due_provisional = due, text, provisional
         for task_id in rec.get("anchored") or []:
             task = _task_row(sc.session, task_id)
             if task is not None and task.state in OPEN_TASK_STATES:
-                task.due_at, task.due_rule = due, text
+                task.due_at, task.due_rule, task.due_provisional = due, text, provisional
 
     def _notify(
         self,
@@ -243,6 +248,7 @@ class SupervisionCore:
         return self.config.profiles.get(sc.case.process_id, sc.case.process_id)
 
     def _scope(self, ctx: CommandContext) -> Scope:
+        self.refresher.refresh(ctx.session)
         state = getattr(ctx, "_supervision_state", None)
         if state is None or state[0] is not ctx.case:
             state = (ctx.case, records.state(ctx.case), Writes())
@@ -254,6 +260,7 @@ class SupervisionCore:
     def _scope_for(self, session: Session, case_no: str | None, now: datetime) -> Scope | None:
         if case_no is None:
             return None
+        self.refresher.refresh(session)
         case = session.get(Case, case_no, populate_existing=True)
         if case is None:
             return None
@@ -274,6 +281,7 @@ class SupervisionCore:
                 return None
             s.execute(select(Instance.id).where(Instance.id == case.instance_id).with_for_update())
             s.refresh(case)
+            self.refresher.refresh(s)
             sc = Scope(
                 s,
                 case,

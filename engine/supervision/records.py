@@ -60,6 +60,11 @@ def due_result(rec: dict[str, Any]) -> DueResult:
     )
 
 
+def provisional(rec: dict[str, Any]) -> bool:
+    """The record's due time consulted a year without an official table (暂定)."""
+    return rec.get("confidence") == "low"
+
+
 def due_of(rec: dict[str, Any]) -> datetime:
     return parse_instant(rec["due"], "due")
 

@@ -53,6 +53,7 @@ class Supervision(Decisions):
         if case_rec is not None and case_rec.get("step") == step:
             # The task *is* the case's handling limit: same due, the case's rungs cover it.
             task.due_at, task.due_rule = records.due_of(case_rec), str(case_rec["text"])[:200]
+            task.due_provisional = records.provisional(case_rec)
             case_rec["anchored"] = [*(case_rec.get("anchored") or []), task.id][-20:]
             sc.save()
             return
@@ -62,6 +63,7 @@ class Supervision(Decisions):
         rec = records.record(result, step=step, severity=severity, gen=1, fired=[])
         sc.state["tasks"][task.id] = rec
         task.due_at, task.due_rule = result.due, result.text[:200]
+        task.due_provisional = result.provisional
         self._schedule_rungs(sc, task.id, rec, task_id=task.id)
         sc.save()
 

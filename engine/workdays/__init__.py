@@ -11,7 +11,12 @@
 See ``docs/deadlines.md``.
 """
 
-from engine.workdays.calendar import DayInfo, MissingYearPolicy, WorkCalendar
+from engine.workdays.calendar import (
+    MISSING_YEAR_POLICIES,
+    DayInfo,
+    MissingYearPolicy,
+    WorkCalendar,
+)
 from engine.workdays.helpers import make_workday_helpers
 from engine.workdays.hours import DEFAULT_OFFICE_HOURS, OfficeHours
 from engine.workdays.ladder import LEVELS, EscalationTriggers, LadderPolicy, Rung, rung_level
@@ -25,6 +30,7 @@ from engine.workdays.policy import (
     StepLimits,
 )
 from engine.workdays.rules import (
+    PROVISIONAL_LABEL,
     Adjustment,
     DueResult,
     Extend,
@@ -39,6 +45,8 @@ __all__ = [
     "BUNDLED_TABLE_PATH",
     "DEFAULT_OFFICE_HOURS",
     "LEVELS",
+    "MISSING_YEAR_POLICIES",
+    "PROVISIONAL_LABEL",
     "SEVERITIES",
     "Adjustment",
     "DayInfo",

@@ -4,11 +4,21 @@ Sources, first answer wins for a date:
 
 1. the operator's override file (local/ethnic holidays per 放假办法 第四条, ad-hoc closures,
    and whole years loaded ahead of a release with ``complete: true``);
-2. the bundled, versioned table ``engine/workdays/data/holidays.yaml``;
-3. the ``chinesecalendar`` package (2004–2026 in 1.11.0);
-4. for a year none of them covers, the missing-year policy: ``strict`` raises
-   :class:`~engine.errors.CalendarDataMissing`; ``weekends_only`` treats Monday–Friday as working
-   days, logs a warning, and marks every deadline that consulted such a day ``confidence="low"``.
+2. official tables loaded into the database (``bihuan calendar load FILE``), so every node sees
+   them — the calendar is given them as ``loaded`` and refreshed with :meth:`set_loaded`;
+3. the bundled, versioned table ``engine/workdays/data/holidays.yaml``;
+4. the ``chinesecalendar`` package (2004–2026 in 1.11.0);
+5. for a year none of them covers, the missing-year policy. A missing year never blocks casework:
+
+   * ``provisional`` (default) — the statutory holidays (全国年节及纪念日放假办法, with the
+     补假 of a holiday that falls on a weekend) from the ``holidays`` package, plus weekends;
+     no 调休 make-up days, since only the State Council's notice names them;
+   * ``weekends_only`` — Monday–Friday are working days;
+   * ``strict`` — raises :class:`~engine.errors.CalendarDataMissing`. For checks and tools
+     only (e.g. asserting that a table is complete); the engine's settings do not offer it.
+
+   Every deadline that consulted such a day is *provisional* (``confidence="low"``,
+   ``DueResult.provisional``) and is recomputed when the year's official table is loaded.
 
 Calendar decisions are made on Asia/Shanghai dates whatever the time zone of the instants given.
 """
@@ -26,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import chinese_calendar
+import holidays as holidays_package
 
 from engine.errors import CalendarDataMissing, InputInvalid
 from engine.workdays import counting
@@ -35,8 +46,23 @@ from engine.workdays.tables import BUNDLED_TABLE_PATH, HolidayTable, holiday_nam
 
 log = logging.getLogger(__name__)
 
-MissingYearPolicy = Literal["strict", "weekends_only"]
-DaySource = Literal["override", "bundled", "chinese_calendar", "weekends_only"]
+MissingYearPolicy = Literal["provisional", "weekends_only", "strict"]
+MISSING_YEAR_POLICIES: tuple[MissingYearPolicy, ...] = ("provisional", "weekends_only", "strict")
+DaySource = Literal[
+    "override", "database", "bundled", "chinese_calendar", "statutory", "weekends_only"
+]
+
+#: English names of the ``holidays`` package → the Chinese name (English gloss kept after it).
+_STATUTORY_NAMES = (
+    ("Chinese New Year's Eve", "除夕"),
+    ("Chinese New Year", "春节"),
+    ("New Year's Day", "元旦"),
+    ("Tomb-Sweeping", "清明节"),
+    ("Labor Day", "劳动节"),
+    ("Dragon Boat", "端午节"),
+    ("Mid-Autumn", "中秋节"),
+    ("National Day", "国庆节"),
+)
 
 #: Years probed when asking ``chinesecalendar`` which years it knows.
 _PACKAGE_PROBE = range(1990, 2101)
@@ -81,31 +107,35 @@ class WorkCalendar:
         bundled: HolidayTable | None,
         override: HolidayTable | None = None,
         *,
-        missing_year_policy: MissingYearPolicy = "strict",
+        missing_year_policy: MissingYearPolicy = "provisional",
         office_hours: OfficeHoursLike = DEFAULT_OFFICE_HOURS,
         use_package: bool = True,
+        loaded: HolidayTable | None = None,
     ) -> None:
-        if missing_year_policy not in ("strict", "weekends_only"):
+        if missing_year_policy not in MISSING_YEAR_POLICIES:
             raise InputInvalid(
-                "missing_year_policy must be 'strict' or 'weekends_only', "
+                f"missing_year_policy must be one of {', '.join(MISSING_YEAR_POLICIES)}, "
                 f"not {missing_year_policy!r}"
             )
         self.bundled = bundled
         self.override = override
+        self.loaded = loaded
         self.missing_year_policy: MissingYearPolicy = missing_year_policy
         self.office_hours = OfficeHours.parse(office_hours)
         self.use_package = use_package
         self._days: dict[date, DayInfo] = {}
+        self._statutory_years: dict[int, dict[date, str]] = {}
 
     @classmethod
     def load(
         cls,
         override_path: Path | str | None = None,
         *,
-        missing_year_policy: MissingYearPolicy = "strict",
+        missing_year_policy: MissingYearPolicy = "provisional",
         office_hours: OfficeHoursLike = DEFAULT_OFFICE_HOURS,
         bundled_path: Path | str | None = BUNDLED_TABLE_PATH,
         use_package: bool = True,
+        loaded: HolidayTable | None = None,
     ) -> WorkCalendar:
         """The bundled table, plus the operator's override file when a path is given.
 
@@ -119,7 +149,22 @@ class WorkCalendar:
             missing_year_policy=missing_year_policy,
             office_hours=office_hours,
             use_package=use_package,
+            loaded=loaded,
         )
+
+    def set_loaded(self, loaded: HolidayTable | None) -> bool:
+        """Swap in the official tables loaded into the database; True when they changed.
+
+        Every node calls this when it sees a new load (``engine.calendar_admin``); what the
+        calendar remembered about days and coverage is forgotten.
+        """
+        if _table_key(loaded) == _table_key(self.loaded):
+            return False
+        self.loaded = loaded
+        self._days = {}  # a new dict: a lookup running on another thread fills the old one
+        for name in ("data_version", "_table_years"):
+            self.__dict__.pop(name, None)
+        return True
 
     # -- data coverage --------------------------------------------------------------------------
 
@@ -129,6 +174,8 @@ class WorkCalendar:
         parts = []
         if self.bundled is not None:
             parts.append(f"bundled={self.bundled.version}")
+        if self.loaded is not None:
+            parts.append(f"loaded={self.loaded.version}")
         if self.override is not None:
             parts.append(f"override={self.override.version}")
         if self.use_package:
@@ -136,6 +183,8 @@ class WorkCalendar:
                 parts.append(f"chinesecalendar={package_version('chinesecalendar')}")
             except PackageNotFoundError:  # pragma: no cover - imported above, so installed
                 parts.append("chinesecalendar=unknown")
+        if self.missing_year_policy == "provisional":
+            parts.append(f"holidays={package_version('holidays')}")
         return ";".join(parts) or "weekdays-only"
 
     @cached_property
@@ -154,11 +203,26 @@ class WorkCalendar:
     @cached_property
     def _table_years(self) -> frozenset[int]:
         years: set[int] = set()
-        if self.bundled is not None:
-            years |= self.bundled.complete_years()
-        if self.override is not None:
-            years |= self.override.complete_years()
+        for table in (self.bundled, self.loaded, self.override):
+            if table is not None:
+                years |= table.complete_years()
         return frozenset(years)
+
+    def official_years(self) -> dict[int, str]:
+        """Covered years → where their official schedule comes from (override, database,
+        bundled, chinese_calendar; the first source that has the whole year)."""
+        found: dict[int, str] = {}
+        for source, table in (
+            ("override", self.override),
+            ("database", self.loaded),
+            ("bundled", self.bundled),
+        ):
+            if table is not None:
+                for year in table.complete_years():
+                    found.setdefault(year, source)
+        for year in self._package_years:
+            found.setdefault(year, "chinese_calendar")
+        return dict(sorted(found.items()))
 
     def covered_years(self) -> frozenset[int]:
         """Years whose national schedule is known (holidays and make-up working days)."""
@@ -183,18 +247,19 @@ class WorkCalendar:
     # -- days -----------------------------------------------------------------------------------
 
     def day(self, day: date) -> DayInfo:
-        """What is known about ``day``; raises ``CalendarDataMissing`` under the strict policy."""
+        """What is known about ``day``; raises ``CalendarDataMissing`` only under ``strict``."""
         if isinstance(day, datetime):
             raise InputInvalid("WorkCalendar.day() takes a date; convert instants with in_china()")
-        info = self._days.get(day)
+        days = self._days
+        info = days.get(day)
         if info is None:
             info = self._lookup(day)
-            self._days[day] = info
+            days[day] = info
         if not info.covered and self.missing_year_policy == "strict":
             raise CalendarDataMissing(
                 f"no working-day calendar data for {day.year} (covered: {self.coverage_text()}); "
                 f"load the State Council holiday schedule for {day.year} (docs/deadlines.md) or "
-                "set missing_year_policy to weekends_only",
+                "use missing_year_policy 'provisional'",
                 year=day.year,
                 covered=self.coverage_text(),
             )
@@ -218,6 +283,11 @@ class WorkCalendar:
             found = self.override.lookup(day)
             if found is not None:
                 return DayInfo(day, found[0], found[1], "override", True)
+        if self.loaded is not None and day.year in self.loaded.years:
+            found = self.loaded.lookup(day)
+            if found is not None:
+                return DayInfo(day, found[0], found[1], "database", True)
+            return DayInfo(day, weekday_rule, None, "database", True)
         if self.bundled is not None and day.year in self.bundled.years:
             found = self.bundled.lookup(day)
             if found is not None:
@@ -234,7 +304,23 @@ class WorkCalendar:
             )
         if self.override is not None and day.year in self.override.complete_years():
             return DayInfo(day, weekday_rule, None, "override", True)
+        if self.missing_year_policy == "provisional":
+            name = self._statutory(day.year).get(day)
+            if name is not None:
+                return DayInfo(day, False, name, "statutory", False)
+            return DayInfo(day, weekday_rule, None, "statutory", False)
         return DayInfo(day, weekday_rule, None, "weekends_only", False)
+
+    def _statutory(self, year: int) -> dict[date, str]:
+        """The statutory rest days of ``year`` (法定节假日 and their 补假) from ``holidays``."""
+        found = self._statutory_years.get(year)
+        if found is None:
+            found = {
+                day: _statutory_name(str(name))
+                for day, name in holidays_package.country_holidays("CN", years=year).items()
+            }
+            self._statutory_years[year] = found
+        return found
 
     # -- deadline arithmetic (see engine.workdays.counting) -------------------------------------
 
@@ -282,3 +368,15 @@ class WorkCalendar:
         """Office time on working days between two instants (negative when ``b`` precedes ``a``)."""
         hours = self.office_hours if office_hours is None else OfficeHours.parse(office_hours)
         return counting.working_time_between(self, a, b, hours)
+
+
+def _table_key(table: HolidayTable | None) -> tuple[str, tuple[int, ...]] | None:
+    return None if table is None else (table.version, tuple(sorted(table.years)))
+
+
+def _statutory_name(english: str) -> str:
+    """``"Labor Day (observed)"`` → ``"劳动节 Labor Day (observed) — 法定假日（暂定）"``."""
+    for key, chinese in _STATUTORY_NAMES:
+        if english.startswith(key):
+            return f"{chinese} {english} — 法定假日（暂定）"
+    return f"{english} — 法定假日（暂定）"

@@ -12,8 +12,8 @@ Counting rules (docs/deadlines.md, domain §7.1):
   counted as that share of an office day of working time from the start instant.
 * ``working_hours`` — office time only (default 08:30–12:00, 13:30–17:30) on working days.
 
-Every computation records the years it consulted that no calendar data covers, so the result can
-say ``confidence="low"`` and be recomputed once the year is loaded.
+Every computation records the years it consulted that no official table covers, so the result
+can say ``confidence="low"`` (provisional) and be recomputed once the year is loaded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,15 @@ from typing import Protocol
 from engine.clock import CHINA
 from engine.errors import InputInvalid
 from engine.workdays.hours import OfficeHours, OfficeHoursLike, format_offset
-from engine.workdays.rules import DueResult, EndOfDay, Extend, Restart, RuleSpec, Suspend
+from engine.workdays.rules import (
+    PROVISIONAL_LABEL,
+    DueResult,
+    EndOfDay,
+    Extend,
+    Restart,
+    RuleSpec,
+    Suspend,
+)
 
 
 class DayLike(Protocol):
@@ -89,13 +97,15 @@ class _Run:
         raise InputInvalid(f"the calendar has no working day within {MAX_DAYS} days after {day}")
 
     def warn(self, what: str) -> None:
+        # Debug only: a provisional deadline is normal casework until the table is loaded; the
+        # operator is warned once a day (engine.calendar_admin), not on every computation.
         if self.uncovered:
             years = ", ".join(str(y) for y in sorted(self.uncovered))
-            log.warning(
-                "no holiday schedule for %s: %s counted Monday–Friday as working days "
-                "(missing_year_policy=weekends_only; result has low confidence)",
+            log.debug(
+                "no official holiday schedule for %s: %s is provisional (missing_year_policy=%s)",
                 years,
                 what,
+                self.calendar.missing_year_policy,
             )
 
 
@@ -418,6 +428,10 @@ def compute_due(
             text += f"; fresh limit: {detail}"
     if applied.source:
         text = f"{applied.source}: {text}"
+    if run.uncovered:
+        years = ", ".join(str(y) for y in sorted(run.uncovered))
+        basis = "weekends" if calendar.missing_year_policy == "weekends_only" else "statutory"
+        text = f"{PROVISIONAL_LABEL} {text} [{years}: no official table, {basis} only]"
     run.warn(text)
     return DueResult(
         due=due.astimezone(start.tzinfo),

@@ -30,6 +30,9 @@ StartRule = Literal["next_day", "same_day_inclusive"]
 EndOfDay = Literal["office_close", "midnight"]
 Confidence = Literal["high", "low"]
 
+#: Shown next to a provisional due time (a year without the State Council's 调休 table).
+PROVISIONAL_LABEL = "暂定（待官方调休安排）"
+
 UNITS: tuple[str, ...] = get_args(Unit)
 START_RULES: tuple[str, ...] = get_args(StartRule)
 END_OF_DAY: tuple[str, ...] = get_args(EndOfDay)
@@ -232,10 +235,16 @@ class DueResult:
     uncovered_years: tuple[int, ...] = ()
     data_version: str = ""
 
+    @property
+    def provisional(self) -> bool:
+        """Computed over a year without an official table: recomputed once it is loaded."""
+        return self.confidence == "low"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form for storage next to the deadline."""
         return {
             "due": self.due.isoformat(),
+            "provisional": self.provisional,
             "start": self.start.isoformat(),
             "rule": self.rule.to_dict(),
             "text": self.text,

@@ -33,7 +33,9 @@ from engine.workdays.yamlsource import YamlDoc, read_yaml, show_path
 
 BUNDLED_TABLE_PATH = Path(__file__).resolve().parent / "data" / "holidays.yaml"
 
-TableRole = Literal["bundled", "override"]
+#: ``bundled``: the shipped table; ``official``: a file loaded into the database with ``bihuan
+#: calendar load`` (same format, every year complete); ``override``: the operator's file.
+TableRole = Literal["bundled", "official", "override"]
 
 _Report = Callable[[tuple[Any, ...], str], None]
 
@@ -140,18 +142,21 @@ def _parse_year(
     for key in entry:
         if key not in _YEAR_KEYS:
             problem((*path, key), f"unknown key; expected one of {sorted(_YEAR_KEYS)}")
-    complete = entry.get("complete", role == "bundled")
+    whole = role != "override"
+    complete = entry.get("complete", whole)
     if not isinstance(complete, bool):
         problem((*path, "complete"), "'complete' must be true or false")
         complete = False
-    elif role == "bundled" and not complete:
-        problem((*path, "complete"), "every year in the bundled table is a complete schedule")
+    elif whole and not complete:
+        problem((*path, "complete"), f"every year in the {role} table is a complete schedule")
     notice = entry.get("notice")
     if notice is not None and not isinstance(notice, str):
         problem((*path, "notice"), "'notice' must be text")
         notice = None
     holidays = _parse_days(year, entry.get("holidays"), (*path, "holidays"), problem)
     workdays = _parse_days(year, entry.get("workdays"), (*path, "workdays"), problem)
+    if role == "official" and not holidays and "holidays" not in entry:
+        problem(path, "an official table lists the year's holidays (国务院办公厅 节假日安排)")
     for day in sorted(holidays.keys() & workdays.keys()):
         problem((*path, "workdays", day), f"{day} is listed both as a holiday and as a workday")
     return YearTable(year, holidays, workdays, complete, notice)

@@ -79,7 +79,17 @@ def _build(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            try:
+                key = loader.construct_object(key_node, deep=True)
+            except ValueError as exc:  # e.g. 2027-13-01: YAML's date resolver, then date() refuses
+                problems.append(
+                    Problem(
+                        doc.file,
+                        f"{key_node.value!r} is not a valid value: {exc}",
+                        line=key_node.start_mark.line + 1,
+                    )
+                )
+                continue
             try:
                 hash(key)
             except TypeError:
@@ -109,7 +119,17 @@ def _build(
             _build(loader, item, (*path, index), doc, problems)
             for index, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        problems.append(
+            Problem(
+                doc.file,
+                f"{node.value!r} is not a valid value: {exc}",
+                line=node.start_mark.line + 1,
+            )
+        )
+        return None
 
 
 def show_path(path: Sequence[Any]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
+from engine.clock import as_utc
 from engine.storage.models import HumanTask, UserRole
 from tests.api.conftest import World
 
@@ -71,7 +72,7 @@ def _reference(world: World, sort: str) -> list[str]:
             return (due is None, due or FAR, -priority, ident)
         if sort == "priority":
             return (-priority, due is None, due or FAR, ident)
-        return (-created.timestamp(), ident)
+        return (-as_utc(created).timestamp(), ident)  # stored naive values are UTC
 
     return [r[0] for r in sorted(rows, key=key)]
 

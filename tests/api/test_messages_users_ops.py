@@ -9,10 +9,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from engine.audit.log import Actor
 from engine.runtime import Engine, files_from_paths
+from engine.clock import ManualClock
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import DueItem
 from tests.api.conftest import FIXTURES, SECRET, World
+from tests.conftest import START
 
 
 def _deploy_feedback(world: World) -> None:
@@ -100,9 +102,14 @@ def test_health_readiness_metrics(world: World) -> None:
 def test_not_ready_without_migrations(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
     settings = Settings(database_url=db.url, secret_key=SECRET)
-    app = create_app(settings, engine=Engine(db))
+    app = create_app(settings, engine=Engine(db, clock=ManualClock(START)))
     with TestClient(app) as client:
         r = client.get("/readyz")
         assert r.status_code == 503
-        assert r.json() == {"status": "not_ready", "database": True, "migrations_at_head": False}
+        assert r.json() == {
+            "status": "not_ready",
+            "database": True,
+            "migrations_at_head": False,
+            "warnings": [],
+        }
     db.dispose()

@@ -2,7 +2,8 @@
 
 Every firing must happen exactly once (one ``firings`` row and one effect per item), nothing may
 be lost, and the rows the killed process had leased must be fired by the others once its leases
-lapse (time is skipped by the workers' clocks, not waited for).
+lapse (time is skipped by the workers' clocks, not waited for). Every clock here is a ManualClock
+starting at the same instant; nothing reads the wall clock.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from engine.clock import ManualClock
 from engine.runtime import Engine
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, DueItem, Firing, Notification
-from tests.conftest import _truncate
+from tests.conftest import START, _truncate
 from tests.engine.support import ALICE, DESIGNER, bundle
 from tests.scheduler.support import add_probes
 
@@ -43,8 +44,9 @@ def pg(pg_schema_url: str | None) -> Iterator[str]:
 
 def spawn(url: str, owner: str, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = ["--start", START.isoformat()]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.scheduler.mp_worker", url, owner, *extra],
+        [sys.executable, "-m", "tests.scheduler.mp_worker", url, owner, *start, *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -55,12 +57,11 @@ def spawn(url: str, owner: str, *extra: str) -> subprocess.Popen[str]:
 @pytest.mark.postgres
 def test_three_processes_one_killed_every_item_fires_exactly_once(pg: str) -> None:
     db = Database(pg)
-    past = datetime.now(UTC) - timedelta(hours=3)
-    engine = Engine(db, clock=ManualClock(past))
+    engine = Engine(db, clock=ManualClock(START - timedelta(hours=3)))
     engine.deploy(bundle("deadline.bpmn"), DESIGNER)
     for n in range(CASES):
         engine.start("deadline", f"MP-{n}", {}, ALICE)  # timers due 2 h and 1 h ago
-    add_probes(db, PROBES, datetime.now(UTC) - timedelta(seconds=1))
+    add_probes(db, PROBES, START - timedelta(seconds=1))
     total = PROBES + 2 * CASES
 
     victim = spawn(pg, "victim", "--hang-after", "150")

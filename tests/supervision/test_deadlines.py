@@ -207,3 +207,38 @@ def test_periodic_reports_are_stored_once(db: Database, clock: ManualClock) -> N
     assert [c["case_no"] for c in month.content["red"]] == ["P-1"]
     assert [c["case_no"] for c in month.content["overdue"]] == ["P-1"]
     assert len(reports) == 3
+
+
+def test_the_daily_calendar_check_recomputes_what_a_load_missed(
+    db: Database, clock: ManualClock
+) -> None:
+    from pathlib import Path
+
+    from engine.calendar_admin import calendar_check_job, store_table
+    from engine.workdays import load_table
+
+    table = Path(__file__).parents[1] / "fixtures" / "calendar" / "holidays-2027-test.yaml"
+    clock.set(datetime(2026, 12, 20, 2, 0, tzinfo=UTC))
+    r = rig(db, clock)  # the default calendar: 2027 is provisional
+    r.start("Z-1", severity="yellow", tier="township")  # 20 days → last day 2027-01-09
+    case = r.case("Z-1")
+    assert case.due_provisional and case.fields["supervision"]["case"]["provisional"]
+    # another node loaded 2027 and ran its recompute before this node saw the table
+    with db.session() as s:
+        store_table(s, load_table(table, "official"), now=clock.now(), actor="ops",
+                    source_file=str(table))  # fmt: skip
+    assert r.case("Z-1").due_provisional
+    job = calendar_check_job(r.supervision.refresher, r.supervision.recompute_deadlines)
+    clock.advance(timedelta(hours=20))
+    with db.session() as s:
+        job(s, clock.now(), clock.now())  # the recompute runs after this commit
+    case = r.case("Z-1")
+    assert not case.due_provisional and case.fields["supervision"]["case"]["confidence"] == "high"
+    [event] = r.events("Z-1", "deadline_recomputed")
+    assert (event.details["provisional_before"], event.details["provisional_after"]) == (
+        True,
+        False,
+    )
+    with db.session() as s:
+        job(s, clock.now(), clock.now())  # again: nothing left to change
+    assert len(r.events("Z-1", "deadline_recomputed")) == 1
