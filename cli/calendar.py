@@ -14,10 +14,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import Group, database, out
+from cli.common import Group, database, err, out
 from engine import BihuanError
 from engine.calendar_admin import CalendarRefresher, calendar_status, load_official_table
 from engine.clock import CHINA, Clock, SystemClock
+from engine.errors import ValidationFailed
 
 
 def make_calendar_app(clock_factory: Callable[[], Clock] = SystemClock) -> Group:
@@ -46,7 +47,11 @@ def make_calendar_app(clock_factory: Callable[[], Clock] = SystemClock) -> Group
             service = build_supervision(
                 settings, db, clock=clock, calendar=calendar, policy_path=settings.deadlines_file
             )
-            report = load_official_table(db, file, service, now=clock.now(), actor="cli")
+            try:
+                report = load_official_table(db, file, service, now=clock.now(), actor="cli")
+            except ValidationFailed:
+                err.print("nothing was loaded (未载入任何年份)", highlight=False)
+                raise
         years = ", ".join(map(str, report.changed)) or "none"
         same = ", ".join(map(str, report.unchanged)) or "none"
         out.print(f"loaded {report.file} (version {report.version})", markup=False)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from engine.calendar_admin import CalendarRefresher, calendar_check_job, read_loaded
 from cli.calendar import make_calendar_app
+from engine.calendar_admin import CalendarRefresher, calendar_check_job, read_loaded
 from engine.clock import CHINA, ManualClock
 from engine.storage.database import Database
 from engine.storage.models import CalendarYear
@@ -54,7 +54,8 @@ def test_loading_a_good_file_stores_the_year_once(run: CliRunner, db: Database) 
 def test_a_malformed_file_names_the_line_and_loads_nothing(run: CliRunner, db: Database) -> None:
     code, output = invoke(run, "load", str(BAD))
     assert code == 1
-    assert "refused: 1 problem(s); nothing was loaded" in output
+    assert "refused: 1 problem(s)" in output
+    assert "nothing was loaded" in output
     assert "holidays-2027-bad.yaml:6: '2027-02-30' is not a valid value" in output
     assert "Traceback" not in output
     code, output = invoke(run, "load", str(FIXTURES / "no-such-file.yaml"))

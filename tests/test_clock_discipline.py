@@ -1,6 +1,6 @@
 """Nothing reads the host's time zone, and only the clock module reads the wall clock.
 
-A scan of the source (``engine/``, ``api/``, ``tests/``) for the calls that do:
+A scan of the source (``engine/``, ``api/``, ``cli/``, ``demo/``, ``tests/``) for the calls that do:
 
 * the host's zone, anywhere: ``datetime.now()`` without a zone, ``date.today()``,
   ``datetime.today()``, ``utcnow()``, ``fromtimestamp()`` without a zone, ``astimezone()``
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCANNED = ("engine", "api", "tests")
+SCANNED = ("engine", "api", "cli", "demo", "tests")
 CLOCK_MODULE = Path("engine/clock.py")
 
 HOST_ZONE_FUNCTIONS = {

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from engine.clock import Clock
+from engine.clock import Clock, SystemClock
 from engine.notify import LoggingSender, Sender, deliver_pending
 from engine.scheduler.leader import LeaderLease
 from engine.scheduler.periodic import PeriodicJob, PeriodicJobs

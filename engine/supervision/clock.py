@@ -13,8 +13,8 @@ from engine.storage.models import Case, HumanTask, OrgUnit
 from engine.supervision import records
 from engine.supervision.core import Scope
 from engine.supervision.ladder import Ladder
-from engine.workdays import DueResult
 from engine.vocabulary import OPEN_TASK_STATES
+from engine.workdays import DueResult
 from engine.workdays.rules import parse_instant
 
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from engine.audit.log import Actor
-from engine.runtime import Engine, files_from_paths
 from engine.clock import ManualClock
+from engine.runtime import Engine, files_from_paths
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import DueItem

@@ -21,8 +21,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.clock import CHINA, ManualClock
 from engine.orgs import LaneConfig, LaneResolver, OrgTree
-from engine.spiff import Sandbox, SandboxScriptEngine
+from engine.sandbox import Sandbox
 from engine.sandbox.helpers import make_helpers
+from engine.spiff import SandboxScriptEngine
 from engine.workdays import WorkCalendar, make_workday_helpers
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from engine import scenarios as sc
 from cli.calendar import make_calendar_app
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.clock import CHINA, ManualClock
 from engine.reads import CaseView
 from engine.runtime import Engine
-from demo.scenarios import Driver
 from engine.storage.models import DueItem
 from engine.supervision import Supervision
 from engine.workdays import PROVISIONAL_LABEL
