@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean console
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bihuan needs Python 3.11 or newer")'
@@ -29,6 +29,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Rebuild the web console's bundle (console/dist, committed) from console/src: needs Node and npm.
+console:
+	cd console && npm ci && npm run build
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
