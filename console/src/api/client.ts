@@ -163,4 +163,16 @@ export const api = {
   directoryUsers: (query: Query) => request<T.DirectoryUserOut[]>("/directory/users", { query }),
 
   users: () => request<T.UserOut[]>("/users"),
+  calendar: () => request<Record<string, unknown>>("/admin/calendar"),
+
+  // start form (上报)
+  startForm: (processId: string) =>
+    request<T.StartFormOut>(`/definitions/${encodeURIComponent(processId)}/start-form`),
+
+  // audit (审计) and KPIs
+  timeline: (caseNo: string) => request<T.TimelineOut>(`/cases/${encodeURIComponent(caseNo)}/timeline`),
+  auditEvents: (query: Query) => request<T.AuditPage>("/audit/events", { query }),
+  auditExport: (query: Query) => requestBlob("/audit/export", { query, accept: "text/csv" }),
+  verify: (caseNo?: string) => request<T.VerifyOut>("/audit/verify", { query: { case_no: caseNo } }),
+  kpis: (period: string, org?: string) => request<T.KpiReportOut>("/kpis", { query: { period, org } }),
 };

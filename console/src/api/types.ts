@@ -52,4 +52,11 @@ export interface DirectoryUserOut {
   roles: string[];
 }
 
+export interface StartFormOut {
+  process_id: string;
+  version: number;
+  form_schema: Record<string, unknown> | null;
+  ui_schema: Record<string, unknown> | null;
+}
+
 export type JsonObject = Record<string, unknown>;

@@ -6,6 +6,16 @@ import { href, useRoute, type Route } from "./router";
 import { LoginPage } from "../pages/Login";
 import { MePage } from "../pages/Me";
 import { Placeholder } from "../pages/Placeholder";
+import { InboxPage } from "../pages/Inbox";
+import { TaskPage } from "../pages/Task";
+import { ReportPage } from "../pages/Report";
+import { CasesPage } from "../pages/Cases";
+import { CasePage } from "../pages/Case";
+import { SupervisionPage } from "../pages/Supervision";
+import { DashboardPage } from "../pages/Dashboard";
+import { AuditPage } from "../pages/Audit";
+import { AdminPage } from "../pages/Admin";
+import { DevFormsPage } from "../pages/DevForms";
 
 const DesignerApp = lazy(() => import("../designer/index"));
 
@@ -68,8 +78,26 @@ function Screen({ route }: { route: Route }): ReactNode {
   switch (first ?? defaultPath(can)) {
     case "me":
       return <MePage />;
+    case "inbox":
+      return <InboxPage route={route} />;
+    case "tasks":
+      return second ? <TaskPage key={second} id={second} /> : <InboxPage route={route} />;
+    case "report":
+      return <ReportPage />;
+    case "cases":
+      return second ? <CasePage key={second} caseNo={second} /> : <CasesPage />;
+    case "supervision":
+      return <SupervisionPage />;
+    case "dashboard":
+      return <DashboardPage />;
+    case "audit":
+      return <AuditPage />;
+    case "admin":
+      return <AdminPage />;
     case "designer":
       return <DesignerApp />;
+    case "dev":
+      return second === "forms" ? <DevFormsPage /> : <Placeholder title="dev" />;
     default:
       return <Placeholder title={`${first ?? ""} ${second ?? ""}`} />;
   }

@@ -1,0 +1,87 @@
+// The task / start form renderer: react-jsonschema-form over the shipped JSON Schema + UI
+// schema, with bihuan's widgets, no invented defaults, and the server's 422 on the fields.
+import { useMemo, type ReactNode } from "react";
+import Form from "@rjsf/core";
+import type { Experimental_DefaultFormStateBehavior, RJSFSchema, UiSchema } from "@rjsf/utils";
+import validator from "@rjsf/validator-ajv8";
+import type { FieldProblem, JsonObject } from "../api/types";
+import { errorSchemaFrom, formLevel } from "./errors";
+import { bihuanWidgets } from "./widgets";
+
+/** Nothing is chosen for the caseworker: no first enum/oneOf option, no array items made up
+ *  to reach `minItems`, no const taken as a value. Only a `default` the schema states is used. */
+export const NO_INVENTED_DEFAULTS: Experimental_DefaultFormStateBehavior = {
+  arrayMinItems: { populate: "never", mergeExtraDefaults: false },
+  emptyObjectFields: "skipEmptyDefaults",
+  constAsDefaults: "never",
+  allOf: "skipDefaults",
+  mergeDefaultsIntoFormData: "useFormDataIfPresent",
+};
+
+/** The shipped schemas declare draft 2020-12; rjsf's validator runs draft-07, which reads every
+ *  keyword the forms use. Dropping `$schema`/`$id` keeps Ajv from looking the meta-schema up. */
+export function prepareSchema(schema: JsonObject): RJSFSchema {
+  const { $schema: _s, $id: _i, ...rest } = schema;
+  void _s;
+  void _i;
+  return rest as RJSFSchema;
+}
+
+export interface FormViewProps {
+  schema: JsonObject;
+  uiSchema?: JsonObject | null;
+  formData: JsonObject;
+  onChange: (data: JsonObject) => void;
+  onSubmit?: (data: JsonObject) => void;
+  problems?: FieldProblem[];
+  disabled?: boolean;
+  readonly?: boolean;
+  submitLabel?: string;
+  children?: ReactNode;
+  idPrefix?: string;
+}
+
+export function FormView(props: FormViewProps) {
+  const schema = useMemo(() => prepareSchema(props.schema), [props.schema]);
+  const uiSchema = useMemo(() => {
+    const ui = { ...(props.uiSchema ?? {}) } as UiSchema;
+    ui["ui:submitButtonOptions"] = {
+      norender: !props.onSubmit,
+      submitText: props.submitLabel ?? "提交",
+      props: { disabled: props.disabled, className: "primary" },
+    };
+    return ui;
+  }, [props.uiSchema, props.onSubmit, props.submitLabel, props.disabled]);
+  const problems = props.problems ?? [];
+  const extraErrors = useMemo(() => errorSchemaFrom(problems), [problems]);
+  const general = formLevel(problems);
+  return (
+    <div className="rjsf" data-testid="form">
+      {general.length > 0 && (
+        <div className="banner error" role="alert">
+          {general.join("；")}
+        </div>
+      )}
+      <Form
+        schema={schema}
+        uiSchema={uiSchema}
+        formData={props.formData}
+        validator={validator}
+        widgets={bihuanWidgets}
+        experimental_defaultFormStateBehavior={NO_INVENTED_DEFAULTS}
+        extraErrors={extraErrors}
+        extraErrorsBlockSubmit={false}
+        showErrorList={false}
+        noHtml5Validate
+        noValidate
+        disabled={props.disabled}
+        readonly={props.readonly}
+        idPrefix={props.idPrefix}
+        onChange={(e) => props.onChange((e.formData ?? {}) as JsonObject)}
+        onSubmit={(e) => props.onSubmit?.((e.formData ?? {}) as JsonObject)}
+      >
+        {props.children}
+      </Form>
+    </div>
+  );
+}
