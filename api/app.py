@@ -23,7 +23,18 @@ from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.limits import BodyLimitMiddleware
 from api.logs import log_config
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audit, auth, cases, definitions, events, messages, ops, tasks, users
+from api.routes import (
+    audit,
+    auth,
+    cases,
+    definitions,
+    directory,
+    events,
+    messages,
+    ops,
+    tasks,
+    users,
+)
 from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
 from api.threads import limit_threads
@@ -81,7 +92,7 @@ def create_app(
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    for module in (auth, definitions, cases, tasks, messages, events, users, ops, audit):
+    for module in (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit):
         app.include_router(module.router)
     app.include_router(docs_router())
     app.include_router(console_router(settings.console_dir))  # last: it answers /{file}

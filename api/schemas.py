@@ -403,3 +403,25 @@ class KpiReportOut(Out):
     total: KpiSetOut
     units: list[UnitKpisOut]
     overdue_open: list[str]
+
+
+# ---------------------------------------------------------------- directory (the forms' pickers)
+
+
+class OrgOut(Out):
+    """An organisation unit a caller may pick (``org-picker``)."""
+
+    id: str
+    name: str
+    kind: str = Field(description="county | township | village | grid | centre | department")
+    tier: str | None = Field(description="grid | village | township | county")
+    parent_id: str | None
+
+
+class DirectoryUserOut(Out):
+    """A user holding ``roles`` in the unit ``org_id`` (``user-picker``)."""
+
+    username: str
+    display_name: str
+    org_id: str
+    roles: list[str]
