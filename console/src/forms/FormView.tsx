@@ -9,13 +9,16 @@ import { errorSchemaFrom, formLevel } from "./errors";
 import { bihuanWidgets } from "./widgets";
 
 /** Nothing is chosen for the caseworker: no first enum/oneOf option, no array items made up
- *  to reach `minItems`, no const taken as a value. Only a `default` the schema states is used. */
+ *  to reach `minItems`, no const taken as a value, no `false` for a required yes/no question.
+ *  Only a `default` the schema states is used. */
 export const NO_INVENTED_DEFAULTS: Experimental_DefaultFormStateBehavior = {
   arrayMinItems: { populate: "never", mergeExtraDefaults: false },
   emptyObjectFields: "skipEmptyDefaults",
   constAsDefaults: "never",
   allOf: "skipDefaults",
   mergeDefaultsIntoFormData: "useFormDataIfPresent",
+  // rjsf answers an unanswered required yes/no with `false`; the caseworker must choose.
+  requiredBooleanDefault: "skip",
 };
 
 /** The shipped schemas declare draft 2020-12; rjsf's validator runs draft-07, which reads every

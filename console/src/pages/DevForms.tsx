@@ -9,6 +9,7 @@ export function DevFormsPage() {
   const [uiText, setUiText] = useState("");
   const [shown, setShown] = useState<{ schema: JsonObject; ui: JsonObject | null } | null>(null);
   const [data, setData] = useState<JsonObject>({});
+  const [generation, setGeneration] = useState(0);
   const [submitted, setSubmitted] = useState<JsonObject | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -18,6 +19,7 @@ export function DevFormsPage() {
       const ui = uiText.trim() ? (JSON.parse(uiText) as JsonObject) : null;
       setData({});
       setSubmitted(null);
+      setGeneration((g) => g + 1);
       setShown({ schema, ui });
       setError(null);
     } catch (e) {
@@ -41,7 +43,7 @@ export function DevFormsPage() {
       </button>
       {error && <p className="error">{error}</p>}
       {shown && (
-        <div className="card" key={JSON.stringify(shown.schema).length + schemaText.length}>
+        <div className="card" key={generation}>
           <FormView schema={shown.schema} uiSchema={shown.ui} formData={data} onChange={setData}
             onSubmit={setSubmitted} submitLabel="提交（仅预览）" />
           <h2>表单数据</h2>
