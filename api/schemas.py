@@ -425,3 +425,35 @@ class DirectoryUserOut(Out):
     display_name: str
     org_id: str
     roles: list[str]
+
+
+class StartFormOut(Out):
+    """The form a process starts with (the report form of ``dispute``)."""
+
+    process_id: str
+    version: int
+    form_schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+
+
+class DefinitionFileOut(Out):
+    filename: str
+    kind: str = Field(description="bpmn | dmn | form")
+    sha256: str
+    source: bool = Field(description="the version's own BPMN file")
+
+
+class DeadlineKeyOut(Out):
+    key: str
+    title: str
+
+
+class CaseStatusOut(Out):
+    code: str
+    label: str
+
+
+class CatalogOut(Out):
+    deadline_keys: list[DeadlineKeyOut]
+    lanes: list[str]
+    case_statuses: list[CaseStatusOut]
