@@ -1,10 +1,12 @@
 // 流程定义: every deployed process and its versions; one version's BPMN in the viewer and the
 // decision tables (DMN) of its bundle in the dmn-js viewer.
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { href } from "../app/router";
 import { bundleFiles, definitionXml, type BundleFile, type DefinitionOut } from "./api";
 import { BpmnView } from "./BpmnView";
-import { DmnView } from "./DmnView";
+
+// dmn-js only when a decision table is opened.
+const DmnView = lazy(() => import("./DmnView"));
 
 function when(iso: string): string {
   return iso.replace("T", " ").slice(0, 16);
@@ -151,7 +153,11 @@ export function VersionPage({ processId, version, versions, canDesign }: Version
           {dmnFiles.length === 0 && <p className="muted">此部署包没有决策表 (no DMN in this bundle).</p>}
         </div>
       )}
-      {dmn && <DmnView xml={dmn} testId="dmn-view" />}
+      {dmn && (
+        <Suspense fallback={<div className="loading">正在加载决策表…</div>}>
+          <DmnView xml={dmn} testId="dmn-view" />
+        </Suspense>
+      )}
     </section>
   );
 }

@@ -8,7 +8,7 @@ import "dmn-js/dist/assets/dmn-js-decision-table.css";
 import "dmn-js/dist/assets/dmn-js-literal-expression.css";
 import "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css";
 
-export function DmnView({ xml, testId }: { xml: string; testId?: string }) {
+export default function DmnView({ xml, testId }: { xml: string; testId?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [views, setViews] = useState<{ id: string; name?: string; type: string }[]>([]);

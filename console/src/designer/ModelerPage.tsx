@@ -84,7 +84,10 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
       modeler.current = m;
       let rest: BundleFile[] = [];
       if (files) {
-        const own = files.find((f) => f.text === xml) ?? files.find((f) => f.filename === `${processId}.bpmn`);
+        const own =
+          files.find((f) => f.source) ??
+          files.find((f) => f.text === xml) ??
+          files.find((f) => f.filename === `${processId}.bpmn`);
         if (own) setSourceName(own.filename);
         rest = files.filter((f) => f !== own);
       }
@@ -194,9 +197,20 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
     if (!m) return;
     const el = m.get<{ get(id: string): unknown }>("elementRegistry").get(id);
     if (!el) return;
-    const canvas = m.get<{ zoom(level: number): void; scrollToElement(el: unknown): void }>("canvas");
+    // Zoom to 100 % with the element in the middle of the canvas.
+    const canvas = m.get<{
+      zoom(level: number): void;
+      viewbox(box?: { x: number; y: number; width: number; height: number }): { width: number; height: number };
+    }>("canvas");
     canvas.zoom(1);
-    canvas.scrollToElement(el);
+    const box = canvas.viewbox();
+    const shape = el as { x: number; y: number; width: number; height: number };
+    canvas.viewbox({
+      x: shape.x + shape.width / 2 - box.width / 2,
+      y: shape.y + shape.height / 2 - box.height / 2,
+      width: box.width,
+      height: box.height,
+    });
     m.get<{ select(el: unknown): void }>("selection").select(el);
   };
 

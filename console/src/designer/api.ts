@@ -16,6 +16,8 @@ export interface BundleFileInfo {
 export interface BundleFile {
   filename: string;
   text: string;
+  /** The version's own BPMN file (the one the modeler edits). */
+  source?: boolean;
 }
 
 const versionPath = (processId: string, version: number) =>
@@ -38,6 +40,7 @@ export async function bundleFiles(processId: string, version: number): Promise<B
   return Promise.all(
     listing.map(async (f) => ({
       filename: f.filename,
+      source: f.source ?? false,
       text: await requestText(`${versionPath(processId, version)}/files/${encodeURIComponent(f.filename)}`, {
         accept: "*/*",
       }),
