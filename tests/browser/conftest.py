@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.app import create_app
@@ -90,6 +91,20 @@ class Console:
 
     def __post_init__(self) -> None:
         self.driver = sc.Driver(self.engine)
+
+    def add_user(self, user_id: str, role: str, org: str, password: str) -> None:
+        """The admin adds a user (POST /users, real HTTP)."""
+        with httpx.Client(base_url=self.base) as http:
+            token = http.post(
+                "/api/v1/auth/token", json={"username": "admin", "password": "demo"}
+            ).json()["access_token"]
+            r = http.post(
+                "/api/v1/users",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"id": user_id, "display_name": user_id, "password": password,
+                      "roles": [{"role": role, "org_id": org}]},
+            )  # fmt: skip
+            r.raise_for_status()
 
     def seed(self, case_no: str) -> None:
         """Create one of the demo cases (engine/demo.py) in its state."""
@@ -165,12 +180,16 @@ def open_as(browser: Browser, console: Console) -> Iterator[Opener]:
     contexts: list[BrowserContext] = []
     problems: list[str] = []
 
-    def opener(user: str, *, viewport: dict[str, int] | None = None, **kw: Any) -> Page:
-        ctx = browser.new_context(viewport=viewport or DESK, locale="zh-CN", **kw)  # type: ignore[arg-type]
+    def opener(
+        user: str, *, viewport: dict[str, int] | None = None, password: str = "demo", **kw: Any
+    ) -> Page:
+        ctx = browser.new_context(  # the zone is fixed: nothing depends on the host's
+            viewport=viewport or DESK, locale="zh-CN", timezone_id="Asia/Shanghai", **kw
+        )
         contexts.append(ctx)
         page = ctx.new_page()
         page.on("pageerror", lambda e: problems.append(f"{user}: {e}"))
-        sign_in(page, console.base, user)
+        sign_in(page, console.base, user, password)
         return page
 
     yield opener

@@ -34,7 +34,8 @@ export interface paths {
         };
         /**
          * Audit Export
-         * @description The matching events as CSV or JSON Lines, streamed row by row (bounded memory).
+         * @description The matching events as CSV (UTF-8 with a byte order mark, so that Excel shows the
+         *     Chinese text) or JSON Lines, streamed row by row (bounded memory).
          */
         get: operations["audit_export_api_v1_audit_export_get"];
         put?: never;
@@ -280,6 +281,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/definitions/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalog
+         * @description The values bihuan's BPMN properties take: deadline keys (``deadlines.yaml``), lane names
+         *     (``lanes.yaml``) and case statuses (``caseStatus``), for a designer's properties panel.
+         */
+        get: operations["catalog_api_v1_definitions_catalog_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/definitions/validate": {
         parameters: {
             query?: never;
@@ -300,6 +322,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/definitions/{process_id}/start-form": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start Form
+         * @description The start event's form and UI schema (what 上报 fills in) of the newest version, or of
+         *     ``version``; ``null`` schemas when the start event names no form.
+         */
+        get: operations["start_form_api_v1_definitions__process_id__start_form_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/definitions/{process_id}/versions/{version}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Definition Files List
+         * @description Every file of the bundle the version was deployed from (BPMN, DMN, forms); ``source``
+         *     marks the version's own BPMN file. A new version is deployed with the whole bundle.
+         */
+        get: operations["definition_files_list_api_v1_definitions__process_id__versions__version__files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/definitions/{process_id}/versions/{version}/files/{filename}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Definition File
+         * @description One file of the version's bundle, byte for byte.
+         */
+        get: operations["definition_file_api_v1_definitions__process_id__versions__version__files__filename__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/definitions/{process_id}/versions/{version}/xml": {
         parameters: {
             query?: never;
@@ -312,6 +396,27 @@ export interface paths {
          * @description The BPMN file exactly as deployed (for the modeler and for diagram overlays).
          */
         get: operations["definition_xml_api_v1_definitions__process_id__versions__version__xml_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/directory/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Directory Users
+         * @description Active users holding a role in a unit within the caller's reach, one entry per user and
+         *     unit (the user picker's ``ui:options.role`` maps to ``role``). No password data.
+         */
+        get: operations["list_directory_users_api_v1_directory_users_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -376,6 +481,27 @@ export interface paths {
          *     visible, 409 if the case is not waiting for that message.
          */
         post: operations["deliver_api_v1_messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Orgs
+         * @description Organisation units the caller may pick, in tree order (the org picker's
+         *     ``ui:options.kinds`` and ``scope`` map to ``kind`` and ``scope``).
+         */
+        get: operations["list_orgs_api_v1_orgs_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -845,6 +971,22 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** CaseStatusOut */
+        CaseStatusOut: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+        };
+        /** CatalogOut */
+        CatalogOut: {
+            /** Case Statuses */
+            case_statuses: components["schemas"]["CaseStatusOut"][];
+            /** Deadline Keys */
+            deadline_keys: components["schemas"]["DeadlineKeyOut"][];
+            /** Lanes */
+            lanes: string[];
+        };
         /** ChainProblemOut */
         ChainProblemOut: {
             /** Case No */
@@ -886,6 +1028,30 @@ export interface components {
             /** Expected Version */
             expected_version?: number | null;
         };
+        /** DeadlineKeyOut */
+        DeadlineKeyOut: {
+            /** Key */
+            key: string;
+            /** Title */
+            title: string;
+        };
+        /** DefinitionFileOut */
+        DefinitionFileOut: {
+            /** Filename */
+            filename: string;
+            /**
+             * Kind
+             * @description bpmn | dmn | form
+             */
+            kind: string;
+            /** Sha256 */
+            sha256: string;
+            /**
+             * Source
+             * @description the version's own BPMN file
+             */
+            source: boolean;
+        };
         /** DefinitionOut */
         DefinitionOut: {
             /** Content Hash */
@@ -921,6 +1087,20 @@ export interface components {
             process_id: string;
             /** Version */
             version: number;
+        };
+        /**
+         * DirectoryUserOut
+         * @description A user holding ``roles`` in the unit ``org_id`` (``user-picker``).
+         */
+        DirectoryUserOut: {
+            /** Display Name */
+            display_name: string;
+            /** Org Id */
+            org_id: string;
+            /** Roles */
+            roles: string[];
+            /** Username */
+            username: string;
         };
         /** ElementStateOut */
         ElementStateOut: {
@@ -1100,6 +1280,28 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /**
+         * OrgOut
+         * @description An organisation unit a caller may pick (``org-picker``).
+         */
+        OrgOut: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @description county | township | village | grid | centre | department
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Parent Id */
+            parent_id: string | null;
+            /**
+             * Tier
+             * @description grid | village | township | county
+             */
+            tier: string | null;
+        };
         /** PrincipalOut */
         PrincipalOut: {
             /** Display Name */
@@ -1170,6 +1372,24 @@ export interface components {
         ReasonIn: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * StartFormOut
+         * @description The form a process starts with (the report form of ``dispute``).
+         */
+        StartFormOut: {
+            /** Form Schema */
+            form_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** Process Id */
+            process_id: string;
+            /** Ui Schema */
+            ui_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** Version */
+            version: number;
         };
         /** TaskDetailOut */
         TaskDetailOut: {
@@ -2832,6 +3052,89 @@ export interface operations {
             };
         };
     };
+    catalog_api_v1_definitions_catalog_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     validate_api_v1_definitions_validate_post: {
         parameters: {
             query?: never;
@@ -2937,6 +3240,267 @@ export interface operations {
             };
         };
     };
+    start_form_api_v1_definitions__process_id__start_form_get: {
+        parameters: {
+            query?: {
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                process_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartFormOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    definition_files_list_api_v1_definitions__process_id__versions__version__files_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefinitionFileOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    definition_file_api_v1_definitions__process_id__versions__version__files__filename__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                process_id: string;
+                version: number;
+                filename: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                    "application/xml": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     definition_xml_api_v1_definitions__process_id__versions__version__xml_get: {
         parameters: {
             query?: never;
@@ -2956,6 +3520,99 @@ export interface operations {
                 };
                 content: {
                     "application/xml": string;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_directory_users_api_v1_directory_users_get: {
+        parameters: {
+            query?: {
+                /** @description roles (repeat) */
+                role?: string[] | null;
+                /** @description users holding a role in this unit */
+                org?: string | null;
+                /** @description county (default) or jurisdiction, as for /orgs */
+                scope?: "jurisdiction" | "mine" | "tier" | "county";
+                /** @description in the name or the id */
+                q?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryUserOut"][];
                 };
             };
             /** @description Bad Request */
@@ -3278,6 +3935,99 @@ export interface operations {
             };
             /** @description Unsupported Media Type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_orgs_api_v1_orgs_get: {
+        parameters: {
+            query?: {
+                /** @description unit kinds (repeat): county, township, village, grid, centre, department */
+                kind?: string[] | null;
+                /** @description jurisdiction (= mine = tier): the subtrees of the caller's units; county: the whole county holding them */
+                scope?: "jurisdiction" | "mine" | "tier" | "county";
+                /** @description in the name or the id */
+                q?: string | null;
+                /** @description exactly these units (repeat) */
+                id?: string[] | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -35,28 +35,9 @@ export type KpiSetOut = S["KpiSetOut"];
 export type UnitKpisOut = S["UnitKpisOut"];
 export type UserOut = S["PrincipalOut"];
 
-// Endpoints being added for the console (GET /orgs, GET /directory/users); switch these to
-// the generated types once they are in openapi.json.
-export interface OrgOut {
-  id: string;
-  name: string;
-  kind: string;
-  tier: string | null;
-  parent_id: string | null;
-}
+export type OrgOut = S["OrgOut"];
+export type DirectoryUserOut = S["DirectoryUserOut"];
 
-export interface DirectoryUserOut {
-  username: string;
-  display_name: string;
-  org_id: string | null;
-  roles: string[];
-}
-
-export interface StartFormOut {
-  process_id: string;
-  version: number;
-  form_schema: Record<string, unknown> | null;
-  ui_schema: Record<string, unknown> | null;
-}
+export type StartFormOut = S["StartFormOut"];
 
 export type JsonObject = Record<string, unknown>;

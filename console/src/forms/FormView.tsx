@@ -7,6 +7,7 @@ import validator from "@rjsf/validator-ajv8";
 import type { FieldProblem, JsonObject } from "../api/types";
 import { errorSchemaFrom, formLevel } from "./errors";
 import { bihuanWidgets } from "./widgets";
+import { translateZh } from "./zh";
 
 /** Nothing is chosen for the caseworker: no first enum/oneOf option, no array items made up
  *  to reach `minItems`, no const taken as a value, no `false` for a required yes/no question.
@@ -71,6 +72,7 @@ export function FormView(props: FormViewProps) {
         formData={props.formData}
         validator={validator}
         widgets={bihuanWidgets}
+        translateString={translateZh}
         experimental_defaultFormStateBehavior={NO_INVENTED_DEFAULTS}
         extraErrors={extraErrors}
         extraErrorsBlockSubmit={false}
