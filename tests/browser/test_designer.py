@@ -116,6 +116,7 @@ def test_a_designer_edits_a_deadline_deploys_version_2_and_sees_the_change_in_th
     # The modeler: the deadline key of 甄别研判 is a choice among deadlines.yaml's keys.
     page.get_by_test_id("open-modeler").click()
     expect(page.get_by_test_id("bundle-files")).to_contain_text("dispute_routing.dmn")
+    expect(page.get_by_test_id("import-warnings")).to_have_count(0)
     select_element(page, "screen_case")
     expect(page.locator(".bio-properties-panel-header-label")).to_have_text("甄别研判")
     deadline = page.get_by_test_id("properties-panel").locator("select[name='bihuan-deadline']")
@@ -169,6 +170,25 @@ def test_a_designer_edits_a_deadline_deploys_version_2_and_sees_the_change_in_th
         ).to_have_count(1)
         expect(page.get_by_test_id(f"diff-{side}-screen_case")).to_have_text("修改")
     screens.shot(page, "designer-diff")
+
+
+@pytest.mark.browser
+def test_the_modeler_saves_an_untouched_process_as_it_was(
+    open_as: Opener, console: Console, tmp_path: Path
+) -> None:
+    # whistle.bpmn carries what the dispute does not: a post-script, a multi-instance task
+    # with spiffworkflow:scriptsOnInstances.
+    page = open_as("designer")
+    open_modeler(page, console.base, "whistle", 1)
+    expect(page.get_by_test_id("import-warnings")).to_have_count(0)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载 XML").click()
+    saved = tmp_path / "whistle.bpmn"
+    download.value.save_as(saved)
+    expected = etree.parse(str(ROOT / "processes" / "whistle.bpmn")).getroot()
+    got = etree.parse(str(saved)).getroot()
+    diff = list(difflib.unified_diff(lines(expected), lines(got), lineterm="", n=0))
+    assert canonical(got) == canonical(expected), "\n".join(diff[:40])
 
 
 @pytest.mark.browser

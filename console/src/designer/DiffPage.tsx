@@ -6,7 +6,7 @@ import { definitionXml, type DefinitionOut } from "./api";
 import type { Bo } from "./bihuan";
 import { BpmnView, type Viewer } from "./BpmnView";
 import { KIND_LABEL, diffDefinitions, type ElementChange } from "./diff";
-import { clearMarks, hasElement, note, type Diagram } from "./markers";
+import { centre, clearMarks, hasElement, note, type Diagram } from "./markers";
 
 const MARKERS = ["bh-diff-added", "bh-diff-removed", "bh-diff-changed", "bh-diff-moved"];
 const SHORT: Record<string, string> = { added: "新增", removed: "删除", changed: "修改", moved: "移动" };
@@ -63,6 +63,9 @@ export function DiffPage({ processId, before, after, versions }: Props) {
     const result = diffDefinitions(a.getDefinitions() as unknown as Bo, b.getDefinitions() as unknown as Bo);
     mark(a, result, "before");
     mark(b, result, "after");
+    // Show the first change at 100 % (the list centres any other on a click).
+    const first = result.find((c) => c.kind !== "moved");
+    if (first) for (const v of [a, b]) centre(v as unknown as Diagram, first.id);
     setChanges(result);
   }, []);
 
@@ -145,7 +148,16 @@ export function DiffPage({ processId, before, after, versions }: Props) {
               </thead>
               <tbody>
                 {changes.map((c) => (
-                  <tr key={`${c.kind}-${c.id}`} data-testid={`diff-row-${c.id}`} data-kind={c.kind}>
+                  <tr
+                    key={`${c.kind}-${c.id}`}
+                    data-testid={`diff-row-${c.id}`}
+                    data-kind={c.kind}
+                    className="bh-dz-clickable"
+                    title="在图中显示 (show on the diagrams)"
+                    onClick={() => {
+                      for (const v of [viewers.current.a, viewers.current.b]) if (v) centre(v as unknown as Diagram, c.id);
+                    }}
+                  >
                     <td>
                       <span className={`bh-dz-diff-note bh-dz-diff-${c.kind}`}>{KIND_LABEL[c.kind]}</span>
                     </td>

@@ -15,7 +15,7 @@ import {
   type DeployedOut,
 } from "./api";
 import { buildCatalog, type ServerCatalog } from "./catalog";
-import { showProblems, type Diagram, type PlacedProblems } from "./markers";
+import { centre, showProblems, type Diagram, type PlacedProblems } from "./markers";
 import { ProblemList } from "./ProblemList";
 import type { CatalogHolder } from "./modeler/BihuanPropertiesProvider";
 
@@ -194,24 +194,8 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
 
   const locate = (id: string) => {
     const m = modeler.current;
-    if (!m) return;
-    const el = m.get<{ get(id: string): unknown }>("elementRegistry").get(id);
-    if (!el) return;
-    // Zoom to 100 % with the element in the middle of the canvas.
-    const canvas = m.get<{
-      zoom(level: number): void;
-      viewbox(box?: { x: number; y: number; width: number; height: number }): { width: number; height: number };
-    }>("canvas");
-    canvas.zoom(1);
-    const box = canvas.viewbox();
-    const shape = el as { x: number; y: number; width: number; height: number };
-    canvas.viewbox({
-      x: shape.x + shape.width / 2 - box.width / 2,
-      y: shape.y + shape.height / 2 - box.height / 2,
-      width: box.width,
-      height: box.height,
-    });
-    m.get<{ select(el: unknown): void }>("selection").select(el);
+    if (!m || !centre(m as unknown as Diagram, id)) return;
+    m.get<{ select(el: unknown): void }>("selection").select(m.get<{ get(id: string): unknown }>("elementRegistry").get(id));
   };
 
   const busy = status.kind === "busy";

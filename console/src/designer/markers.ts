@@ -73,3 +73,22 @@ export function showProblems(diagram: Diagram, problems: BundleProblem[], file: 
   }
   return { onDiagram, elsewhere };
 }
+
+/** Zoom to 100 % with the element in the middle of the canvas; false when it is not there. */
+export function centre(diagram: Diagram, id: string): boolean {
+  const el = diagram.get<{ get(id: string): unknown }>("elementRegistry").get(id) as
+    | { x: number; y: number; width: number; height: number; waypoints?: { x: number; y: number }[] }
+    | undefined;
+  if (!el) return false;
+  const canvas = diagram.get<{
+    zoom(level: number): void;
+    viewbox(box?: { x: number; y: number; width: number; height: number }): { width: number; height: number };
+  }>("canvas");
+  canvas.zoom(1);
+  const box = canvas.viewbox();
+  const point = el.waypoints?.length
+    ? el.waypoints[Math.floor(el.waypoints.length / 2)]
+    : { x: el.x + el.width / 2, y: el.y + el.height / 2 };
+  canvas.viewbox({ x: point.x - box.width / 2, y: point.y - box.height / 2, width: box.width, height: box.height });
+  return true;
+}

@@ -8,6 +8,7 @@ import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
 import "@bpmn-io/properties-panel/dist/assets/properties-panel.css";
 import spiffworkflow from "../spiffworkflow.json";
 import BihuanPropertiesProvider, { CatalogHolder } from "./BihuanPropertiesProvider";
+import translate from "./translate";
 
 export { CatalogHolder };
 
@@ -23,6 +24,7 @@ export function createModeler(canvas: HTMLElement, panel: HTMLElement, catalog: 
         bihuanPropertiesProvider: ["type", BihuanPropertiesProvider],
         bihuanCatalog: ["value", catalog],
       },
+      { translate: ["value", translate] },
     ],
     moddleExtensions: { spiffworkflow },
   });
