@@ -123,6 +123,17 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
     };
   }, [processId, version, refreshCatalog]);
 
+  // A reload or a closed tab would lose unsaved edits: let the browser ask first.
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty]);
+
+  const stack = (action: "undo" | "redo") =>
+    modeler.current?.get<{ undo(): void; redo(): void }>("commandStack")[action]();
+
   const currentBundle = async (): Promise<BundleFile[]> => {
     const { xml } = await modeler.current!.saveXML({ format: true });
     return [{ filename: sourceName, text: xml ?? "" }, ...others.filter((f) => f.filename !== sourceName)];
@@ -218,6 +229,12 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
             ))}
           </select>
         </label>
+        <button type="button" onClick={() => stack("undo")} disabled={!loaded} title="撤销 undo">
+          ↶ 撤销
+        </button>
+        <button type="button" onClick={() => stack("redo")} disabled={!loaded} title="重做 redo">
+          ↷ 重做
+        </button>
         <span className="spacer" />
         <button type="button" onClick={() => void validate()} disabled={!loaded || busy} data-testid="validate">
           校验 validate

@@ -1,6 +1,6 @@
 // A properties-panel provider for bihuan's own properties, so a designer never edits XML by
 // hand to set them: on a user task the form, its UI schema, the case status, the deadline key
-// and the priority; on a business rule task the decision; on a lane its name (the key of
+// and the priority; on a start event its form (the 上报 form), UI schema and case status; on a business rule task the decision; on a lane its name (the key of
 // processes/lanes.yaml); the lane a task sits in is shown (move the task to change it).
 //
 // Entries are the panel's own (Preact) components, created with its jsx runtime; every change
@@ -232,6 +232,19 @@ function groupFor(element: Shape): Group | null {
         { id: "bihuan-caseStatus", component: StatusEntry, isEdited: isSelectEntryEdited },
         { id: "bihuan-deadline", component: DeadlineEntry, isEdited: isSelectEntryEdited },
         { id: "bihuan-priority", component: PriorityEntry, isEdited: isTextFieldEntryEdited },
+        { id: "bihuan-lane", component: LaneShownEntry },
+      ],
+    };
+  }
+  if (isType(bo, "bpmn:StartEvent")) {
+    // The start form is what 上报 (report) fills in.
+    return {
+      id: "bihuan",
+      label: "闭环属性 bihuan（上报表单 start form）",
+      entries: [
+        { id: "bihuan-form", component: FormEntry, isEdited: isSelectEntryEdited },
+        { id: "bihuan-uiForm", component: UiFormEntry, isEdited: isSelectEntryEdited },
+        { id: "bihuan-caseStatus", component: StatusEntry, isEdited: isSelectEntryEdited },
         { id: "bihuan-lane", component: LaneShownEntry },
       ],
     };
