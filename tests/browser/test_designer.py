@@ -16,7 +16,11 @@ import pytest
 from lxml import etree
 from playwright.sync_api import FilePayload, Page, expect
 
+from engine.definitions import files_from_paths
+from engine.demo import _bundle
+from engine.spiff import BundleFile
 from tests.browser.conftest import ROOT, Console, Opener, Screens
+from tests.engine.support import DESIGNER
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -244,9 +248,50 @@ def test_a_caseworker_reads_definitions_but_gets_no_modeler(
     open_as: Opener, console: Console
 ) -> None:
     page = open_as("town01")
+    loaded: list[str] = []
+    page.on("request", lambda r: loaded.append(r.url))
     page.get_by_role("link", name="流程", exact=True).click()
     expect(page.get_by_test_id("version-dispute-1")).to_be_visible()
     expect(page.get_by_role("link", name="在建模器中打开")).to_have_count(0)
     page.get_by_test_id("version-dispute-1").click()
     expect(page.locator("[data-testid=version-canvas][data-ready='1']")).to_be_visible()
     expect(page.get_by_test_id("open-modeler")).to_have_count(0)
+    # The modeler (bpmn-js Modeler, properties panel) is a chunk of its own, never fetched here.
+    assert any("/assets/designer-" in url for url in loaded)
+    assert not [url for url in loaded if "createModeler" in url]
+
+
+@pytest.mark.browser
+def test_the_diff_shows_added_removed_and_changed_elements(
+    open_as: Opener, console: Console
+) -> None:
+    # Version 2 renames the script task set_merged: for the diff, one element removed, one
+    # added, and the two flows and the lane that refer to it changed.
+    source = (ROOT / "processes" / "dispute.bpmn").read_text(encoding="utf-8")
+    renamed = source.replace('"set_merged"', '"merge_into_main"').replace(
+        ">set_merged<", ">merge_into_main<"
+    )
+    assert renamed != source
+    files = [
+        BundleFile(f.filename, renamed.encode()) if f.filename == "dispute.bpmn" else f
+        for f in files_from_paths(_bundle(ROOT / "processes", ROOT / "forms"))
+    ]
+    console.engine.deploy(files, DESIGNER)
+
+    page = open_as("designer")
+    page.goto(f"{console.base}/#/designer/dispute/diff/1/2")
+    expect(page.get_by_test_id("diff-list").locator("tbody tr")).to_have_count(5)
+    expect(page.get_by_test_id("diff-row-set_merged")).to_have_attribute("data-kind", "removed")
+    expect(page.get_by_test_id("diff-row-merge_into_main")).to_have_attribute("data-kind", "added")
+    expect(page.get_by_test_id("diff-row-f_screen_merge")).to_contain_text(
+        "targetRef: set_merged → merge_into_main"
+    )
+    expect(page.get_by_test_id("diff-row-f_merged_end")).to_contain_text(
+        "sourceRef: set_merged → merge_into_main"
+    )
+    expect(page.get_by_test_id("diff-row-lane_township")).to_have_attribute("data-kind", "changed")
+    before = page.get_by_test_id("diff-canvas-before")
+    after = page.get_by_test_id("diff-canvas-after")
+    expect(before.locator(".bh-diff-removed[data-element-id=set_merged]")).to_have_count(1)
+    expect(after.locator(".bh-diff-added[data-element-id=merge_into_main]")).to_have_count(1)
+    expect(after.locator("[data-element-id=set_merged]")).to_have_count(0)
