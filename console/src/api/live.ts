@@ -1,7 +1,7 @@
 // The live change feed (GET /api/v1/events, server-sent events) read with fetch and a stream
 // reader so the bearer token travels in the Authorization header, never in the URL (URLs land
 // in access logs). Reconnects after a drop, resuming with Last-Event-ID.
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { API, getToken } from "./client";
 
 export interface LiveEvent {
@@ -35,10 +35,19 @@ export function parseSse(buffer: string): { events: { id?: string; event?: strin
   return { events, rest };
 }
 
-/** Calls `onEvent` for every change the caller may see, from now on, while mounted. */
-export function useLiveEvents(onEvent: (e: LiveEvent) => void, enabled = true): void {
+/** Calls `onEvent` for every change the caller may see, from now on, while mounted; and
+ *  `onConnect` each time the stream (re)opens, so a screen can reload what it may have missed
+ *  while it was not connected. Returns whether the stream is open. */
+export function useLiveEvents(
+  onEvent: (e: LiveEvent) => void,
+  enabled = true,
+  onConnect?: () => void,
+): boolean {
   const handler = useRef(onEvent);
   handler.current = onEvent;
+  const connectHandler = useRef(onConnect);
+  connectHandler.current = onConnect;
+  const [connected, setConnected] = useState(false);
   useEffect(() => {
     if (!enabled) return;
     const ctrl = new AbortController();
@@ -52,6 +61,8 @@ export function useLiveEvents(onEvent: (e: LiveEvent) => void, enabled = true): 
       if (lastId) headers["Last-Event-ID"] = lastId;
       const res = await fetch(`${API}/events`, { headers, signal: ctrl.signal });
       if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+      setConnected(true);
+      connectHandler.current?.();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -81,6 +92,7 @@ export function useLiveEvents(onEvent: (e: LiveEvent) => void, enabled = true): 
           if (stopped) return;
         }
         if (stopped) return;
+        setConnected(false);
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 30_000);
       }
@@ -89,6 +101,8 @@ export function useLiveEvents(onEvent: (e: LiveEvent) => void, enabled = true): 
     return () => {
       stopped = true;
       ctrl.abort();
+      setConnected(false);
     };
   }, [enabled]);
+  return connected;
 }

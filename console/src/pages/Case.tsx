@@ -71,12 +71,16 @@ export function CasePage({ caseNo }: { caseNo: string }) {
       .catch(() => setXml(null));
   }, [processId, version]);
 
-  useLiveEvents((e) => {
-    if (e.case_no === caseNo) {
-      setLiveTick((n) => n + 1);
-      load();
-    }
-  });
+  const live = useLiveEvents(
+    (e) => {
+      if (e.case_no === caseNo) {
+        setLiveTick((n) => n + 1);
+        load();
+      }
+    },
+    true,
+    load,
+  );
 
   async function runAction() {
     if (!action) return;
@@ -104,7 +108,7 @@ export function CasePage({ caseNo }: { caseNo: string }) {
   const suspended = detail.instance_status === "suspended";
 
   return (
-    <section data-testid="case-page" data-status={c.status} data-live-ticks={liveTick}>
+    <section data-testid="case-page" data-status={c.status} data-live-ticks={liveTick} data-live={live ? "1" : "0"}>
       <p className="muted">
         <a href={href("cases")}>← 案件</a>
       </p>

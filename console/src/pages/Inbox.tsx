@@ -50,9 +50,13 @@ export function InboxPage({ route }: { route: Route }) {
   }, [scope, sort, overdue, severity, tier]);
 
   useEffect(load, [load]);
-  useLiveEvents((e) => {
-    if (e.kind === "task" || e.kind === "case") load();
-  });
+  const live = useLiveEvents(
+    (e) => {
+      if (e.kind === "task" || e.kind === "case") load();
+    },
+    true,
+    load,
+  );
 
   async function claim(t: TaskOut) {
     setFlash(null);
@@ -115,7 +119,7 @@ export function InboxPage({ route }: { route: Route }) {
       {error && <Banner kind="error">{error}</Banner>}
       {!page && !error && <Loading />}
       {page && items.length === 0 && <p className="muted">没有待办任务。</p>}
-      <ul className="task-list" data-testid="task-list">
+      <ul className="task-list" data-testid="task-list" data-live={live ? "1" : "0"}>
         {items.map((t) => (
           <li key={t.id} data-testid="task-item" data-task-id={t.id} data-case-no={t.case_no} data-element={t.element_id}>
             <div className="row">

@@ -43,9 +43,13 @@ export function TaskPage({ id }: { id: string }) {
       .catch((e) => setLoadError(e instanceof ApiError && e.status === 404 ? "任务不存在或您无权查看。" : errorText(e)));
   }, [id]);
   useEffect(load, [load]);
-  useLiveEvents((e) => {
-    if (detail && e.case_no === detail.task.case_no && !busy) load();
-  }, detail !== null);
+  useLiveEvents(
+    (e) => {
+      if (detail && e.case_no === detail.task.case_no && !busy) load();
+    },
+    detail !== null,
+    load,
+  );
 
   async function act(what: string, fn: () => Promise<unknown>, ok: string) {
     setBusy(true);
