@@ -2,7 +2,7 @@
 // decision tables (DMN) of its bundle in the dmn-js viewer.
 import { lazy, Suspense, useEffect, useState } from "react";
 import { href } from "../app/router";
-import { bundleFiles, definitionXml, type BundleFile, type DefinitionOut } from "./api";
+import { bundleFileText, bundleListing, definitionXml, type BundleFileInfo, type DefinitionOut } from "./api";
 import { BpmnView } from "./BpmnView";
 
 // dmn-js only when a decision table is opened.
@@ -74,7 +74,7 @@ interface VersionProps {
 
 export function VersionPage({ processId, version, versions, canDesign }: VersionProps) {
   const [xml, setXml] = useState<string | null>(null);
-  const [files, setFiles] = useState<BundleFile[] | null | undefined>(undefined);
+  const [files, setFiles] = useState<BundleFileInfo[] | null | undefined>(undefined);
   const [dmn, setDmn] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const own = versions.filter((v) => v.process_id === processId).sort((a, b) => a.version - b.version);
@@ -87,7 +87,7 @@ export function VersionPage({ processId, version, versions, canDesign }: Version
     definitionXml(processId, version)
       .then((x) => live && setXml(x))
       .catch((e: unknown) => live && setError(e instanceof Error ? e.message : String(e)));
-    bundleFiles(processId, version)
+    bundleListing(processId, version)
       .then((f) => live && setFiles(f))
       .catch(() => live && setFiles(null));
     return () => {
@@ -96,6 +96,10 @@ export function VersionPage({ processId, version, versions, canDesign }: Version
   }, [processId, version]);
 
   const dmnFiles = (files ?? []).filter((f) => f.filename.toLowerCase().endsWith(".dmn"));
+  const openDmn = (filename: string) =>
+    void bundleFileText(processId, version, filename)
+      .then(setDmn)
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   return (
     <section data-testid="version">
       <div className="toolbar">
@@ -138,17 +142,20 @@ export function VersionPage({ processId, version, versions, canDesign }: Version
         <div className="card">
           <h2>部署包文件 bundle</h2>
           <ul className="bh-dz-files">
-            {files.map((f) => (
-              <li key={f.filename} className="mono">
-                {f.filename.toLowerCase().endsWith(".dmn") ? (
-                  <button type="button" className="link mono" onClick={() => setDmn(f.text)} data-testid={`dmn-${f.filename}`}>
-                    {f.filename}（查看决策表 view）
-                  </button>
-                ) : (
-                  f.filename
-                )}
+            {dmnFiles.map((f) => (
+              <li key={f.filename}>
+                <button type="button" className="link mono" onClick={() => openDmn(f.filename)} data-testid={`dmn-${f.filename}`}>
+                  {f.filename}（查看决策表 view）
+                </button>
               </li>
             ))}
+            {(files ?? [])
+              .filter((f) => !dmnFiles.includes(f))
+              .map((f) => (
+                <li key={f.filename} className="mono">
+                  {f.filename}
+                </li>
+              ))}
           </ul>
           {dmnFiles.length === 0 && <p className="muted">此部署包没有决策表 (no DMN in this bundle).</p>}
         </div>

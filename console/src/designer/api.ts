@@ -29,21 +29,28 @@ export const definitionXml = (processId: string, version: number): Promise<strin
   api.definitionXml(processId, version);
 
 /** The files of the bundle a version was deployed from, or null when the server cannot list them. */
-export async function bundleFiles(processId: string, version: number): Promise<BundleFile[] | null> {
-  let listing: BundleFileInfo[];
+export async function bundleListing(processId: string, version: number): Promise<BundleFileInfo[] | null> {
   try {
-    listing = await request<BundleFileInfo[]>(`${versionPath(processId, version)}/files`);
+    return await request<BundleFileInfo[]>(`${versionPath(processId, version)}/files`);
   } catch (e) {
     if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
     throw e;
   }
+}
+
+/** One file of a version's bundle, as text. */
+export const bundleFileText = (processId: string, version: number, filename: string): Promise<string> =>
+  requestText(`${versionPath(processId, version)}/files/${encodeURIComponent(filename)}`, { accept: "*/*" });
+
+/** Every file of the bundle with its text (what a deploy of a new version sends), or null. */
+export async function bundleFiles(processId: string, version: number): Promise<BundleFile[] | null> {
+  const listing = await bundleListing(processId, version);
+  if (listing === null) return null;
   return Promise.all(
     listing.map(async (f) => ({
       filename: f.filename,
       source: f.source ?? false,
-      text: await requestText(`${versionPath(processId, version)}/files/${encodeURIComponent(f.filename)}`, {
-        accept: "*/*",
-      }),
+      text: await bundleFileText(processId, version, f.filename),
     })),
   );
 }
