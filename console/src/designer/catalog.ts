@@ -82,7 +82,7 @@ export function buildCatalog(files: BundleText[], formNames: string[], server?: 
     for (const p of Array.from(doc.getElementsByTagNameNS(SPIFF, "property"))) {
       const name = p.getAttribute("name");
       const value = p.getAttribute("value") ?? "";
-      if (name === "formJsonSchemaFilename" && !uiForms.has(value)) forms.add(value);
+      if (name === "formJsonSchemaFilename") forms.add(value);
       if (name === "formUiSchemaFilename") uiForms.add(value);
       if (name === "deadline" && !deadlines.has(value)) deadlines.set(value, value);
       if (name === "caseStatus" && !statuses.has(value))

@@ -39,7 +39,7 @@ function str(v: unknown): string {
 function flatten(el: Bo, prefix: string, out: Map<string, string>): void {
   if (isType(el, "spiffworkflow:Properties")) {
     for (const p of (el.get("values") as Bo[] | undefined) ?? [])
-      out.set(String(p.get("name") ?? "?"), String(p.get("value") ?? ""));
+      out.set(prefix + String(p.get("name") ?? "?"), String(p.get("value") ?? ""));
     return;
   }
   const props: MetaProperty[] = el.$descriptor?.properties ?? [];
@@ -60,7 +60,7 @@ function flatten(el: Bo, prefix: string, out: Map<string, string>): void {
       const child = v as Bo;
       if (p.name === "extensionElements") {
         for (const x of (child.get("values") as Bo[] | undefined) ?? []) {
-          if (isType(x, "spiffworkflow:Properties")) flatten(x, "", out);
+          if (isType(x, "spiffworkflow:Properties")) flatten(x, prefix, out);
           else if (x.$type.startsWith("spiffworkflow:")) flattenValue(x, `${prefix}${x.$type.slice(14)}`, out);
           else flattenValue(x, `${prefix}${x.$type}`, out);
         }
@@ -70,7 +70,11 @@ function flatten(el: Bo, prefix: string, out: Map<string, string>): void {
     }
   }
   for (const [k, v] of Object.entries(el.$attrs ?? {})) if (!k.startsWith("xmlns")) out.set(`${prefix}@${k}`, String(v));
+  // Elements of a namespace no descriptor knows (kept as generic elements by bpmn-moddle).
   if (typeof el.$body === "string" && el.$body.trim()) out.set(`${prefix}text`, el.$body.trim());
+  const children = el.$children;
+  if (Array.isArray(children))
+    children.forEach((c: Bo, i: number) => flatten(c, `${prefix}${c.$type}[${i}].`, out));
 }
 
 /** An extension element: its body text under `key`, anything else flattened below it. */
