@@ -125,7 +125,9 @@ def test_a_designer_edits_a_deadline_deploys_version_2_and_sees_the_change_in_th
     expect(page.locator(".bio-properties-panel-header-label")).to_have_text("甄别研判")
     deadline = page.get_by_test_id("properties-panel").locator("select[name='bihuan-deadline']")
     expect(deadline).to_have_value("dispute.screen")
-    expect(deadline.locator("option[value='dispute.sign']")).to_have_count(1)
+    # The keys and their titles come from the server's catalog (deadlines.yaml).
+    expect(deadline.locator("option[value='dispute.sign']")).to_contain_text("签收")
+    expect(deadline.locator("option[value='dispute.tier_grid']")).to_have_count(1)
     deadline.select_option("dispute.sign")
     expect(page.get_by_text("已修改 modified")).to_be_visible()
     screens.shot(page, "designer-modeler", full_page=False)

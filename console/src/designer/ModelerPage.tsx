@@ -220,7 +220,12 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
         </strong>
         <label className="bh-dz-inline">
           定位 find
-          <select value="" onChange={(e) => e.target.value && locate(e.target.value)} data-testid="find-element">
+          <select
+            className="bh-dz-find"
+            value=""
+            onChange={(e) => e.target.value && locate(e.target.value)}
+            data-testid="find-element"
+          >
             <option value="">元素 element…</option>
             {nodes.map((n) => (
               <option key={n.id} value={n.id}>
@@ -229,11 +234,11 @@ export function ModelerPage({ processId, version, canDeploy }: Props) {
             ))}
           </select>
         </label>
-        <button type="button" onClick={() => stack("undo")} disabled={!loaded} title="撤销 undo">
-          ↶ 撤销
+        <button type="button" onClick={() => stack("undo")} disabled={!loaded} title="撤销 undo" aria-label="撤销">
+          ↶
         </button>
-        <button type="button" onClick={() => stack("redo")} disabled={!loaded} title="重做 redo">
-          ↷ 重做
+        <button type="button" onClick={() => stack("redo")} disabled={!loaded} title="重做 redo" aria-label="重做">
+          ↷
         </button>
         <span className="spacer" />
         <button type="button" onClick={() => void validate()} disabled={!loaded || busy} data-testid="validate">
