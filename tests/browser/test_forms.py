@@ -50,3 +50,30 @@ def test_every_shipped_form_starts_empty(open_as: Opener, screens: Screens) -> N
             )
         if path.name == "screen.schema.json":
             screens.shot(page, "form-screen-empty")
+
+
+@pytest.mark.browser
+def test_a_branch_shows_only_its_own_fields_and_sends_only_them(open_as: Opener) -> None:
+    page = open_as("town01")
+    page.goto(page.url.split("#")[0] + "#/dev/forms")
+    page.locator("textarea[name=schema]").fill((FORMS / "screen.schema.json").read_text("utf-8"))
+    page.locator("textarea[name=uischema]").fill(
+        (FORMS / "screen.uischema.json").read_text("utf-8")
+    )
+    page.get_by_test_id("render-form").click()
+    outcome = page.locator("#root_screen_outcome")
+    expect(outcome).to_be_visible()
+    # No outcome yet: no branch's fields.
+    for field in ("category", "invalid_reason", "master_case_no", "diverted_channel"):
+        expect(page.locator(f"#root_{field}")).to_have_count(0)
+    outcome.get_by_text("立案登记", exact=True).click()
+    expect(page.locator("#root_category")).to_be_visible()
+    expect(page.locator("#root_invalid_reason")).to_have_count(0)
+    page.locator("select#root_category").select_option(label="邻里关系")
+    # Another outcome: its field appears, the registered case's fields go, with their values.
+    outcome.get_by_text("不予受理", exact=True).click()
+    expect(page.locator("#root_invalid_reason")).to_be_visible()
+    expect(page.locator("#root_category")).to_have_count(0)
+    page.get_by_role("button", name="提交（仅预览）").click()
+    sent = json.loads(page.get_by_test_id("form-submitted").inner_text())
+    assert sent == {"screen_outcome": "invalid"}, sent

@@ -8,6 +8,7 @@ import type { FieldProblem, JsonObject } from "../api/types";
 import { errorSchemaFrom, formLevel } from "./errors";
 import { bihuanWidgets } from "./widgets";
 import { translateZh } from "./zh";
+import { orderWithout, resolveBranches, withoutForbidden } from "./branches";
 
 /** Nothing is chosen for the caseworker: no first enum/oneOf option, no array items made up
  *  to reach `minItems`, no const taken as a value, no `false` for a required yes/no question.
@@ -46,19 +47,29 @@ export interface FormViewProps {
 }
 
 export function FormView(props: FormViewProps) {
-  const schema = useMemo(() => prepareSchema(props.schema), [props.schema]);
+  const base = useMemo(() => prepareSchema(props.schema), [props.schema]);
+  // The branch in force decides which fields are shown; recomputed as the data changes.
+  const resolved = useMemo(() => resolveBranches(base as JsonObject, props.formData), [base, props.formData]);
+  const forbiddenKey = [...resolved.forbidden].sort().join(",");
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const schema = useMemo(() => resolved.schema as RJSFSchema, [base, forbiddenKey]);
   const uiSchema = useMemo(() => {
-    const ui = { ...(props.uiSchema ?? {}) } as UiSchema;
+    const ui = orderWithout({ ...(props.uiSchema ?? {}) }, resolved.forbidden) as UiSchema;
     ui["ui:submitButtonOptions"] = {
       norender: !props.onSubmit,
       submitText: props.submitLabel ?? "提交",
       props: { disabled: props.disabled, className: "primary" },
     };
     return ui;
-  }, [props.uiSchema, props.onSubmit, props.submitLabel, props.disabled]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.uiSchema, props.onSubmit, props.submitLabel, props.disabled, forbiddenKey]);
   const problems = props.problems ?? [];
   const extraErrors = useMemo(() => errorSchemaFrom(problems), [problems]);
   const general = formLevel(problems);
+  const clean = (data: unknown): JsonObject => {
+    const d = (data ?? {}) as JsonObject;
+    return withoutForbidden(d, resolveBranches(base as JsonObject, d).forbidden);
+  };
   return (
     <div className="rjsf" data-testid="form">
       {general.length > 0 && (
@@ -82,8 +93,8 @@ export function FormView(props: FormViewProps) {
         disabled={props.disabled}
         readonly={props.readonly}
         idPrefix={props.idPrefix}
-        onChange={(e) => props.onChange((e.formData ?? {}) as JsonObject)}
-        onSubmit={(e) => props.onSubmit?.((e.formData ?? {}) as JsonObject)}
+        onChange={(e) => props.onChange(clean(e.formData))}
+        onSubmit={(e) => props.onSubmit?.(clean(e.formData))}
       >
         {props.children}
       </Form>
