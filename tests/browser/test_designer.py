@@ -258,6 +258,8 @@ def test_a_caseworker_reads_definitions_but_gets_no_modeler(
     page.get_by_test_id("version-dispute-1").click()
     expect(page.locator("[data-testid=version-canvas][data-ready='1']")).to_be_visible()
     expect(page.get_by_test_id("open-modeler")).to_have_count(0)
+    page.goto(f"{console.base}/#/designer/dispute/1/edit")  # typed by hand
+    expect(page.get_by_test_id("no-modeler")).to_be_visible()
     # The modeler (bpmn-js Modeler, properties panel) is a chunk of its own, never fetched here.
     assert any("/assets/designer-" in url for url in loaded)
     assert not [url for url in loaded if "createModeler" in url]

@@ -4,7 +4,7 @@
 //   #/designer/<process>/<n>/edit     建模器 the modeler (a chunk of its own) → 校验 / 部署
 //   #/designer/<process>/diff/<a>/<b> 版本对比 version a against version b
 import { useEffect, useState } from "react";
-import { useRoute } from "../app/router";
+import { href, useRoute } from "../app/router";
 import { useSession } from "../app/session";
 import { definitions as listDefinitions, type DefinitionOut } from "./api";
 import { DefinitionList, VersionPage } from "./DefinitionsPage";
@@ -36,7 +36,14 @@ export default function DesignerApp() {
   if (processId && second === "diff" && third && fourth)
     return <DiffPage processId={processId} before={Number(third)} after={Number(fourth)} versions={defs} />;
   if (processId && second && third === "edit")
-    return <ModelerPage processId={processId} version={Number(second)} canDeploy={can.design} />;
+    return can.design ? (
+      <ModelerPage processId={processId} version={Number(second)} canDeploy />
+    ) : (
+      <p className="error" data-testid="no-modeler">
+        建模器只对流程设计人员开放 (the modeler is for the designer role).{" "}
+        <a href={href("designer", processId, second)}>查看此版本 view this version</a>
+      </p>
+    );
   if (processId && second) return <VersionPage processId={processId} version={Number(second)} versions={defs} canDesign={can.design} />;
   return (
     <section data-testid="designer">
