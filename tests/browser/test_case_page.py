@@ -32,7 +32,7 @@ def test_the_diagram_of_an_escalated_case(
     ).to_be_attached()
     expect(diagram.locator(".bh-badge-visits").first).to_be_visible()
     expect(page.get_by_text("已上提 2 次")).to_be_visible()
-    screens.shot(page, "case-escalated")
+    screens.shot(page, "case-escalated", full_page=False)
 
 
 @pytest.mark.browser

@@ -103,7 +103,7 @@ def test_the_walkthrough_by_clicking(open_as: Opener, console: Console, screens:
     expect(county.get_by_test_id("case-status")).to_have_text("已办结")
     expect(county.get_by_test_id("timeline")).to_contain_text("回访")
     expect(county.get_by_test_id("case-diagram")).to_have_attribute("data-drawn", "1")
-    screens.shot(county, "case-closed")
+    screens.shot(county, "case-closed", full_page=False)
 
 
 @pytest.mark.browser

@@ -145,6 +145,16 @@ export function CasePage({ caseNo }: { caseNo: string }) {
           </div>
         </form>
       )}
+      <div className="card">
+        <h2>流程图</h2>
+        {xml ? (
+          <Suspense fallback={<Loading />}>
+            <CaseDiagram xml={xml} elements={detail.elements} history={timeline?.elements} />
+          </Suspense>
+        ) : (
+          <Loading />
+        )}
+      </div>
       <div className="two-col">
         <div>
           <div className="card">
@@ -174,16 +184,6 @@ export function CasePage({ caseNo }: { caseNo: string }) {
               )}
             </dl>
           </div>
-          <div className="card">
-            <h2>流程图</h2>
-            {xml ? (
-              <Suspense fallback={<Loading />}>
-                <CaseDiagram xml={xml} elements={detail.elements} history={timeline?.elements} />
-              </Suspense>
-            ) : (
-              <Loading />
-            )}
-          </div>
         </div>
         <div>
           <div className="card">
@@ -203,7 +203,7 @@ export function CasePage({ caseNo }: { caseNo: string }) {
           </div>
           <div className="card">
             <h2>办理经过</h2>
-            <ol className="timeline" data-testid="timeline">
+            <ol className="timeline scroll" data-testid="timeline">
               {(timeline?.steps ?? []).map((s) => (
                 <li key={s.seq}>
                   <div>
