@@ -113,6 +113,10 @@ def test_a_designer_edits_a_deadline_deploys_version_2_and_sees_the_change_in_th
     expect(
         page.locator("[data-testid=version-canvas] [data-element-id=screen_case]")
     ).to_be_attached()
+    screen = page.get_by_test_id("task-row-screen_case")
+    expect(screen).to_contain_text("乡镇(街道)综治中心")
+    expect(screen).to_contain_text("screen.schema.json")
+    expect(screen).to_contain_text("dispute.screen")
     page.get_by_test_id("dmn-dispute_routing.dmn").click()
     expect(page.get_by_test_id("dmn-view")).to_contain_text("风险等级")
     screens.shot(page, "designer-version")

@@ -1,9 +1,12 @@
 // 流程定义: every deployed process and its versions; one version's BPMN in the viewer and the
 // decision tables (DMN) of its bundle in the dmn-js viewer.
-import { lazy, Suspense, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { href } from "../app/router";
 import { bundleFileText, bundleListing, definitionXml, type BundleFileInfo, type DefinitionOut } from "./api";
-import { BpmnView } from "./BpmnView";
+import type { Bo } from "./bihuan";
+import { BpmnView, type Viewer } from "./BpmnView";
+import { centre, type Diagram } from "./markers";
+import { TaskTable, taskRows, type TaskRow } from "./TaskTable";
 
 // dmn-js only when a decision table is opened.
 const DmnView = lazy(() => import("./DmnView"));
@@ -77,6 +80,8 @@ export function VersionPage({ processId, version, versions, canDesign }: Version
   const [files, setFiles] = useState<BundleFileInfo[] | null | undefined>(undefined);
   const [dmn, setDmn] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [rows, setRows] = useState<TaskRow[]>([]);
+  const viewer = useRef<Viewer | null>(null);
   const own = versions.filter((v) => v.process_id === processId).sort((a, b) => a.version - b.version);
   const meta = own.find((v) => v.version === version);
 
@@ -137,7 +142,25 @@ export function VersionPage({ processId, version, versions, canDesign }: Version
         </p>
       )}
       {error && <p className="error">{error}</p>}
-      {xml && <BpmnView xml={xml} testId="version-canvas" />}
+      {xml && (
+        <BpmnView
+          xml={xml}
+          testId="version-canvas"
+          onReady={(v) => {
+            viewer.current = v;
+            setRows(taskRows(v.getDefinitions() as unknown as Bo));
+          }}
+        />
+      )}
+      {rows.length > 0 && (
+        <TaskTable
+          rows={rows}
+          onLocate={(id) => {
+            if (viewer.current) centre(viewer.current as unknown as Diagram, id);
+            window.scrollTo({ top: 0 });
+          }}
+        />
+      )}
       {files && (
         <div className="card">
           <h2>部署包文件 bundle</h2>
