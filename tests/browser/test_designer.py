@@ -67,9 +67,11 @@ def lines(el: etree._Element, path: str = "") -> list[str]:
     _, attrs, text, _ = canonical(el)
     here = f"{path}/{etree.QName(el).localname}[{el.get('id') or ''}]"
     out = [f"{here} {list(attrs)} {text!r}"]
-    for child in el:
-        if isinstance(child.tag, str):
-            out += lines(child, here)
+    children = [c for c in el if isinstance(c.tag, str)]
+    if el.tag == f"{{{BPMNDI}}}BPMNPlane":
+        children.sort(key=lambda c: repr(canonical(c)))
+    for child in children:
+        out += lines(child, here)
     return out
 
 
