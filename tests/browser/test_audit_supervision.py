@@ -3,6 +3,7 @@ view, the KPI dashboard and the admin's users."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,15 @@ def test_an_auditor_verifies_the_chain_and_exports_csv(
 def test_supervision_dashboard_and_suspend_resume(
     open_as: Opener, console: Console, screens: Screens
 ) -> None:
-    for case_no in ("DEMO-2026-0003", "DEMO-2026-0006", "DEMO-2026-0001"):
+    for case_no in ("DEMO-2026-0003", "DEMO-2026-0006", "DEMO-2026-0001", "DEMO-2026-0004"):
         console.seed(case_no)
+    console.clock.advance(timedelta(days=2))  # the report is "as of" a moment after the work
     page = open_as("county01")
     page.get_by_role("link", name="统计").click()
     page.get_by_label("期间").fill("2026-03")
     expect(page.get_by_test_id("kpi-headline")).to_contain_text("按期办结率")
+    expect(page.get_by_test_id("kpi-registered")).not_to_have_text("0")
+    expect(page.get_by_role("img", name="受理数（近6个月）")).to_be_visible()
     expect(page.get_by_role("img", name="化解层级分布")).to_be_visible()
     expect(page.get_by_role("img", name="按期办结率（按单位）")).to_be_visible()
     screens.shot(page, "dashboard")

@@ -5,10 +5,17 @@ export interface Datum {
   note?: string;
 }
 
+/** A bar whose value may be unknown (a rate over nothing): drawn empty, shown as "—". */
+export interface MaybeDatum {
+  label: string;
+  value: number | null;
+  note?: string;
+}
+
 const W = 520;
 
-export function BarChart({ data, title, max, format }: { data: Datum[]; title: string; max?: number; format?: (v: number) => string }) {
-  const top = max ?? Math.max(1, ...data.map((d) => d.value));
+export function BarChart({ data, title, max, format }: { data: MaybeDatum[]; title: string; max?: number; format?: (v: number) => string }) {
+  const top = max ?? Math.max(1, ...data.map((d) => d.value ?? 0));
   const rowH = 26;
   const labelW = 130;
   const h = data.length * rowH + 10;
@@ -16,15 +23,15 @@ export function BarChart({ data, title, max, format }: { data: Datum[]; title: s
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${W} ${h}`} role="img" aria-label={title} width="100%">
+      <svg viewBox={`0 0 ${W} ${h}`} role="img" aria-label={title} width="100%" style={{ maxWidth: W }}>
         {data.map((d, i) => {
-          const w = ((W - labelW - 60) * d.value) / top;
+          const w = ((W - labelW - 60) * (d.value ?? 0)) / top;
           const y = 5 + i * rowH;
           return (
             <g key={d.label}>
               <text x={labelW - 6} y={y + 16} textAnchor="end" fontSize="12">{d.label}</text>
               <rect x={labelW} y={y + 3} width={Math.max(0, w)} height={rowH - 8} fill="#0b5cad" rx="2" />
-              <text x={labelW + w + 4} y={y + 16} fontSize="12">{fmt(d.value)}{d.note ? ` ${d.note}` : ""}</text>
+              <text x={labelW + w + 4} y={y + 16} fontSize="12">{d.value === null ? "—" : fmt(d.value)}{d.note ? ` ${d.note}` : ""}</text>
             </g>
           );
         })}

@@ -32,22 +32,30 @@ export function DashboardPage() {
   const orgs = [...new Set((me?.grants ?? []).map((g) => g.org_id))];
   const [org, setOrg] = useState<string>("");
   const [report, setReport] = useState<KpiReportOut | null>(null);
-  const [trend, setTrend] = useState<{ label: string; value: number }[] | null>(null);
+  // undefined: loading; null: no trend (not a month, or it failed).
+  const [trend, setTrend] = useState<{ label: string; value: number }[] | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
+    let current = true; // a slower answer for an earlier period must not overwrite this one
     setError(null);
     setReport(null);
     api
       .kpis(period, org || undefined)
-      .then(setReport)
-      .catch((e) => setError(errorText(e)));
+      .then((r) => current && setReport(r))
+      .catch((e) => current && setError(errorText(e)));
     if (/^\d{4}-\d{2}$/.test(period)) {
+      setTrend(undefined);
       const months = monthsBack(period, 6);
       Promise.all(months.map((p) => api.kpis(p, org || undefined)))
-        .then((rs) => setTrend(rs.map((r, i) => ({ label: months[i].slice(2), value: r.total.counts.registered ?? 0 }))))
-        .catch(() => setTrend(null));
+        .then((rs) => {
+          if (current) setTrend(rs.map((r, i) => ({ label: months[i].slice(2), value: r.total.counts.registered ?? 0 })));
+        })
+        .catch(() => current && setTrend(null));
     } else setTrend(null);
+    return () => {
+      current = false;
+    };
   }, [period, org]);
 
   const rates = report?.total.rates ?? {};
@@ -68,7 +76,9 @@ export function DashboardPage() {
       {report && (
         <>
           <p className="muted">
-            {report.name} · {report.period}
+            {report.name} · {report.period} · 受理{" "}
+            <strong data-testid="kpi-registered">{report.total.counts.registered ?? 0}</strong> 件 · 办结{" "}
+            {report.total.counts.closed ?? 0} 件 · 超期 {report.total.counts.overdue ?? 0} 件
           </p>
           <div className="row" data-testid="kpi-headline">
             {["按期办结率", "办结率", "超期率", "化解率", "满意率"].map((k) => (
@@ -81,7 +91,13 @@ export function DashboardPage() {
           </div>
           <div className="two-col">
             <div className="card">
-              {trend ? <ColumnChart title="受理数（近6个月）" data={trend} /> : <p className="muted">趋势仅按月显示。</p>}
+              {trend ? (
+                <ColumnChart title="受理数（近6个月）" data={trend} />
+              ) : trend === undefined ? (
+                <Loading />
+              ) : (
+                <p className="muted">趋势仅在按月查询时显示。</p>
+              )}
             </div>
             <div className="card">
               <Donut title="化解层级分布" data={Object.entries(report.total.resolved_by_tier).map(([k, v]) => ({ label: TIER[k] ?? k, value: v }))} />
@@ -92,7 +108,10 @@ export function DashboardPage() {
               title="按期办结率（按单位）"
               max={1}
               format={pct}
-              data={report.units.map((u) => ({ label: u.name, value: u.rates["按期办结率"]?.value ?? 0, note: u.rates["按期办结率"] ? `(${u.rates["按期办结率"].numerator}/${u.rates["按期办结率"].denominator})` : "" }))}
+              data={report.units.map((u) => {
+                const r = u.rates["按期办结率"];
+                return { label: u.name, value: r?.value ?? null, note: r ? `(${r.numerator}/${r.denominator})` : "" };
+              })}
             />
           </div>
           {report.overdue_open.length > 0 && (
