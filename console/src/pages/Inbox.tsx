@@ -71,6 +71,7 @@ export function InboxPage({ route }: { route: Route }) {
     }
   }
 
+  const caseFields = (page?.items ?? []).some((t) => "severity" in t) || severity !== null || tier !== null;
   const now = Date.now();
   const items = ((page?.items ?? []) as TaskWithCase[]).filter((t) => {
     if (overdue && !t.overdue) return false;
@@ -98,17 +99,21 @@ export function InboxPage({ route }: { route: Route }) {
       <div className="chips" role="group" aria-label="筛选">
         {chip(overdue, "已超期", { overdue: overdue ? null : "1" }, "filter-overdue")}
         {chip(dueSoon, "24小时内到期", { soon: dueSoon ? null : "1" }, "filter-soon")}
-        {Object.entries(SEVERITY).map(([k, v]) =>
-          chip(severity === k, v, { severity: severity === k ? null : k }, `filter-${k}`),
+        {/* 红黄蓝 and tier need the case's fields on each task; shown when the server sends them. */}
+        {caseFields &&
+          Object.entries(SEVERITY).map(([k, v]) =>
+            chip(severity === k, v, { severity: severity === k ? null : k }, `filter-${k}`),
+          )}
+        {caseFields && (
+          <select aria-label="层级" value={tier ?? ""} onChange={(e) => setQuery(route, { tier: e.target.value || null })}>
+            <option value="">全部层级</option>
+            {Object.entries(TIER).map(([k, v]) => (
+              <option key={k} value={k}>
+                {v}
+              </option>
+            ))}
+          </select>
         )}
-        <select aria-label="层级" value={tier ?? ""} onChange={(e) => setQuery(route, { tier: e.target.value || null })}>
-          <option value="">全部层级</option>
-          {Object.entries(TIER).map(([k, v]) => (
-            <option key={k} value={k}>
-              {v}
-            </option>
-          ))}
-        </select>
         <select aria-label="排序" value={sort} onChange={(e) => setQuery(route, { sort: e.target.value })}>
           <option value="due">按到期时间</option>
           <option value="priority">按优先级</option>

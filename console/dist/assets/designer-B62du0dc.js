@@ -1,1 +1,0 @@
-import{t as e}from"./index-C-jwuc9H.js";var t=e();function n(){return(0,t.jsxs)(`section`,{children:[(0,t.jsx)(`h1`,{children:`流程设计`}),(0,t.jsx)(`p`,{className:`muted`,children:`流程设计器正在建设中 (the designer is being built).`})]})}export{n as default};
