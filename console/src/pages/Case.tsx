@@ -9,6 +9,7 @@ import { errorText, fmtTime, label, ladderName, STATUS, TIER } from "../app/form
 import { href } from "../app/router";
 import { useSession } from "../app/session";
 import { Banner, Due, Loading, SeverityBadge } from "../components/bits";
+import { useOrgNames } from "../components/orgNames";
 
 const CaseDiagram = lazy(() => import("../diagram/CaseDiagram"));
 
@@ -100,6 +101,12 @@ export function CasePage({ caseNo }: { caseNo: string }) {
     }
   }
 
+  const orgName = useOrgNames([
+    detail?.case.handling_unit,
+    detail?.case.org_id,
+    ...(detail?.open_tasks ?? []).map((t) => t.candidate_org),
+  ]);
+
   if (error) return <Banner kind="error">{error}</Banner>;
   if (!detail) return <Loading />;
   const c = detail.case;
@@ -161,13 +168,13 @@ export function CasePage({ caseNo }: { caseNo: string }) {
             <h2>案件信息</h2>
             <dl className="fields" data-testid="case-fields">
               <dt>承办单位</dt>
-              <dd>{show(c.handling_unit ?? f.handling_unit)}</dd>
+              <dd>{c.handling_unit ? orgName(c.handling_unit) : show(f.handling_unit)}</dd>
               <dt>办理时限</dt>
               <dd>{c.due_at ? fmtTime(c.due_at) : "—"}</dd>
               <dt>包案领导</dt>
               <dd>{show(c.case_leader ?? f.case_leader)}</dd>
               <dt>所属单位</dt>
-              <dd>{show(c.org_id)}</dd>
+              <dd>{orgName(c.org_id)}</dd>
               <dt>上报时间</dt>
               <dd>{fmtTime(c.reported_at)}</dd>
               {FIELD_LABELS.filter(([k]) => !["handling_unit", "case_leader"].includes(k) && f[k] !== undefined).map(([k, l]) => (
@@ -195,7 +202,7 @@ export function CasePage({ caseNo }: { caseNo: string }) {
                   <a href={href("tasks", t.id)} className="title">{t.name}</a>
                   <div className="row muted">
                     <Due at={t.due_at} overdue={t.overdue} />
-                    <span>{t.assignee ? `办理人 ${t.assignee}` : `待领取（${t.candidate_org ?? ""}）`}</span>
+                    <span>{t.assignee ? `办理人 ${t.assignee}` : `待领取（${orgName(t.candidate_org)}）`}</span>
                   </div>
                 </li>
               ))}

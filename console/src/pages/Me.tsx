@@ -1,8 +1,10 @@
 import { useSession } from "../app/session";
 import { ROLE_NAMES } from "../app/roles";
+import { useOrgNames } from "../components/orgNames";
 
 export function MePage() {
   const { me, signOut } = useSession();
+  const orgName = useOrgNames((me?.grants ?? []).map((g) => g.org_id));
   if (!me) return null;
   return (
     <section>
@@ -28,7 +30,9 @@ export function MePage() {
               <td>
                 {ROLE_NAMES[g.role] ?? g.role} <span className="muted">{g.role}</span>
               </td>
-              <td>{g.org_id}</td>
+              <td>
+                {orgName(g.org_id)} <span className="muted mono">{g.org_id}</span>
+              </td>
               <td className="mono">{g.org_path}</td>
             </tr>
           ))}

@@ -4,12 +4,14 @@ import { useCallback, useEffect, useState } from "react";
 import { api, ApiError } from "../api/client";
 import type { FieldProblem, JsonObject, TaskDetailOut } from "../api/types";
 import { useLiveEvents } from "../api/live";
-import { errorText, fmtTime } from "../app/format";
+import { errorText, fmtTime, SEVERITY, STATUS, TIER } from "../app/format";
 import { href } from "../app/router";
 import { useSession } from "../app/session";
+import { ROLE_NAMES } from "../app/roles";
 import { Banner, Due, Loading } from "../components/bits";
 import { FormView } from "../forms/FormView";
 import { UserChooser } from "../components/UserChooser";
+import { useOrgNames } from "../components/orgNames";
 
 type Flash = { kind: "ok" | "error" | "warn"; text: string } | null;
 
@@ -76,7 +78,7 @@ export function TaskPage({ id }: { id: string }) {
     setProblems([]);
     try {
       await api.complete(id, data, detail.instance_version);
-      setFlash({ kind: "ok", text: "已提交，任务办结。" });
+      setFlash({ kind: "ok", text: "已提交，任务办结。可返回待办继续处理。" });
       load();
     } catch (e) {
       if (e instanceof ApiError && e.status === 422) {
@@ -90,6 +92,8 @@ export function TaskPage({ id }: { id: string }) {
       setBusy(false);
     }
   }
+
+  const orgName = useOrgNames([detail?.task.candidate_org]);
 
   if (loadError) return <Banner kind="error">{loadError}</Banner>;
   if (!detail) return <Loading />;
@@ -117,7 +121,11 @@ export function TaskPage({ id }: { id: string }) {
               ? `办理人：${t.assignee}`
               : "待领取"}
         </span>
-        {t.candidate_org && <span>候选：{t.candidate_org} / {t.candidate_role}</span>}
+        {t.candidate_org && (
+          <span>
+            候选：{orgName(t.candidate_org)} · {ROLE_NAMES[t.candidate_role ?? ""] ?? t.candidate_role}
+          </span>
+        )}
       </div>
       {flash && <Banner kind={flash.kind}>{flash.text}</Banner>}
       <div className="toolbar">
@@ -217,21 +225,66 @@ export function TaskPage({ id }: { id: string }) {
   );
 }
 
+/** Chinese names of the case data the task page shows; internal counters stay hidden at zero. */
+const DATA_LABELS: Record<string, string> = {
+  case_no: "事项码",
+  title: "标题",
+  description: "纠纷情况",
+  source_channel: "来源渠道",
+  grid_code: "所属网格",
+  location: "发生地点",
+  occurred_at: "发生时间",
+  parties: "当事人",
+  party_count: "涉及人数",
+  amount_involved: "涉及金额(元)",
+  category_hint: "纠纷类别(初判)",
+  category: "纠纷类别",
+  severity: "风险等级",
+  difficulty: "难易程度",
+  risk_flags: "风险标识",
+  reporter_note: "上报人备注",
+  reported_by: "上报人",
+  case_status: "状态",
+  handling_unit: "承办单位",
+  case_leader: "包案领导",
+  screen_opinion: "甄别意见",
+  dispatch_instructions: "交办要求",
+  progress_note: "办理进展",
+  result_summary: "化解情况",
+  resolution_plan: "化解方案",
+  stabilization_measures: "稳控措施",
+};
+
+function shown(k: string, v: unknown): boolean {
+  if (v === null || v === "" || v === undefined || (Array.isArray(v) && v.length === 0)) return false;
+  if ((k.endsWith("_count") || k.endsWith("_attempts")) && v === 0) return false;
+  if (v === false && !(k in DATA_LABELS)) return false;
+  return true;
+}
+
 function show(v: unknown): string {
   if (v === null || v === undefined) return "—";
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? "是" : "否";
+  if (Array.isArray(v))
+    return v
+      .map((x) => (typeof x === "object" && x !== null && "name" in x ? String((x as { name: unknown }).name) : show(x)))
+      .join("、");
   return JSON.stringify(v);
 }
 
+const VALUE_LABELS: Record<string, Record<string, string>> = { severity: SEVERITY, tier: TIER, case_status: STATUS };
+
 export function CaseDataView({ data }: { data: JsonObject }) {
-  const entries = Object.entries(data).filter(([, v]) => v !== null && v !== "" && !(Array.isArray(v) && v.length === 0));
+  const entries = Object.entries(data)
+    .filter(([k, v]) => shown(k, v))
+    .sort(([a], [b]) => Number(!(a in DATA_LABELS)) - Number(!(b in DATA_LABELS)));
   return (
     <dl className="fields">
       {entries.map(([k, v]) => (
         <div key={k} style={{ display: "contents" }}>
-          <dt className="mono">{k}</dt>
-          <dd>{show(v)}</dd>
+          <dt className={k in DATA_LABELS ? undefined : "mono"}>{DATA_LABELS[k] ?? k}</dt>
+          <dd>{typeof v === "string" && VALUE_LABELS[k]?.[v] ? VALUE_LABELS[k][v] : show(v)}</dd>
         </div>
       ))}
     </dl>
