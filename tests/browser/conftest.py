@@ -65,6 +65,25 @@ def _skip_reason() -> str | None:
     return None
 
 
+#: Test modules here that need neither a browser nor the playwright package.
+NO_BROWSER = {"test_bundle_fresh.py", "test_openapi_sync.py"}
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without the playwright package the browser modules cannot even be imported: leave them
+    out (the report header says why) rather than fail collection."""
+    if sync_playwright is None and collection_path.suffix == ".py":
+        name = collection_path.name
+        if name.startswith("test_") and name not in NO_BROWSER:
+            return True
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    reason = _skip_reason()
+    return f"browser tests skipped: {reason}" if reason else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = _skip_reason()
     here = Path(__file__).parent

@@ -151,3 +151,29 @@ def test_a_claim_lost_to_a_colleague_is_said_clearly(
     item.get_by_role("button", name="领取").click()
     expect(mine.get_by_role("alert")).to_contain_text("已被他人领取")
     screens.shot(mine, "claim-lost")
+
+
+@pytest.mark.browser
+def test_comment_then_assign_to_a_colleague_with_a_reason(
+    open_as: Opener, console: Console, screens: Screens
+) -> None:
+    console.seed("DEMO-2026-0008")  # waiting for the village's review
+    console.add_user("village01b", "village_cmte", "qs-dc-hp", "colleague-pass")
+    page = open_as("village01")
+    claim(page, console.base, "DEMO-2026-0008", "review_result")
+    page.locator("textarea[name=comment]").fill("已电话联系双方，下周复核。")
+    page.get_by_role("button", name="添加备注").click()
+    expect(page.get_by_test_id("comments")).to_contain_text("已电话联系双方")
+    page.get_by_role("button", name="转派").click()
+    # The chooser offers the users who hold the task's role in its unit.
+    page.locator("select[name=assignee]").select_option("village01b")
+    page.locator("textarea[name=assign_reason]").fill("本人外出培训，由同事审核。")
+    page.get_by_role("button", name="确认转派").click()
+    expect(page.get_by_test_id("task-assignee")).to_contain_text("village01b")
+    # The colleague finds it in their own inbox, with the comment.
+    colleague = open_as("village01b", password="colleague-pass")
+    item = colleague.locator("[data-testid=task-item][data-case-no='DEMO-2026-0008']")
+    expect(item).to_be_visible()
+    item.get_by_role("link").first.click()
+    expect(colleague.get_by_test_id("comments")).to_contain_text("已电话联系双方")
+    screens.shot(colleague, "task-assigned")
