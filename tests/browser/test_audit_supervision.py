@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Console, Opener, Screens
+from tests.browser.conftest import Console, Opener, Screens, sign_in
 
 
 @pytest.mark.browser
@@ -53,8 +53,15 @@ def test_supervision_dashboard_and_suspend_resume(
     expect(page.get_by_role("img", name="按期办结率（按单位）")).to_be_visible()
     screens.shot(page, "dashboard")
 
+    console.clock.advance(timedelta(days=15))  # past the time limits: the cases are overdue
+    page.reload()  # the token expired meanwhile (it is timed by the same clock): sign in again
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    sign_in(page, console.base, "county01")
     page.get_by_role("link", name="督办").click()
     expect(page.get_by_role("heading", name="督办")).to_be_visible()
+    units = page.get_by_test_id("supervision-unit")
+    expect(units.filter(has_text="DEMO-2026-0003")).to_be_visible()
+    expect(units.filter(has_text="DEMO-2026-0001")).to_have_count(0)  # closed: not supervised
     screens.shot(page, "supervision")
 
     page.goto(f"{console.base}/#/cases/DEMO-2026-0003")

@@ -5,6 +5,7 @@ import type { CasePage } from "../api/types";
 import { errorText, fmtTime, label, ladderName, SEVERITY, STATUS, TIER } from "../app/format";
 import { href } from "../app/router";
 import { Banner, Due, Loading, SeverityBadge } from "../components/bits";
+import { useOrgNames } from "../components/orgNames";
 
 export function CasesPage() {
   const [text, setText] = useState("");
@@ -58,6 +59,7 @@ export function CasesPage() {
 }
 
 export function CaseTable({ items }: { items: CasePage["items"] }) {
+  const orgName = useOrgNames(items.map((c) => c.handling_unit));
   return (
     <div className="table-wrap">
       <table className="grid" data-testid="case-table">
@@ -74,7 +76,7 @@ export function CaseTable({ items }: { items: CasePage["items"] }) {
               <td>{label(STATUS, c.status)}</td>
               <td><SeverityBadge severity={c.severity} /></td>
               <td>{label(TIER, c.tier)}</td>
-              <td>{c.handling_unit ?? "—"}</td>
+              <td>{orgName(c.handling_unit)}</td>
               <td><Due at={c.due_at} overdue={c.overdue} /></td>
               <td>{ladderName(c.ladder_level)}</td>
               <td>{fmtTime(c.reported_at)}</td>

@@ -29,8 +29,15 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? "
 export function DashboardPage() {
   const { me } = useSession();
   const [period, setPeriod] = useState(thisMonth());
-  const orgs = [...new Set((me?.grants ?? []).map((g) => g.org_id))];
+  const [orgs, setOrgs] = useState<{ id: string; name: string }[]>([]);
   const [org, setOrg] = useState<string>("");
+  useEffect(() => {
+    // The units a report may cover: the county, townships and villages within reach.
+    api
+      .orgs({ kind: ["county", "township", "village"], scope: "jurisdiction" })
+      .then((list) => setOrgs(list.map((o) => ({ id: o.id, name: o.name }))))
+      .catch(() => setOrgs((me?.grants ?? []).map((g) => ({ id: g.org_id, name: g.org_id }))));
+  }, [me]);
   const [report, setReport] = useState<KpiReportOut | null>(null);
   // undefined: loading; null: no trend (not a month, or it failed).
   const [trend, setTrend] = useState<{ label: string; value: number }[] | null | undefined>(undefined);
@@ -68,7 +75,7 @@ export function DashboardPage() {
         </label>
         <select aria-label="单位" value={org} onChange={(e) => setOrg(e.target.value)}>
           <option value="">本人辖区</option>
-          {orgs.map((o) => <option key={o} value={o}>{o}</option>)}
+          {orgs.map((o) => <option key={o.id} value={o.id}>{o.name}</option>)}
         </select>
       </div>
       {error && <Banner kind="error">{error}</Banner>}

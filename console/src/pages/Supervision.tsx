@@ -6,6 +6,7 @@ import type { CaseOut } from "../api/types";
 import { errorText, fmtTime, label, ladderName, STATUS } from "../app/format";
 import { href } from "../app/router";
 import { Banner, Loading, SeverityBadge } from "../components/bits";
+import { useOrgNames } from "../components/orgNames";
 
 export function SupervisionPage() {
   const [cases, setCases] = useState<CaseOut[] | null>(null);
@@ -15,14 +16,15 @@ export function SupervisionPage() {
     Promise.all([api.cases({ overdue: true, limit: 200 }), api.cases({ limit: 200 })])
       .then(([overdue, all]) => {
         const byNo = new Map<string, CaseOut>();
-        for (const c of overdue.items) byNo.set(c.case_no, c);
-        for (const c of all.items)
-          if (c.ladder_level >= 1 && !["CLOSED", "CANCELLED"].includes(c.status)) byNo.set(c.case_no, c);
+        const open = (c: CaseOut) => !c.closed_at && !["CLOSED", "CANCELLED", "INVALID", "MERGED", "DIVERTED"].includes(c.status);
+        for (const c of overdue.items) if (open(c)) byNo.set(c.case_no, c);
+        for (const c of all.items) if (c.ladder_level >= 1 && open(c)) byNo.set(c.case_no, c);
         setCases([...byNo.values()].sort((a, b) => b.ladder_level - a.ladder_level));
       })
       .catch((e) => setError(errorText(e)));
   }, []);
 
+  const orgName = useOrgNames((cases ?? []).map((c) => c.handling_unit ?? c.owner_org ?? c.org_id));
   if (error) return <Banner kind="error">{error}</Banner>;
   if (!cases) return <Loading />;
   const units = new Map<string, CaseOut[]>();
@@ -33,12 +35,12 @@ export function SupervisionPage() {
   return (
     <section>
       <h1>督办</h1>
-      <p className="muted">超期案件和督办中的案件（警示及以上），按承办单位分组。</p>
+      <p className="muted">在办的超期案件和督办中的案件（警示及以上），按承办单位分组。</p>
       {cases.length === 0 && <p>没有超期或督办中的案件。</p>}
       {[...units.entries()].map(([unit, list]) => (
         <div className="card" key={unit} data-testid="supervision-unit">
           <h2>
-            {unit} <span className="muted">{list.length} 件</span>
+            {orgName(unit)} <span className="muted">{list.length} 件</span>
           </h2>
           <div className="table-wrap">
             <table className="grid">
