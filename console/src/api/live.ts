@@ -106,3 +106,24 @@ export function useLiveEvents(
   }, [enabled]);
   return connected;
 }
+
+/** `fn` at most once per `ms`, trailing: a burst of events (a batch of timers firing) reloads a
+ *  screen once, not once per event. */
+export function useCoalesced(fn: () => void, ms = 300): () => void {
+  const latest = useRef(fn);
+  latest.current = fn;
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+  return useRef(() => {
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      latest.current();
+    }, ms);
+  }).current;
+}

@@ -4,7 +4,7 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, ApiError } from "../api/client";
 import type { CaseDetailOut, TimelineOut } from "../api/types";
-import { useLiveEvents } from "../api/live";
+import { useCoalesced, useLiveEvents } from "../api/live";
 import { errorText, fmtTime, label, ladderName, STATUS, TIER } from "../app/format";
 import { href } from "../app/router";
 import { useSession } from "../app/session";
@@ -72,11 +72,12 @@ export function CasePage({ caseNo }: { caseNo: string }) {
       .catch(() => setXml(null));
   }, [processId, version]);
 
+  const reload = useCoalesced(load);
   const live = useLiveEvents(
     (e) => {
       if (e.case_no === caseNo) {
         setLiveTick((n) => n + 1);
-        load();
+        reload();
       }
     },
     true,

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, ApiError } from "../api/client";
 import type { TaskOut, TaskPage } from "../api/types";
-import { useLiveEvents } from "../api/live";
+import { useCoalesced, useLiveEvents } from "../api/live";
 import { errorText, fmtTime, SEVERITY, TIER } from "../app/format";
 import { href, navigate, type Route } from "../app/router";
 import { useSession } from "../app/session";
@@ -50,9 +50,10 @@ export function InboxPage({ route }: { route: Route }) {
   }, [scope, sort, overdue, severity, tier]);
 
   useEffect(load, [load]);
+  const reload = useCoalesced(load);
   const live = useLiveEvents(
     (e) => {
-      if (e.kind === "task" || e.kind === "case") load();
+      if (e.kind === "task" || e.kind === "case") reload();
     },
     true,
     load,
