@@ -120,6 +120,7 @@ def test_a_422_is_shown_on_the_field_it_names(
     field_error = page.locator("#root_screen_opinion__error")
     expect(field_error).to_be_visible()
     expect(field_error).not_to_be_empty()
+    expect(page.get_by_role("alert")).to_contain_text("甄别意见")  # the banner names the field
     expect(page.get_by_test_id("task-page")).to_have_attribute("data-task-state", "claimed")
     screens.shot(page, "task-422")
     # Fixed and sent again: accepted.

@@ -27,3 +27,16 @@ export function errorSchemaFrom(problems: FieldProblem[]): ErrorSchema {
 export function formLevel(problems: FieldProblem[]): string[] {
   return problems.filter((p) => p.path === "" || p.path === "/").map((p) => p.message);
 }
+
+/** "甄别意见：必填 (required)" — each problem named by its field's title from the form. */
+export function describeProblems(problems: FieldProblem[], schema: Record<string, unknown> | null | undefined): string {
+  const props = (schema?.properties ?? {}) as Record<string, { title?: string }>;
+  return problems
+    .map((p) => {
+      const [first, ...rest] = p.path.split("/").slice(1).map(unescape);
+      if (!first) return p.message;
+      const title = props[first]?.title ?? first;
+      return `${title}${rest.length ? ` 第${Number(rest[0]) + 1 || rest[0]}项` : ""}：${p.message}`;
+    })
+    .join("；");
+}

@@ -6,6 +6,7 @@ import { errorText } from "../app/format";
 import { href } from "../app/router";
 import { Banner, Loading } from "../components/bits";
 import { FormView } from "../forms/FormView";
+import { describeProblems } from "../forms/errors";
 
 /** Fields the case itself carries (CaseIn); the rest of the start form goes into `data`. */
 const CASE_FIELDS = ["title", "description", "category", "severity", "tier", "grid_code", "source_channel", "parties"] as const;
@@ -52,7 +53,7 @@ export function ReportPage({ processId = "dispute" }: { processId?: string }) {
         // The case fields travel at the top level, the rest under /data: point both at the form.
         const mapped = e.errors.map((p) => ({ ...p, path: p.path.replace(/^\/data(?=\/)/, "") }));
         setProblems(mapped);
-        setError(`表单有误，请按提示修改：${mapped.map((p) => p.message).join("；") || e.detail}`);
+        setError(`表单有误，请按提示修改：${describeProblems(mapped, form?.form_schema) || e.detail}`);
       } else setError(`上报失败：${errorText(e)}`);
     } finally {
       setBusy(false);

@@ -10,6 +10,7 @@ import { useSession } from "../app/session";
 import { ROLE_NAMES } from "../app/roles";
 import { Banner, Due, Loading } from "../components/bits";
 import { FormView } from "../forms/FormView";
+import { describeProblems } from "../forms/errors";
 import { UserChooser } from "../components/UserChooser";
 import { useOrgNames } from "../components/orgNames";
 
@@ -83,7 +84,7 @@ export function TaskPage({ id }: { id: string }) {
     } catch (e) {
       if (e instanceof ApiError && e.status === 422) {
         setProblems(e.errors);
-        setFlash({ kind: "error", text: `表单有误，请按提示修改：${e.errors.map((p) => p.message).join("；") || e.detail}` });
+        setFlash({ kind: "error", text: `表单有误，请按提示修改：${describeProblems(e.errors, detail.form_schema) || e.detail}` });
       } else if (e instanceof ApiError && e.status === 409) {
         setFlash({ kind: "error", text: `提交失败：${conflictText(e)}` });
         load();
