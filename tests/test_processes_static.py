@@ -890,7 +890,7 @@ def test_mediation_with_agreement_and_judicial_confirmation() -> None:
         "mediate_case",
         **MEDIATION,
         mediation_outcome="agreement",
-        agreement_date=date.today().isoformat(),
+        agreement_date=datetime.now(CHINA).date().isoformat(),
         agreement_summary="夜间十点后不得产生噪音。",
         jc_requested=True,
     )
@@ -901,7 +901,7 @@ def test_mediation_with_agreement_and_judicial_confirmation() -> None:
     d.do(
         "judicial_confirmation",
         jc_court="西河人民法庭",
-        jc_applied_at=date.today().isoformat(),
+        jc_applied_at=datetime.now(CHINA).date().isoformat(),
         jc_result="confirmed",
         jc_ruling_no="(2026)青西民特1号",
     )
@@ -925,7 +925,7 @@ def test_judicial_confirmation_window_expires_after_30_days() -> None:
         "mediate_case",
         **MEDIATION,
         mediation_outcome="agreement",
-        agreement_date=(date.today() - timedelta(days=31)).isoformat(),
+        agreement_date=(datetime.now(CHINA).date() - timedelta(days=31)).isoformat(),
         agreement_summary="赔偿五千元。",
         jc_requested=True,
     )
@@ -946,7 +946,7 @@ def test_agreement_without_confirmation_goes_to_feedback() -> None:
         "mediate_case",
         **MEDIATION,
         mediation_outcome="agreement",
-        agreement_date=date.today().isoformat(),
+        agreement_date=datetime.now(CHINA).date().isoformat(),
         agreement_summary="当场履行。",
         jc_requested=False,
     )
