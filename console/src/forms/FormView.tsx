@@ -50,7 +50,8 @@ export function FormView(props: FormViewProps) {
   const base = useMemo(() => prepareSchema(props.schema), [props.schema]);
   // The branch in force decides which fields are shown; recomputed as the data changes.
   const resolved = useMemo(() => resolveBranches(base as JsonObject, props.formData), [base, props.formData]);
-  const forbiddenKey = [...resolved.forbidden].sort().join(",");
+  // Identity of the resolved schema: which fields are hidden and which are required.
+  const forbiddenKey = `${[...resolved.forbidden].sort().join(",")}|${((resolved.schema.required as string[]) ?? []).join(",")}`;
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const schema = useMemo(() => resolved.schema as RJSFSchema, [base, forbiddenKey]);
   const uiSchema = useMemo(() => {
