@@ -132,6 +132,8 @@ class TaskOut(Out):
     overdue: bool
     form_ref: str | None
     ui_form_ref: str | None
+    severity: str | None = Field(default=None, description="the case's risk level (红/黄/蓝)")
+    tier: str | None = Field(default=None, description="the case's tier (四事分办)")
 
 
 class TaskPage(Out):

@@ -91,10 +91,21 @@ class TaskView:
     overdue: bool
     form_ref: str | None
     ui_form_ref: str | None
+    #: The case's risk level and tier, for an inbox's 红/黄/蓝 and tier filters.
+    severity: str | None = None
+    tier: str | None = None
 
     @classmethod
-    def of(cls, t: HumanTask | Row[Any], title: str, now: datetime) -> TaskView:
-        """From a task, or a row of its columns (:data:`_TASK_VIEW_COLUMNS`)."""
+    def of(
+        cls,
+        t: HumanTask | Row[Any],
+        title: str,
+        now: datetime,
+        case: Case | Row[Any] | None = None,
+    ) -> TaskView:
+        """From a task, or a row of its columns (:data:`_TASK_VIEW_COLUMNS`), with ``case``'s
+        (or the row's) severity and tier when given."""
+        facts = case if case is not None else t
         return cls(
             id=t.id, case_no=t.case_no, case_title=title, element_id=t.element_id, name=t.name,
             state=t.state, candidate_org=t.candidate_org, candidate_role=t.candidate_role,
@@ -102,6 +113,7 @@ class TaskView:
             claimed_at=t.claimed_at, completed_at=t.completed_at, completed_by=t.completed_by,
             due_at=t.due_at, overdue=_overdue(t.due_at, t.state in OPEN, now),
             form_ref=t.form_ref, ui_form_ref=t.ui_form_ref,
+            severity=getattr(facts, "severity", None), tier=getattr(facts, "tier", None),
         )  # fmt: skip
 
 
@@ -520,7 +532,13 @@ def _inbox_statements(shape: _InboxShape) -> tuple[Select[Any], Select[Any]]:
     # objects to build and throw away)
     tasks = HumanTask.metadata.tables[HumanTask.__tablename__]
     page_stmt = (
-        select(*(tasks.c[name] for name in _TASK_VIEW_COLUMNS), Case.title, page.c.found)
+        select(
+            *(tasks.c[name] for name in _TASK_VIEW_COLUMNS),
+            Case.title,
+            Case.severity,
+            Case.tier,
+            page.c.found,
+        )
         .select_from(tasks)
         .join(page, page.c.id == tasks.c.id)
         .join(Case, Case.case_no == tasks.c.case_no)
@@ -540,15 +558,15 @@ def _inbox_statements(shape: _InboxShape) -> tuple[Select[Any], Select[Any]]:
 
 
 def task_view(s: Session, task_id: str, now: datetime) -> TaskView:
-    """The task as stored now, with its case's title (one statement)."""
+    """The task as stored now, with its case's title, severity and tier (one statement)."""
     row = s.execute(
-        select(HumanTask, Case.title)
+        select(HumanTask, Case.title, Case.severity, Case.tier)
         .join(Case, Case.case_no == HumanTask.case_no)
         .where(HumanTask.id == task_id)
         .execution_options(populate_existing=True)
     ).first()
     assert row is not None
-    return TaskView.of(row[0], row[1] or "", now)
+    return TaskView.of(row[0], row[1] or "", now, row)
 
 
 def task_detail(s: Session, task: HumanTask, now: datetime) -> TaskDetail:
@@ -566,7 +584,7 @@ def task_detail(s: Session, task: HumanTask, now: datetime) -> TaskDetail:
         )
     ]
     data = {k: v for k, v in (instance.data or {}).items() if not k.startswith("_")}
-    return TaskDetail(TaskView.of(task, case.title, now), form, ui, data, comments,
+    return TaskDetail(TaskView.of(task, case.title, now, case), form, ui, data, comments,
                       instance.version)  # fmt: skip
 
 
@@ -633,7 +651,7 @@ def case_detail(engine: Engine, s: Session, case: Case, now: datetime) -> CaseDe
         instance_status=instance.status,
         instance_version=instance.version,
         definition_version=definition.version,
-        open_tasks=[TaskView.of(t, case.title, now) for t in tasks],
+        open_tasks=[TaskView.of(t, case.title, now, case) for t in tasks],
         elements=element_states(engine, definition, instance),
     )
 

@@ -70,7 +70,7 @@ def claim(task_id: str, engine: EngineDep, caller: CallerDep) -> Response:
     with engine.db.session() as s:
         actor, case = access.claim_check(s, caller.principal(s), task_id)
     # the claimed row as the command committed it; a claim does not change the case's title
-    view = queries.TaskView.of(engine.claim(task_id, actor), case.title, engine.clock.now())
+    view = queries.TaskView.of(engine.claim(task_id, actor), case.title, engine.clock.now(), case)
     return responses.json(TaskOut.model_validate(view))
 
 

@@ -176,3 +176,25 @@ def test_concurrent_claims_one_wins(world: World) -> None:
         assert sorted(results.values()) == [200, 409], results
         winner = next(u for u, code in results.items() if code == 200)
         assert world.get(winner, f"/api/v1/tasks/{task}").json()["task"]["assignee"] == winner
+
+
+def test_tasks_carry_their_cases_severity_and_tier(world: World) -> None:
+    """The inbox filters 红/黄/蓝 and tier on these (the console's chips)."""
+    case_no = world.report("grid_a", severity="red", tier="township")
+    task = world.open_task(case_no)
+    [item] = [
+        t
+        for t in world.get(
+            "county_staff", "/api/v1/tasks", params={"scope": "jurisdiction"}
+        ).json()["items"]
+        if t["id"] == task
+    ]
+    assert (item["severity"], item["tier"]) == ("red", "township")
+    detail = world.get("handler_a", f"/api/v1/tasks/{task}").json()
+    assert (detail["task"]["severity"], detail["task"]["tier"]) == ("red", "township")
+    claimed = world.post("handler_a", f"/api/v1/tasks/{task}/claim").json()
+    assert (claimed["severity"], claimed["tier"]) == ("red", "township")
+    unclaimed = world.post("handler_a", f"/api/v1/tasks/{task}/unclaim").json()
+    assert (unclaimed["severity"], unclaimed["tier"]) == ("red", "township")
+    case = world.get("county_staff", f"/api/v1/cases/{case_no}").json()
+    assert [(t["severity"], t["tier"]) for t in case["open_tasks"]] == [("red", "township")]
