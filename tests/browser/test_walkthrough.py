@@ -56,6 +56,11 @@ def test_the_walkthrough_by_clicking(open_as: Opener, console: Console, screens:
     expect(created).to_be_visible()
     case_no = created.inner_text().strip()
     assert case_no.startswith("BH-")
+    # The new case's page, on the phone: no sideways scrolling there either.
+    created.click()
+    expect(grid.get_by_test_id("case-diagram")).to_have_attribute("data-drawn", "1")
+    assert grid.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screens.shot(grid, "case-phone", full_page=False)
 
     # 甄别 — town01 at a desk.
     town = open_as("town01")

@@ -30,6 +30,7 @@ interface Shape {
 interface Canvas {
   addMarker(id: string, marker: string): void;
   zoom(level: string | number, center?: string): void;
+  scrollToElement(element: Shape, padding?: number): void;
 }
 interface Overlays {
   add(id: string, overlay: { position: Record<string, number>; html: string }): void;
@@ -85,6 +86,13 @@ export default function CaseDiagram({ xml, elements, history }: CaseDiagramProps
           if (st.visits && st.visits > 1 && !shape.waypoints) {
             overlays.add(id, { position: { bottom: 10, right: 10 }, html: `<div class="bh-badge bh-badge-visits">×${st.visits}</div>` });
           }
+        }
+        // On a phone the whole process is unreadably small: show where the case is instead.
+        const here = Object.entries(elements).find(([, st]) => st === "active");
+        const shape = here ? registry.get(here[0]) : undefined;
+        if (shape && host.current && host.current.clientWidth < 600) {
+          canvas.zoom(0.8);
+          canvas.scrollToElement(shape, 60);
         }
         setDrawn(true);
       })

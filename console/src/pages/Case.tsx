@@ -153,89 +153,91 @@ export function CasePage({ caseNo }: { caseNo: string }) {
           </div>
         </form>
       )}
-      <div className="card">
-        <h2>流程图</h2>
-        {xml ? (
-          <Suspense fallback={<Loading />}>
-            <CaseDiagram xml={xml} elements={detail.elements} history={timeline?.elements} />
-          </Suspense>
-        ) : (
-          <Loading />
-        )}
-      </div>
-      <div className="two-col">
-        <div>
-          <div className="card">
-            <h2>案件信息</h2>
-            <dl className="fields" data-testid="case-fields">
-              <dt>承办单位</dt>
-              <dd>{c.handling_unit ? orgName(c.handling_unit) : show(f.handling_unit)}</dd>
-              <dt>办理时限</dt>
-              <dd>{c.due_at ? fmtTime(c.due_at) : "—"}</dd>
-              <dt>包案领导</dt>
-              <dd>{show(c.case_leader ?? f.case_leader)}</dd>
-              <dt>所属单位</dt>
-              <dd>{orgName(c.org_id)}</dd>
-              <dt>上报时间</dt>
-              <dd>{fmtTime(c.reported_at)}</dd>
-              {FIELD_LABELS.filter(([k]) => !["handling_unit", "case_leader"].includes(k) && f[k] !== undefined).map(([k, l]) => (
-                <div key={k} style={{ display: "contents" }}>
-                  <dt>{l}</dt>
-                  <dd>{show(f[k])}</dd>
-                </div>
-              ))}
-              {c.closed_at && (
-                <>
-                  <dt>办结时间</dt>
-                  <dd>{fmtTime(c.closed_at)}</dd>
-                </>
-              )}
-            </dl>
-          </div>
+      <div className="case-body">
+        <div className="card diagram-card">
+          <h2>流程图</h2>
+          {xml ? (
+            <Suspense fallback={<Loading />}>
+              <CaseDiagram xml={xml} elements={detail.elements} history={timeline?.elements} />
+            </Suspense>
+          ) : (
+            <Loading />
+          )}
         </div>
-        <div>
-          <div className="card">
-            <h2>在办任务</h2>
-            {detail.open_tasks.length === 0 && <p className="muted">无。</p>}
-            <ul className="task-list" data-testid="open-tasks">
-              {detail.open_tasks.map((t) => (
-                <li key={t.id}>
-                  <a href={href("tasks", t.id)} className="title">{t.name}</a>
-                  <div className="row muted">
-                    <Due at={t.due_at} overdue={t.overdue} />
-                    <span>{t.assignee ? `办理人 ${t.assignee}` : `待领取（${orgName(t.candidate_org)}）`}</span>
+        <div className="two-col">
+          <div>
+            <div className="card">
+              <h2>案件信息</h2>
+              <dl className="fields" data-testid="case-fields">
+                <dt>承办单位</dt>
+                <dd>{c.handling_unit ? orgName(c.handling_unit) : show(f.handling_unit)}</dd>
+                <dt>办理时限</dt>
+                <dd>{c.due_at ? fmtTime(c.due_at) : "—"}</dd>
+                <dt>包案领导</dt>
+                <dd>{show(c.case_leader ?? f.case_leader)}</dd>
+                <dt>所属单位</dt>
+                <dd>{orgName(c.org_id)}</dd>
+                <dt>上报时间</dt>
+                <dd>{fmtTime(c.reported_at)}</dd>
+                {FIELD_LABELS.filter(([k]) => !["handling_unit", "case_leader"].includes(k) && f[k] !== undefined).map(([k, l]) => (
+                  <div key={k} style={{ display: "contents" }}>
+                    <dt>{l}</dt>
+                    <dd>{show(f[k])}</dd>
                   </div>
-                </li>
-              ))}
-            </ul>
+                ))}
+                {c.closed_at && (
+                  <>
+                    <dt>办结时间</dt>
+                    <dd>{fmtTime(c.closed_at)}</dd>
+                  </>
+                )}
+              </dl>
+            </div>
           </div>
-          <div className="card">
-            <h2>办理经过</h2>
-            <ol className="timeline scroll" data-testid="timeline">
-              {(timeline?.steps ?? []).map((s) => (
-                <li key={s.seq}>
-                  <div>
-                    <strong>{s.title}</strong>
-                    {s.on_time === false && <span className="overdue"> 超期</span>}
-                    {s.ladder && <span className="badge sev-yellow"> {s.ladder}</span>}
-                    {s.escalation && <span className="badge sev-red"> {s.escalation}</span>}
-                  </div>
-                  <div className="muted">
-                    {fmtTime(s.at)} · {s.actor ?? "系统"} {s.org ? `· ${s.org}` : ""}
-                  </div>
-                  {s.changes.length > 0 && (
-                    <ul className="muted">
-                      {s.changes.map((ch) => (
-                        <li key={ch.field}>{ch.text}</li>
-                      ))}
-                    </ul>
-                  )}
-                  {s.comment && <div>“{s.comment}”</div>}
-                  {s.reason && <div className="muted">理由：{s.reason}</div>}
-                </li>
-              ))}
-            </ol>
-            {timeline === null && <p className="muted">办理经过暂不可用。</p>}
+          <div>
+            <div className="card">
+              <h2>在办任务</h2>
+              {detail.open_tasks.length === 0 && <p className="muted">无。</p>}
+              <ul className="task-list" data-testid="open-tasks">
+                {detail.open_tasks.map((t) => (
+                  <li key={t.id}>
+                    <a href={href("tasks", t.id)} className="title">{t.name}</a>
+                    <div className="row muted">
+                      <Due at={t.due_at} overdue={t.overdue} />
+                      <span>{t.assignee ? `办理人 ${t.assignee}` : `待领取（${orgName(t.candidate_org)}）`}</span>
+                    </div>
+                  </li>
+                ))}
+              </ul>
+            </div>
+            <div className="card">
+              <h2>办理经过</h2>
+              <ol className="timeline scroll" data-testid="timeline">
+                {(timeline?.steps ?? []).map((s) => (
+                  <li key={s.seq}>
+                    <div>
+                      <strong>{s.title}</strong>
+                      {s.on_time === false && <span className="overdue"> 超期</span>}
+                      {s.ladder && <span className="badge sev-yellow"> {s.ladder}</span>}
+                      {s.escalation && <span className="badge sev-red"> {s.escalation}</span>}
+                    </div>
+                    <div className="muted">
+                      {fmtTime(s.at)} · {s.actor ?? "系统"} {s.org ? `· ${s.org}` : ""}
+                    </div>
+                    {s.changes.length > 0 && (
+                      <ul className="muted">
+                        {s.changes.map((ch) => (
+                          <li key={ch.field}>{ch.text}</li>
+                        ))}
+                      </ul>
+                    )}
+                    {s.comment && <div>“{s.comment}”</div>}
+                    {s.reason && <div className="muted">理由：{s.reason}</div>}
+                  </li>
+                ))}
+              </ol>
+              {timeline === null && <p className="muted">办理经过暂不可用。</p>}
+            </div>
           </div>
         </div>
       </div>
