@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-zones lint venv clean
+.PHONY: run test test-zones lint venv clean console
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "bihuan needs Python 3.11 or newer")'
@@ -35,6 +35,10 @@ test: $(STAMP)
 ## time with the process clock faked (libfaketime): .ci/zones. Set ZONES to choose the zones.
 test-zones: $(STAMP)
 	PYTEST=$(BIN)/pytest ./.ci/zones
+
+## Rebuild the web console's bundle (console/dist, committed) from console/src: needs Node and npm.
+console:
+	cd console && npm ci && npm run build
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

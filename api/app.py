@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.limits import BodyLimitMiddleware
+from api.logs import log_config
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import (
     admin_calendar,
@@ -27,12 +29,14 @@ from api.routes import (
     auth,
     cases,
     definitions,
+    directory,
     events,
     messages,
     ops,
     tasks,
     users,
 )
+from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
 from api.threads import limit_threads
 from engine.access import Access, JwksCache
@@ -75,6 +79,8 @@ def create_app(
         version=VERSION,
         description="Thin JSON API over the bihuan case engine (闭环). See docs/api.md.",
         openapi_url="/openapi.json",
+        docs_url=None,  # served from local files by api.routes.pages (no CDN)
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.bihuan = AppState(
@@ -87,15 +93,26 @@ def create_app(
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    for module in (auth, definitions, cases, tasks, messages, events, users, ops, audit):
+    for module in (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit):
         app.include_router(module.router)
     app.include_router(admin_calendar.router)
+    app.include_router(docs_router())
+    app.include_router(console_router(settings.console_dir))  # last: it answers /{file}
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(
         IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.cors_origins:  # off by default; outermost, so a preflight is answered first
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=["Content-Disposition", "Location", "Retry-After"],
+            max_age=600,
+        )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -184,4 +201,5 @@ def serve(settings: Settings) -> None:
         workers=max(1, settings.workers),
         proxy_headers=True,
         log_level="info",
+        log_config=log_config(),  # tokens in URLs are redacted from the access log
     )

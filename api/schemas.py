@@ -379,3 +379,57 @@ class KpiReportOut(Out):
     total: KpiSetOut
     units: list[UnitKpisOut]
     overdue_open: list[str]
+
+
+# ---------------------------------------------------------------- directory (the forms' pickers)
+
+
+class OrgOut(Out):
+    """An organisation unit a caller may pick (``org-picker``)."""
+
+    id: str
+    name: str
+    kind: str = Field(description="county | township | village | grid | centre | department")
+    tier: str | None = Field(description="grid | village | township | county")
+    parent_id: str | None
+
+
+class DirectoryUserOut(Out):
+    """A user holding ``roles`` in the unit ``org_id`` (``user-picker``)."""
+
+    username: str
+    display_name: str
+    org_id: str
+    roles: list[str]
+
+
+class StartFormOut(Out):
+    """The form a process starts with (the report form of ``dispute``)."""
+
+    process_id: str
+    version: int
+    form_schema: dict[str, Any] | None
+    ui_schema: dict[str, Any] | None
+
+
+class DefinitionFileOut(Out):
+    filename: str
+    kind: str = Field(description="bpmn | dmn | form")
+    sha256: str
+    source: bool = Field(description="the version's own BPMN file")
+
+
+class DeadlineKeyOut(Out):
+    key: str
+    title: str
+
+
+class CaseStatusOut(Out):
+    code: str
+    label: str
+
+
+class CatalogOut(Out):
+    deadline_keys: list[DeadlineKeyOut]
+    lanes: list[str]
+    case_statuses: list[CaseStatusOut]

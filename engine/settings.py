@@ -6,10 +6,11 @@ No module-level instance: build one and pass it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEMO_SECRET = "bihuan-demo-secret-do-not-use-in-production"
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,37 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
     oidc_user_claim: str = "preferred_username"
+    # The web console (console/dist, built by `make console`) served at /
+    console_dir: Path = ROOT / "console" / "dist"
+    # CORS: front-ends on other origins allowed to call the API; none by default. In the
+    # environment a comma-separated list: BIHUAN_CORS_ORIGINS=https://a.example,https://b.example
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path not in ("", "/")
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"BIHUAN_CORS_ORIGINS: {origin!r} is not an origin: write scheme://host[:port] "
+                    "with no path (e.g. https://console.example.org); '*' is not accepted"
+                )
+        return [o.rstrip("/") for o in value]
 
     @field_validator("missing_year_policy", mode="before")
     @classmethod

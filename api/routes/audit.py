@@ -93,15 +93,18 @@ def audit_export(
     f: FiltersDep,
     format: Literal["csv", "jsonl"] = "jsonl",
 ) -> StreamingResponse:
-    """The matching events as CSV or JSON Lines, streamed row by row (bounded memory)."""
+    """The matching events as CSV (UTF-8 with a byte order mark, so that Excel shows the
+    Chinese text) or JSON Lines, streamed row by row (bounded memory)."""
     with engine.db.session() as s:
         q = _query(s, principal, f)
 
     def lines() -> Iterator[str]:
+        if format == "csv":
+            yield "\ufeff"  # a byte order mark: Excel then reads the Chinese text as UTF-8
         with engine.db.session() as s:
             yield from (csv_lines if format == "csv" else jsonl_lines)(s, q)
 
-    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     name = f"audit-events.{format}"
     return StreamingResponse(
         lines(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}

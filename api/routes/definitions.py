@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
-from api.deps import MULTIPART, PREFIX, EngineDep, PrincipalDep, SessionDep
-from api.schemas import DefinitionOut, DeployedOut, ValidationOut
+from api.deps import MULTIPART, PREFIX, EngineDep, PrincipalDep, SessionDep, StateDep
+from api.schemas import (
+    CatalogOut,
+    DefinitionFileOut,
+    DefinitionOut,
+    DeployedOut,
+    StartFormOut,
+    ValidationOut,
+)
 from engine import access, reads
 from engine.errors import InputInvalid
 from engine.spiff import BundleFile
@@ -66,6 +73,67 @@ def validate(files: Files, engine: EngineDep, principal: PrincipalDep) -> Valida
 def list_definitions(s: SessionDep, principal: PrincipalDep) -> list[DefinitionOut]:
     """Every deployed version of every process."""
     return [DefinitionOut.model_validate(d) for d in reads.definitions(s)]
+
+
+@router.get("/definitions/catalog", response_model=CatalogOut)
+def catalog(state: StateDep, principal: PrincipalDep) -> CatalogOut:
+    """The values bihuan's BPMN properties take: deadline keys (``deadlines.yaml``), lane names
+    (``lanes.yaml``) and case statuses (``caseStatus``), for a designer's properties panel."""
+    settings = state.settings
+    found = reads.catalog(settings.deadlines_file, settings.processes_dir / "lanes.yaml")
+    return CatalogOut.model_validate(found)
+
+
+@router.get("/definitions/{process_id}/start-form", response_model=StartFormOut)
+def start_form(
+    process_id: str,
+    s: SessionDep,
+    principal: PrincipalDep,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> StartFormOut:
+    """The start event's form and UI schema (what 上报 fills in) of the newest version, or of
+    ``version``; ``null`` schemas when the start event names no form."""
+    return StartFormOut.model_validate(reads.start_form(s, process_id, version))
+
+
+@router.get(
+    "/definitions/{process_id}/versions/{version}/files",
+    response_model=list[DefinitionFileOut],
+)
+def definition_files_list(
+    process_id: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    s: SessionDep,
+    principal: PrincipalDep,
+) -> list[DefinitionFileOut]:
+    """Every file of the bundle the version was deployed from (BPMN, DMN, forms); ``source``
+    marks the version's own BPMN file. A new version is deployed with the whole bundle."""
+    found = reads.bundle_files(s, process_id, version)
+    return [DefinitionFileOut.model_validate(f) for f in found]
+
+
+@router.get(
+    "/definitions/{process_id}/versions/{version}/files/{filename}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            }
+        }
+    },
+)
+def definition_file(
+    process_id: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    filename: str,
+    s: SessionDep,
+    principal: PrincipalDep,
+) -> Response:
+    """One file of the version's bundle, byte for byte."""
+    media, content = reads.bundle_file(s, process_id, version, filename)
+    return Response(content, media_type=media)
 
 
 @router.get(

@@ -45,14 +45,24 @@ def inbox(
     sort: Literal["due", "priority", "created"] = "due",
     state: Literal["open", "claimed", "completed", "cancelled"] | None = None,
     case_no: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    severity: Annotated[
+        str | None, Query(min_length=1, max_length=16, description="the case's risk level")
+    ] = None,
+    tier: Annotated[
+        str | None, Query(min_length=1, max_length=16, description="the case's tier")
+    ] = None,
+    overdue: Annotated[bool, Query(description="only tasks past their due time")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """``mine``: claimed by or assigned to me; ``candidate``: open tasks whose unit and role I
-    hold; ``jurisdiction``: tasks of cases in my units' subtrees (centre staff, auditors)."""
+    hold; ``jurisdiction``: tasks of cases in my units' subtrees (centre staff, auditors).
+    ``severity``, ``tier`` (of the task's case) and ``overdue`` narrow the list."""
+    case_filter = reads.CaseFilter(severity, tier, now if overdue else None)
     with engine.db.session() as s:
         page = reads.inbox(s, caller.principal(s), scope=scope, now=now, sort=sort,
-                             case_no=case_no, state=state, limit=limit, offset=offset)  # fmt: skip
+                             case_no=case_no, state=state, limit=limit, offset=offset,
+                             case_filter=case_filter)  # fmt: skip
     return responses.json(TaskPage.model_validate(page))
 
 
@@ -70,7 +80,7 @@ def claim(task_id: str, engine: EngineDep, caller: CallerDep) -> Response:
     with engine.db.session() as s:
         actor, case = access.claim_check(s, caller.principal(s), task_id)
     # the claimed row as the command committed it; a claim does not change the case's title
-    view = reads.TaskView.of(engine.claim(task_id, actor), case.title, engine.clock.now())
+    view = reads.TaskView.of(engine.claim(task_id, actor), case.title, engine.clock.now(), case)
     return responses.json(TaskOut.model_validate(view))
 
 

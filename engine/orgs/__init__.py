@@ -5,6 +5,8 @@
 * :func:`load_organisations` — write the file into ``org_units``/``users``/``user_roles``.
 * :class:`LaneResolver` — the :class:`~engine.runtime.candidates.CandidateResolver` for the dispute
   processes: lane name (via ``lanes.yaml``) + case data → ``Candidate(org_id, role, assignee)``.
+* :func:`list_orgs` / :func:`list_users` — the units and users a caller may pick in a form's
+  ``org-picker`` / ``user-picker``, within the caller's reach (``engine.orgs.directory``).
 """
 
 from engine.orgs.config import (
@@ -29,10 +31,26 @@ from engine.orgs.lanes import (
 )
 from engine.orgs.loader import apply_org_config, argon2_hasher, load_organisations
 from engine.orgs.tree import OrgTree, OrgUser, UnknownOrg, next_tier, tier_rank
+from engine.orgs.directory import (
+    DirectoryUser,
+    OrgEntry,
+    list_orgs,
+    list_users,
+)
+from engine.orgs.directory import KINDS as PICKABLE_KINDS
+from engine.orgs.directory import MAX_LIMIT as DIRECTORY_LIMIT
+from engine.orgs.directory import Scope as DirectoryScope
 from engine.vocabulary import TIERS
 
 __all__ = [
     "AREA_KINDS",
+    "DIRECTORY_LIMIT",
+    "PICKABLE_KINDS",
+    "DirectoryScope",
+    "DirectoryUser",
+    "OrgEntry",
+    "list_orgs",
+    "list_users",
     "KIND_TIERS",
     "ROLES",
     "TIERS",

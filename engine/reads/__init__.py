@@ -8,6 +8,15 @@ Scoping by the caller's jurisdiction and candidacy happens in SQL (``scope``), f
 """
 
 from engine.reads.cases import case_detail, element_states, history, list_cases
+from engine.reads.definition_files import (
+    Catalog,
+    FileInfo,
+    StartForm,
+    bundle_file,
+    bundle_files,
+    catalog,
+    start_form,
+)
 from engine.reads.feed import (
     changes_after,
     definition_xml,
@@ -16,7 +25,7 @@ from engine.reads.feed import (
     last_change_id,
     ping,
 )
-from engine.reads.inbox import inbox, task_detail, task_view
+from engine.reads.inbox import CaseFilter, inbox, task_detail, task_view
 from engine.reads.scope import COUNT_CAP
 from engine.reads.views import (
     OPEN,
@@ -35,9 +44,17 @@ from engine.reads.views import (
 )
 
 __all__ = [
+    "Catalog",
+    "FileInfo",
+    "StartForm",
+    "bundle_file",
+    "bundle_files",
+    "catalog",
+    "start_form",
     "COUNT_CAP",
     "OPEN",
     "CaseDetail",
+    "CaseFilter",
     "CaseFilters",
     "CaseView",
     "ChangeView",

@@ -77,7 +77,7 @@ def case_detail(engine: Engine, s: Session, case: Case, now: datetime) -> CaseDe
         instance_status=instance.status,
         instance_version=instance.version,
         definition_version=definition.version,
-        open_tasks=[TaskView.of(t, case.title, now) for t in tasks],
+        open_tasks=[TaskView.of(t, case.title, now, case) for t in tasks],
         elements=element_states(engine, definition, instance),
     )
 

@@ -3,7 +3,7 @@ the task view and task detail."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -46,10 +46,22 @@ class _InboxShape:
     paths: int = 0  # jurisdiction: subtrees
     any_open: bool = False  # jurisdiction without a state: open or claimed
     by_case: bool = False
+    overdue: bool = False  # due before now
+    by_severity: bool = False  # the case's risk level
+    by_tier: bool = False  # the case's tier
 
     @property
     def disjoint(self) -> bool:
         return self.operators <= 1  # two operator grants may reach the same unit-less task
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Inbox filters on the task's case and due time (the console's chips)."""
+
+    severity: str | None = None
+    tier: str | None = None
+    overdue_at: datetime | None = None  # tasks due before this moment
 
 
 def _inbox_shape(
@@ -59,8 +71,33 @@ def _inbox_shape(
     state: str | None,
     case_no: str | None,
     dialect: str,
+    case_filter: CaseFilter = CaseFilter(),
 ) -> tuple[_InboxShape, dict[str, Any]] | None:
     """The shape of the caller's inbox statement and its parameters; None for no branch."""
+    shaped = _scope_shape(principal, scope, sort, state, case_no, dialect)
+    if shaped is None:
+        return None
+    shape, params = shaped
+    f = case_filter
+    if f.severity is not None:
+        params["severity"] = f.severity
+    if f.tier is not None:
+        params["tier"] = f.tier
+    if f.overdue_at is not None:
+        params["overdue_at"] = f.overdue_at
+    shape = replace(shape, by_severity=f.severity is not None, by_tier=f.tier is not None,
+                    overdue=f.overdue_at is not None)  # fmt: skip
+    return shape, params
+
+
+def _scope_shape(
+    principal: Principal,
+    scope: TaskScope,
+    sort: TaskSort,
+    state: str | None,
+    case_no: str | None,
+    dialect: str,
+) -> tuple[_InboxShape, dict[str, Any]] | None:
     params: dict[str, Any] = {}
     if case_no:
         params["case_no"] = case_no
@@ -141,6 +178,7 @@ def inbox(
     state: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    case_filter: CaseFilter = CaseFilter(),
 ) -> Page[TaskView]:
     """One page of tasks, and ``total``: exact up to :data:`COUNT_CAP`, else ``COUNT_CAP + 1``.
 
@@ -153,7 +191,7 @@ def inbox(
     capped count has to run.
     """
     dialect = dialect_of(s)
-    shaped = _inbox_shape(principal, scope, sort, state, case_no, dialect)
+    shaped = _inbox_shape(principal, scope, sort, state, case_no, dialect, case_filter)
     if shaped is None:
         return Page([], 0, limit, offset)
     shape, params = shaped
@@ -190,6 +228,16 @@ def _inbox_statements(shape: _InboxShape) -> tuple[Select[Any], Select[Any]]:
     ]
     if shape.by_case:
         wanted.append(HumanTask.case_no == bindparam("case_no"))
+    if shape.overdue:
+        wanted.append(HumanTask.due_at < bindparam("overdue_at"))
+    for flag, column, name in (
+        (shape.by_severity, Case.severity, "severity"),
+        (shape.by_tier, Case.tier, "tier"),
+    ):
+        if flag:  # the case's field: a lookup by case number per task scanned
+            wanted.append(
+                HumanTask.case_no.in_(select(Case.case_no).where(column == bindparam(name)))
+            )
     keyed = select(HumanTask.id, HumanTask.due_at, HumanTask.priority, HumanTask.created_at)
     order: dict[str, tuple[Any, ...]] = {
         "due": (HumanTask.due_at.asc(), HumanTask.priority.desc(), HumanTask.id),
@@ -234,7 +282,13 @@ def _inbox_statements(shape: _InboxShape) -> tuple[Select[Any], Select[Any]]:
     # objects to build and throw away)
     tasks = HumanTask.metadata.tables[HumanTask.__tablename__]
     page_stmt = (
-        select(*(tasks.c[name] for name in _TASK_VIEW_COLUMNS), Case.title, page.c.found)
+        select(
+            *(tasks.c[name] for name in _TASK_VIEW_COLUMNS),
+            Case.title,
+            Case.severity,
+            Case.tier,
+            page.c.found,
+        )
         .select_from(tasks)
         .join(page, page.c.id == tasks.c.id)
         .join(Case, Case.case_no == tasks.c.case_no)
@@ -254,15 +308,15 @@ def _inbox_statements(shape: _InboxShape) -> tuple[Select[Any], Select[Any]]:
 
 
 def task_view(s: Session, task_id: str, now: datetime) -> TaskView:
-    """The task as stored now, with its case's title (one statement)."""
+    """The task as stored now, with its case's title, severity and tier (one statement)."""
     row = s.execute(
-        select(HumanTask, Case.title)
+        select(HumanTask, Case.title, Case.severity, Case.tier)
         .join(Case, Case.case_no == HumanTask.case_no)
         .where(HumanTask.id == task_id)
         .execution_options(populate_existing=True)
     ).first()
     assert row is not None
-    return TaskView.of(row[0], row[1] or "", now)
+    return TaskView.of(row[0], row[1] or "", now, row)
 
 
 def task_detail(s: Session, task: HumanTask, now: datetime) -> TaskDetail:
@@ -280,5 +334,5 @@ def task_detail(s: Session, task: HumanTask, now: datetime) -> TaskDetail:
         )
     ]
     data = {k: v for k, v in (instance.data or {}).items() if not k.startswith("_")}
-    return TaskDetail(TaskView.of(task, case.title, now), form, ui, data, comments,
+    return TaskDetail(TaskView.of(task, case.title, now, case), form, ui, data, comments,
                       instance.version)  # fmt: skip

@@ -54,14 +54,25 @@ class TaskView:
     ui_form_ref: str | None
     #: the due time consulted a year without an official holiday table (see due_label)
     due_provisional: bool = False
+    #: The case's risk level and tier, for an inbox's 红/黄/蓝 and tier filters.
+    severity: str | None = None
+    tier: str | None = None
 
     @property
     def due_label(self) -> str | None:
         return PROVISIONAL_LABEL if self.due_provisional else None
 
     @classmethod
-    def of(cls, t: HumanTask | Row[Any], title: str, now: datetime) -> TaskView:
-        """From a task, or a row of its columns (:data:`_TASK_VIEW_COLUMNS`)."""
+    def of(
+        cls,
+        t: HumanTask | Row[Any],
+        title: str,
+        now: datetime,
+        case: Case | Row[Any] | None = None,
+    ) -> TaskView:
+        """From a task, or a row of its columns (:data:`_TASK_VIEW_COLUMNS`), with ``case``'s
+        (or the row's) severity and tier when given."""
+        facts = case if case is not None else t
         return cls(
             id=t.id, case_no=t.case_no, case_title=title, element_id=t.element_id, name=t.name,
             state=t.state, candidate_org=t.candidate_org, candidate_role=t.candidate_role,
@@ -70,6 +81,7 @@ class TaskView:
             due_at=t.due_at, overdue=_overdue(t.due_at, t.state in OPEN, now),
             form_ref=t.form_ref, ui_form_ref=t.ui_form_ref,
             due_provisional=bool(t.due_provisional),
+            severity=getattr(facts, "severity", None), tier=getattr(facts, "tier", None),
         )  # fmt: skip
 
 

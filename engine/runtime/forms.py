@@ -1,7 +1,9 @@
 """Server-side validation of form data against a task's JSON Schema (draft 2020-12).
 
 Errors name the field by JSON Pointer (``/parties/0/name``) and say what is wrong in Chinese
-first, for the caseworker, with an English gloss.
+first, for the caseworker, with an English gloss. A field that belongs to another branch of the
+form (``invalid_reason`` on a registered case) is refused where the form says so: the branch's
+``if`` entry lists it under ``else`` as ``{"not": {}}`` (docs/api.md, "Forms are the contract").
 """
 
 from __future__ import annotations
@@ -37,10 +39,17 @@ def _pointer(parts: list[Any]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+#: A field another branch of the form owns (``"not": {}`` under the branch's ``else``): the
+#: choice made elsewhere in the form means it does not apply, so the server refuses it.
+NOT_APPLICABLE = "不适用于当前所选，请勿填写 (does not apply to the choice made: leave it out)"
+
+
 def _errors(error: ValidationError) -> list[FieldError]:
     if error.validator in ("if", "allOf", "then") and error.context:
         return [e for sub in error.context for e in _errors(sub)]
     path = list(error.absolute_path)
+    if error.validator == "not" and error.validator_value == {}:
+        return [FieldError(_pointer(path), NOT_APPLICABLE)]
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
         return [FieldError(_pointer([*path, missing]), _MESSAGES["required"])]

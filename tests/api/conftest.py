@@ -208,3 +208,33 @@ def world(db_url: str, clock: ManualClock) -> Iterator[World]:
     with w.client:
         yield w
     db.dispose()
+
+
+def make_demo_world(db_url: str, clock: ManualClock) -> World:
+    """The demo organisations (processes/organisations.yaml) and the shipped processes and
+    forms, as ``make run`` serves them (users grid01, town01, …; see docs/walkthrough.md)."""
+    from engine.bootstrap import build_engine
+    from engine.demo import _bundle
+    from engine.orgs import load_organisations
+    from tests.scenarios.conftest import demo_hasher
+
+    settings = Settings(database_url=db_url, demo=True, scheduler_enabled=False)
+    engine = build_engine(settings, clock=clock)
+    with engine.db.session() as s:
+        load_organisations(s, settings.organisations_file, hash_password=demo_hasher(),
+                           now=clock.now)  # fmt: skip
+    engine.deploy(
+        files_from_paths(_bundle(settings.processes_dir, settings.forms_dir)),
+        Actor("designer", "designer", "qs"),
+    )
+    app = create_app(settings, engine=engine, clock=clock, sse_poll_seconds=0.01)
+    client = TestClient(app, raise_server_exceptions=False)
+    return World(app, client, engine, clock, engine.db, settings)
+
+
+@pytest.fixture
+def demo(db_url: str, clock: ManualClock) -> Iterator[World]:
+    w = make_demo_world(db_url, clock)
+    with w.client:
+        yield w
+    w.db.dispose()

@@ -50,8 +50,11 @@ def test_event_search_pages_within_jurisdiction(world: World) -> None:
 def test_export_streams_csv_and_json_lines(world: World) -> None:
     case_no = _closed_case(world)
     r = world.get("auditor_a", "/api/v1/audit/export", params={"format": "csv"})
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert r.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads the Chinese
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows and "\ufeff" not in "".join(rows[0])
     assert {row["case_no"] for row in rows} == {case_no} and len(rows) >= 8
     r = world.get("auditor_a", "/api/v1/audit/export", params={"format": "jsonl"})
     lines = [json.loads(line) for line in r.text.splitlines()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 from engine.storage.models import HumanTask
 from tests.api.conftest import World
@@ -176,3 +177,68 @@ def test_concurrent_claims_one_wins(world: World) -> None:
         assert sorted(results.values()) == [200, 409], results
         winner = next(u for u, code in results.items() if code == 200)
         assert world.get(winner, f"/api/v1/tasks/{task}").json()["task"]["assignee"] == winner
+
+
+def test_tasks_carry_their_cases_severity_and_tier(world: World) -> None:
+    """The inbox filters 红/黄/蓝 and tier on these (the console's chips)."""
+    case_no = world.report("grid_a", severity="red", tier="township")
+    task = world.open_task(case_no)
+    [item] = [
+        t
+        for t in world.get(
+            "county_staff", "/api/v1/tasks", params={"scope": "jurisdiction"}
+        ).json()["items"]
+        if t["id"] == task
+    ]
+    assert (item["severity"], item["tier"]) == ("red", "township")
+    detail = world.get("handler_a", f"/api/v1/tasks/{task}").json()
+    assert (detail["task"]["severity"], detail["task"]["tier"]) == ("red", "township")
+    claimed = world.post("handler_a", f"/api/v1/tasks/{task}/claim").json()
+    assert (claimed["severity"], claimed["tier"]) == ("red", "township")
+    unclaimed = world.post("handler_a", f"/api/v1/tasks/{task}/unclaim").json()
+    assert (unclaimed["severity"], unclaimed["tier"]) == ("red", "township")
+    case = world.get("county_staff", f"/api/v1/cases/{case_no}").json()
+    assert [(t["severity"], t["tier"]) for t in case["open_tasks"]] == [("red", "township")]
+
+
+def test_the_inbox_filters_on_the_cases_severity_tier_and_overdue(world: World) -> None:
+    red = world.report("grid_a", severity="red", tier="township")
+    blue = world.report("grid_a", severity="blue", tier="grid")
+    world.open_task(red)
+    with world.db.session() as s:  # the loop's tasks have no deadline: give the blue one an hour
+        task = s.get(HumanTask, world.open_task(blue))
+        assert task is not None
+        task.due_at = world.clock.now() + timedelta(hours=1)
+
+    def cases(**params: Any) -> list[str]:
+        """The cases of the filtered tasks, the same for a candidate and for centre staff."""
+        seen = []
+        for user, scope in (("handler_a", "candidate"), ("county_staff", "jurisdiction")):
+            r = world.get(user, "/api/v1/tasks", params={"scope": scope, **params})
+            assert r.status_code == 200, r.text
+            found = sorted(t["case_no"] for t in r.json()["items"])
+            assert r.json()["total"] == len(found)
+            seen.append(found)
+        assert seen[0] == seen[1], seen
+        return seen[0]
+
+    assert cases() == sorted([red, blue])
+    assert cases(severity="red") == [red]
+    assert cases(severity="blue", tier="grid") == [blue]
+    assert cases(severity="red", tier="grid") == []
+    assert cases(tier="township") == [red]
+    everything = world.get("county_staff", "/api/v1/tasks", params={"scope": "jurisdiction"})
+    assert not any(t["overdue"] for t in everything.json()["items"])
+    assert cases(overdue="true") == []
+    world.clock.advance(timedelta(hours=2))
+    late = sorted(
+        t["case_no"]
+        for t in world.get(
+            "county_staff", "/api/v1/tasks", params={"scope": "jurisdiction"}
+        ).json()["items"]
+        if t["overdue"]
+    )
+    assert late == [blue]
+    assert cases(overdue="true") == [blue]
+    assert cases(overdue="true", severity="blue") == [blue]
+    assert cases(overdue="true", severity="red") == []
