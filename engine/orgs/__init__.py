@@ -21,6 +21,15 @@ from engine.orgs.config import (
     load_org_config,
     parse_org_config,
 )
+from engine.orgs.directory import KINDS as PICKABLE_KINDS
+from engine.orgs.directory import MAX_LIMIT as DIRECTORY_LIMIT
+from engine.orgs.directory import (
+    DirectoryUser,
+    OrgEntry,
+    list_orgs,
+    list_users,
+)
+from engine.orgs.directory import Scope as DirectoryScope
 from engine.orgs.lanes import (
     LaneConfig,
     LaneResolutionError,
@@ -31,35 +40,24 @@ from engine.orgs.lanes import (
 )
 from engine.orgs.loader import apply_org_config, argon2_hasher, load_organisations
 from engine.orgs.tree import OrgTree, OrgUser, UnknownOrg, next_tier, tier_rank
-from engine.orgs.directory import (
-    DirectoryUser,
-    OrgEntry,
-    list_orgs,
-    list_users,
-)
-from engine.orgs.directory import KINDS as PICKABLE_KINDS
-from engine.orgs.directory import MAX_LIMIT as DIRECTORY_LIMIT
-from engine.orgs.directory import Scope as DirectoryScope
 from engine.vocabulary import TIERS
 
 __all__ = [
     "AREA_KINDS",
     "DIRECTORY_LIMIT",
-    "PICKABLE_KINDS",
-    "DirectoryScope",
-    "DirectoryUser",
-    "OrgEntry",
-    "list_orgs",
-    "list_users",
     "KIND_TIERS",
+    "PICKABLE_KINDS",
     "ROLES",
     "TIERS",
+    "DirectoryScope",
+    "DirectoryUser",
     "LaneConfig",
     "LaneResolutionError",
     "LaneResolver",
     "LaneRule",
     "OrgConfig",
     "OrgConfigError",
+    "OrgEntry",
     "OrgRule",
     "OrgTree",
     "OrgUser",
@@ -69,6 +67,8 @@ __all__ = [
     "UserSpec",
     "apply_org_config",
     "argon2_hasher",
+    "list_orgs",
+    "list_users",
     "load_org_config",
     "load_organisations",
     "next_tier",

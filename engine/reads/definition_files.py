@@ -13,9 +13,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.runtime import definitions
 from engine.errors import NotFound
 from engine.kpi.labels import STATUS
+from engine.runtime import definitions
 from engine.storage.models import BundleFile, Definition
 
 MEDIA_TYPES = {"bpmn": "application/xml", "dmn": "application/xml", "form": "application/json"}

@@ -213,8 +213,8 @@ def world(db_url: str, clock: ManualClock) -> Iterator[World]:
 def make_demo_world(db_url: str, clock: ManualClock) -> World:
     """The demo organisations (processes/organisations.yaml) and the shipped processes and
     forms, as ``make run`` serves them (users grid01, town01, …; see docs/walkthrough.md)."""
+    from demo.seed import _bundle
     from engine.bootstrap import build_engine
-    from engine.demo import _bundle
     from engine.orgs import load_organisations
     from tests.scenarios.conftest import demo_hasher
 
