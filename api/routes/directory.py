@@ -65,7 +65,5 @@ def list_directory_users(
 ) -> list[DirectoryUserOut]:
     """Active users holding a role in a unit within the caller's reach, one entry per user and
     unit (the user picker's ``ui:options.role`` maps to ``role``). No password data."""
-    found = orgs.list_users(
-        s, principal, roles=role or (), org=org, q=q, scope=scope, limit=limit
-    )
+    found = orgs.list_users(s, principal, roles=role or (), org=org, q=q, scope=scope, limit=limit)
     return [DirectoryUserOut.model_validate(u) for u in found]
