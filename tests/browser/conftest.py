@@ -23,13 +23,12 @@ import httpx
 import pytest
 
 from api.app import create_app
+from demo.seed import DEMO_CASES, _bundle, _demo_hasher, _seed
 from engine import scenarios as sc
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
-from engine.runtime import files_from_paths
-from engine.demo import DEMO_CASES, _bundle, _demo_hasher, _seed
 from engine.orgs import load_organisations
-from engine.runtime import Engine
+from engine.runtime import Engine, files_from_paths
 from engine.settings import Settings
 from tests.conftest import START
 from tests.engine.support import DESIGNER
@@ -126,7 +125,7 @@ class Console:
             r.raise_for_status()
 
     def seed(self, case_no: str) -> None:
-        """Create one of the demo cases (engine/demo.py) in its state."""
+        """Create one of the demo cases (demo/seed.py) in its state."""
         demo = next(d for d in DEMO_CASES if d.case_no == case_no)
         _seed(self.driver, demo)
 

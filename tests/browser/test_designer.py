@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 from playwright.sync_api import FilePayload, Page, expect
 
+from demo.seed import _bundle
 from engine.runtime import files_from_paths
-from engine.demo import _bundle
 from engine.spiff import BundleFile
 from tests.browser.conftest import ROOT, Console, Opener, Screens
 from tests.engine.support import DESIGNER
