@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from api.app import create_app
+from demo import scenarios as sc
 from demo.seed import DEMO_CASES, _bundle, _demo_hasher, _seed
-from engine import scenarios as sc
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.orgs import load_organisations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from engine import scenarios as sc
+from demo import scenarios as sc
 from tests.browser.conftest import Console, Opener, Screens
 
 
