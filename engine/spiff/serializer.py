@@ -46,11 +46,11 @@ class SharedSpecStartTask(BpmnStartTask):  # type: ignore[misc]
 class _ProcessSpecConverter(BpmnProcessSpecConverter):  # type: ignore[misc]
     """Restores a process spec with its triggered event sub-processes wired on their side only.
 
-    Each gets ``Start`` as its input (a task spec refuses to become ready without one) and the
-    end join as its output, as SpiffWorkflow's ``trigger_wf`` would connect it, but ``Start``
-    does not get it as an output: only a triggered workflow has its task. The end join waits
-    for every unfinished task of the tree anyway; the output makes the sub-process's data merge
-    into the workflow's final data, as in SpiffWorkflow.
+    Each gets ``Start`` as its input (a task spec refuses to become ready without one: before,
+    a spec restored afresh after a restart failed a sub-process started before it) and the
+    end join as its output, as SpiffWorkflow's ``trigger_wf`` connects it, so its task ends into
+    the end join as in SpiffWorkflow (the end join waits for every unfinished task of the tree).
+    ``Start`` does not get it as an output: only a triggered workflow has its task.
     """
 
     def from_dict(self, dct: dict[str, Any]) -> Any:

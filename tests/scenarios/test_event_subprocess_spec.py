@@ -4,7 +4,9 @@ The engine restores one spec per definition version and every instance of that v
 it. SpiffWorkflow 3.2.0, when a message starts an event sub-process, wires the sub-process into
 the spec itself (``Start`` gains it as an output): every workflow started afterwards in the same
 process then spawns that sub-process at its start, waiting for a message that never comes, and
-never completes. These cases run one after the other in one engine, as a server runs them.
+never completes. And a spec restored afresh (a restart, another worker) lacked that wiring, so
+an extension requested before the restart failed when it was approved after it ("No input task
+connected"). These cases run one after the other in one engine, as a server runs them.
 """
 
 from __future__ import annotations
@@ -103,6 +105,25 @@ def test_the_extended_case_completes_in_a_fresh_engine(
         finish(other, "MD-EXT-C", now)
         for case_no in ("MD-EXT-C", "MD-EXT-D"):
             assert_completed(fresh, case_no)
+    finally:
+        fresh.db.dispose()
+
+
+def test_an_extension_requested_before_a_restart_is_approved_after_it(
+    dispute: Engine, driver: Driver, clock: ManualClock, settings: Settings
+) -> None:
+    now = clock.now()
+    start(driver, "MD-EXT-A")
+    driver.run_all("MD-EXT-A", [sc.screen(), *sc.handling("qs-dc-hp-01", now)[:3]])
+    driver.message("MD-EXT-A", "extension_request", {"requested_days": 5, "reason": "外出务工。"})
+    # the approval waits; the engine restarts with a fresh spec cache (or another worker takes it)
+    fresh = build_engine(settings, clock=clock)
+    try:
+        other = Driver(fresh, reload=driver.reload)
+        other.run_all("MD-EXT-A", [sc.approve_extension(True, 5)])
+        assert counts(fresh.db, "MD-EXT-A", "deadline_extended") == {"deadline_extended": 1}
+        finish(other, "MD-EXT-A", now)
+        assert_completed(fresh, "MD-EXT-A")
     finally:
         fresh.db.dispose()
 
