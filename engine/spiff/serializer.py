@@ -2,6 +2,9 @@
 
 The stored instance state is SpiffWorkflow's own dict format minus ``spec`` and
 ``subprocess_specs`` (about half of a small instance), which live in the definition row.
+
+A restored spec is shared by every instance of its version (:class:`RestoredSpec`), so running
+a workflow must never change it: specs restored here start with :class:`SharedSpecStartTask`.
 """
 
 from __future__ import annotations
@@ -10,12 +13,65 @@ from importlib.metadata import version as _pkg_version
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.serializer.default.process_spec import BpmnProcessSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnStartTaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+class SharedSpecStartTask(BpmnStartTask):  # type: ignore[misc]
+    """A process's ``Start`` that starts a triggered event sub-process without rewiring the spec.
+
+    SpiffWorkflow 3.2.0's ``BpmnStartTask.trigger_wf`` connects ``Start`` to the event
+    sub-process and the sub-process to the process's end join *in the spec*, the first time a
+    message starts it. On a spec shared by every instance of a definition version, every
+    workflow started afterwards would spawn that sub-process at its start (``Start`` now
+    predicts it as an output), waiting for a message that never comes, and never complete.
+    Here the sub-process's task is only added to the triggering workflow's tree; its own side of
+    the connection (``Start`` as input, the end join as output) was made once when the spec was
+    restored (:class:`_ProcessSpecConverter`), so it completes into the end join as before.
+    """
+
+    def trigger_wf(self, my_task: Any, spec_name: str) -> Any:
+        child = my_task._add_child(self._wf_spec.task_specs[spec_name], TaskState.FUTURE)
+        child.triggered = True
+        child.task_spec._update(child)
+        return child.id
+
+
+class _ProcessSpecConverter(BpmnProcessSpecConverter):  # type: ignore[misc]
+    """Restores a process spec with its triggered event sub-processes wired on their side only.
+
+    Each gets ``Start`` as its input (a task spec refuses to become ready without one: before,
+    a spec restored afresh after a restart failed a sub-process started before it) and the
+    end join as its output, as SpiffWorkflow's ``trigger_wf`` connects it, so its task ends into
+    the end join as in SpiffWorkflow (the end join waits for every unfinished task of the tree).
+    ``Start`` does not get it as an output: only a triggered workflow has its task.
+    """
+
+    def from_dict(self, dct: dict[str, Any]) -> Any:
+        spec = super().from_dict(dct)
+        start, end = spec.start, spec.end
+        for name in getattr(start, "trigger_specs", None) or []:
+            sub = spec.task_specs.get(name)
+            if sub is None or sub._inputs:
+                continue  # a spec saved in full after a trigger (an old format) is wired already
+            sub._inputs.append(start.name)
+            sub._outputs.append(end.name)
+            end._inputs.append(sub.name)
+        return spec
+
+
+_REGISTRY_BASE = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+# Under SpiffWorkflow's own type names: stored specs and states (and the saved-format fixtures)
+# read and write as before.
+BpmnStartTaskConverter(SharedSpecStartTask, _REGISTRY_BASE, typename="BpmnStartTask")
+_ProcessSpecConverter(BpmnProcessSpec, _REGISTRY_BASE, typename="BpmnProcessSpec")
+SERIALIZER = BpmnWorkflowSerializer(_REGISTRY_BASE)
 SERIALIZER_VERSION: str = SERIALIZER.VERSION
 SPIFF_VERSION: str = _pkg_version("SpiffWorkflow")
 _REGISTRY = SERIALIZER.registry
