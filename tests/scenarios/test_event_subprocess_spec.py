@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from engine.definitions import latest, list_definitions
 
-from engine import scenarios as sc
+from demo import scenarios as sc
+from demo.scenarios import Driver
 from engine.audit import Actor
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
-from engine.definitions import latest, list_definitions
 from engine.runtime import Engine
-from engine.scenarios import Driver
 from engine.settings import Settings
 from engine.spiff import RestoredSpec
 from tests.engine.support import case, instance
