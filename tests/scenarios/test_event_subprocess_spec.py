@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from engine.definitions import latest, list_definitions
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
@@ -23,6 +22,7 @@ from engine.audit import Actor
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
 from engine.runtime import Engine
+from engine.runtime.definitions import latest, list_definitions
 from engine.settings import Settings
 from engine.spiff import RestoredSpec
 from tests.engine.support import case, instance
