@@ -31,7 +31,7 @@ def test_sign_in_shows_my_roles_and_unit_then_sign_out(
 
 @pytest.mark.browser
 def test_a_wrong_password_is_said_in_chinese(browser: Browser, console: Console) -> None:
-    ctx = browser.new_context(locale="zh-CN")
+    ctx = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     page = ctx.new_page()
     page.goto(f"{console.base}/")
     page.get_by_label("用户名").fill("grid01")
