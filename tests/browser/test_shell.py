@@ -31,7 +31,7 @@ def test_sign_in_shows_my_roles_and_unit_then_sign_out(
 
 @pytest.mark.browser
 def test_a_wrong_password_is_said_in_chinese(browser: Browser, console: Console) -> None:
-    ctx = browser.new_context(locale="zh-CN")
+    ctx = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     page = ctx.new_page()
     page.goto(f"{console.base}/")
     page.get_by_label("用户名").fill("grid01")
@@ -64,3 +64,11 @@ def test_the_inbox_on_a_phone(open_as: Opener, console: Console, screens: Screen
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the inbox is {width}px wide on a {PHONE['width']}px screen"
     screens.shot(page, "inbox-phone")
+    # The filters ask the server: 红 finds nothing here, 蓝 finds the (blue) case again.
+    page.get_by_test_id("filter-red").click()
+    expect(page.get_by_text("没有待办任务。")).to_be_visible()
+    page.get_by_test_id("filter-blue").click()
+    expect(page.get_by_test_id("task-item").first).to_contain_text("DEMO-2026-0008")
+    expect(page.get_by_test_id("task-item").first.locator(".badge")).to_have_text("蓝")
+    page.get_by_test_id("filter-overdue").click()
+    expect(page.get_by_text("没有待办任务。")).to_be_visible()

@@ -519,6 +519,7 @@ export interface paths {
          * Inbox
          * @description ``mine``: claimed by or assigned to me; ``candidate``: open tasks whose unit and role I
          *     hold; ``jurisdiction``: tasks of cases in my units' subtrees (centre staff, auditors).
+         *     ``severity``, ``tier`` (of the task's case) and ``overdue`` narrow the list.
          */
         get: operations["inbox_api_v1_tasks_get"];
         put?: never;
@@ -1448,8 +1449,18 @@ export interface components {
             overdue: boolean;
             /** Priority */
             priority: number;
+            /**
+             * Severity
+             * @description the case's risk level (红/黄/蓝)
+             */
+            severity?: string | null;
             /** State */
             state: string;
+            /**
+             * Tier
+             * @description the case's tier (四事分办)
+             */
+            tier?: string | null;
             /** Ui Form Ref */
             ui_form_ref: string | null;
         };
@@ -4062,6 +4073,12 @@ export interface operations {
                 sort?: "due" | "priority" | "created";
                 state?: ("open" | "claimed" | "completed" | "cancelled") | null;
                 case_no?: string | null;
+                /** @description the case's risk level */
+                severity?: string | null;
+                /** @description the case's tier */
+                tier?: string | null;
+                /** @description only tasks past their due time */
+                overdue?: boolean;
                 limit?: number;
                 offset?: number;
             };

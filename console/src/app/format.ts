@@ -57,3 +57,30 @@ export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/** The audit record's event types, in Chinese (the code stays visible beside it). */
+export const EVENT_TYPES: Record<string, string> = {
+  instance_started: "案件登记",
+  instance_completed: "流程结束",
+  instance_cancelled: "撤销",
+  instance_suspended: "挂起",
+  instance_resumed: "恢复",
+  case_updated: "案件信息变更",
+  task_created: "生成任务",
+  task_claimed: "领取",
+  task_unclaimed: "退回待领",
+  task_assigned: "转派",
+  task_completed: "办结任务",
+  task_cancelled: "任务取消",
+  comment_added: "备注",
+  message_delivered: "收到消息",
+  deadline_set: "设定时限",
+  deadline_extended: "延期",
+  deadline_passed: "超期",
+  deadline_suspended: "时限暂停",
+  deadline_resumed: "时限恢复",
+  deadline_recomputed: "时限重算",
+  extension_granted: "同意延期",
+  extension_denied: "不同意延期",
+  timer_fired: "计时触发",
+};

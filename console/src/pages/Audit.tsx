@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import type { AuditEventOut, VerifyOut } from "../api/types";
-import { errorText, fmtTime } from "../app/format";
+import { errorText, EVENT_TYPES, fmtTime } from "../app/format";
 import { href } from "../app/router";
 import { useSession } from "../app/session";
 import { Banner, Loading } from "../components/bits";
@@ -94,7 +94,7 @@ export function AuditPage() {
         <div className="row" style={{ alignItems: "end" }}>
           {field("case_no", "事项码")}
           {field("actor", "操作人")}
-          {field("event_type", "事件类型")}
+          {field("event_type", "事件类型（如 task_completed）")}
           {field("org", "单位")}
           {field("since", "起始日期", "date")}
           {field("until", "截止日期", "date")}
@@ -141,7 +141,9 @@ export function AuditPage() {
                   <td>{fmtTime(e.at)}</td>
                   <td><a className="mono" href={href("cases", e.case_no)}>{e.case_no}</a></td>
                   <td>{e.seq}</td>
-                  <td className="mono">{e.event_type}</td>
+                  <td>
+                    {EVENT_TYPES[e.event_type] ?? ""} <span className="mono muted">{e.event_type}</span>
+                  </td>
                   <td>{e.element_name ?? e.element_id ?? ""}</td>
                   <td>{e.actor_user ?? "系统"}{e.actor_role ? ` (${e.actor_role})` : ""}</td>
                   <td>{e.actor_org ?? ""}</td>

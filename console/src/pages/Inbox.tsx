@@ -12,10 +12,6 @@ import { Banner, Due, Loading, SeverityBadge } from "../components/bits";
 type Scope = "candidate" | "mine" | "jurisdiction";
 const DAY = 24 * 3600 * 1000;
 
-interface TaskWithCase extends TaskOut {
-  severity?: string | null;
-  tier?: string | null;
-}
 
 function setQuery(route: Route, changes: Record<string, string | null>) {
   const q = new URLSearchParams(route.query);
@@ -72,15 +68,11 @@ export function InboxPage({ route }: { route: Route }) {
     }
   }
 
-  const caseFields = (page?.items ?? []).some((t) => "severity" in t) || severity !== null || tier !== null;
   const now = Date.now();
-  const items = ((page?.items ?? []) as TaskWithCase[]).filter((t) => {
-    if (overdue && !t.overdue) return false;
-    if (dueSoon && !(t.due_at && !t.overdue && new Date(t.due_at).getTime() - now < DAY)) return false;
-    if (severity && t.severity !== undefined && t.severity !== severity) return false;
-    if (tier && t.tier !== undefined && t.tier !== tier) return false;
-    return true;
-  });
+  // The server filters by overdue, 红黄蓝 and tier; "due within 24 hours" is the browser's.
+  const items = (page?.items ?? []).filter(
+    (t) => !dueSoon || (t.due_at && !t.overdue && new Date(t.due_at).getTime() - now < DAY),
+  );
 
   const chip = (on: boolean, text: string, changes: Record<string, string | null>, testid?: string) => (
     <button type="button" className={`chip${on ? " on" : ""}`} aria-pressed={on} data-testid={testid}
@@ -100,21 +92,17 @@ export function InboxPage({ route }: { route: Route }) {
       <div className="chips" role="group" aria-label="筛选">
         {chip(overdue, "已超期", { overdue: overdue ? null : "1" }, "filter-overdue")}
         {chip(dueSoon, "24小时内到期", { soon: dueSoon ? null : "1" }, "filter-soon")}
-        {/* 红黄蓝 and tier need the case's fields on each task; shown when the server sends them. */}
-        {caseFields &&
-          Object.entries(SEVERITY).map(([k, v]) =>
-            chip(severity === k, v, { severity: severity === k ? null : k }, `filter-${k}`),
-          )}
-        {caseFields && (
-          <select aria-label="层级" value={tier ?? ""} onChange={(e) => setQuery(route, { tier: e.target.value || null })}>
-            <option value="">全部层级</option>
-            {Object.entries(TIER).map(([k, v]) => (
-              <option key={k} value={k}>
-                {v}
-              </option>
-            ))}
-          </select>
+        {Object.entries(SEVERITY).map(([k, v]) =>
+          chip(severity === k, v, { severity: severity === k ? null : k }, `filter-${k}`),
         )}
+        <select aria-label="层级" value={tier ?? ""} onChange={(e) => setQuery(route, { tier: e.target.value || null })}>
+          <option value="">全部层级</option>
+          {Object.entries(TIER).map(([k, v]) => (
+            <option key={k} value={k}>
+              {v}
+            </option>
+          ))}
+        </select>
         <select aria-label="排序" value={sort} onChange={(e) => setQuery(route, { sort: e.target.value })}>
           <option value="due">按到期时间</option>
           <option value="priority">按优先级</option>
@@ -155,8 +143,8 @@ export function InboxPage({ route }: { route: Route }) {
           </li>
         ))}
       </ul>
-      {page && page.total > items.length && !overdue && !dueSoon && !severity && !tier && (
-        <p className="muted">共 {page.total} 条，显示前 {items.length} 条。</p>
+      {page && page.total > page.items.length && (
+        <p className="muted">共 {page.total} 条，显示前 {page.items.length} 条。</p>
       )}
     </section>
   );
