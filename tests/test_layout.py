@@ -13,7 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 480
 LARGER = {
     "engine/sandbox/guards.py": "the guarded builtins, one table",
-    "engine/sandbox/restricted.py": "the restricted compiler and runner",
 }
 PACKAGES = sorted(
     p.parent.relative_to(ROOT).as_posix().replace("/", ".")
