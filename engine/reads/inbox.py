@@ -29,6 +29,7 @@ from engine.reads.views import OPEN, CommentView, Page, TaskDetail, TaskScope, T
 from engine.runtime import definitions as defs
 from engine.storage.dialects import dialect_of
 from engine.storage.models import Case, Definition, HumanTask, Instance, TaskComment
+from engine.vocabulary import TaskState
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _scope_shape(
     if case_no:
         params["case_no"] = case_no
     if scope == "mine":
-        params.update(user_id=principal.user_id, state=state or "claimed")
+        params.update(user_id=principal.user_id, state=state or TaskState.CLAIMED.value)
         return _InboxShape(dialect, scope, sort, by_case=bool(case_no)), params
     if scope == "candidate":
         pairs = principal.candidacy()
@@ -117,7 +118,7 @@ def _scope_shape(
         for i, g in enumerate(operators):
             params[f"op{i}_role"] = g.role
             params.update(prefix_values(f"op{i}", g.org_path, dialect))
-        params["state"] = state or "open"
+        params["state"] = state or TaskState.OPEN.value
         shape = _InboxShape(dialect, scope, sort, pairs=len(pairs), units=len(units),
                             operators=len(operators), by_case=bool(case_no))  # fmt: skip
         return shape, params

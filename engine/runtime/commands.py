@@ -141,7 +141,7 @@ class Engine(Transaction):
             definition_id=definition.id,
             process_id=definition.process_id,
             business_key=business_key,
-            status="running",
+            status=InstanceStatus.RUNNING.value,
             state={},
             serializer_version=SERIALIZER_VERSION,
             spiff_version=SPIFF_VERSION,
@@ -177,24 +177,33 @@ class Engine(Transaction):
         return instance
 
     def suspend(self, instance_id: str, reason: str, actor: Actor) -> None:
-        self._status_change(instance_id, "suspended", (InstanceStatus.RUNNING,), reason, actor)
+        self._status_change(
+            instance_id, InstanceStatus.SUSPENDED, (InstanceStatus.RUNNING,), reason, actor
+        )
 
     def resume(self, instance_id: str, reason: str | None, actor: Actor) -> None:
-        self._status_change(instance_id, "running", (InstanceStatus.SUSPENDED,), reason, actor)
+        self._status_change(
+            instance_id, InstanceStatus.RUNNING, (InstanceStatus.SUSPENDED,), reason, actor
+        )
 
     def cancel(self, instance_id: str, reason: str, actor: Actor) -> None:
         self._status_change(
             instance_id,
-            "cancelled",
+            InstanceStatus.CANCELLED,
             (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED),
             reason,
             actor,
         )
 
     def _status_change(
-        self, instance_id: str, to: str, allowed: tuple[str, ...], reason: str | None, actor: Actor
+        self,
+        instance_id: str,
+        to: InstanceStatus,
+        allowed: tuple[str, ...],
+        reason: str | None,
+        actor: Actor,
     ) -> None:
-        if to != "running" and not (reason or "").strip():
+        if to != InstanceStatus.RUNNING and not (reason or "").strip():
             raise InputInvalid("a reason is required")
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
@@ -204,27 +213,28 @@ class Engine(Transaction):
                     f"the case is {inst.status}; cannot change it to {to}", status=inst.status
                 )
             previous = inst.status
-            inst.status = to
+            inst.status = to.value
             inst.status_reason = reason
-            if to == "cancelled":
+            if to == InstanceStatus.CANCELLED:
                 wf.cancel()
                 inst.ended_at = ctx.now
                 ctx.case.status = "CANCELLED"
                 ctx.case.closed_at = ctx.now
-            elif to == "suspended":
+            elif to == InstanceStatus.SUSPENDED:
                 ctx.case.fields = {**ctx.case.fields, "status_before_suspend": ctx.case.status}
                 ctx.case.status = "SUSPENDED"
             else:
                 ctx.case.status = ctx.case.fields.get("status_before_suspend", "IN_PROGRESS")
                 wf.touch()  # run what came due while it was suspended
-            event = {"suspended": "instance_suspended", "running": "instance_resumed"}.get(
-                to, "instance_cancelled"
-            )
+            event = {
+                InstanceStatus.SUSPENDED: "instance_suspended",
+                InstanceStatus.RUNNING: "instance_resumed",
+            }.get(to, "instance_cancelled")
             ctx.audit.add(event, actor, reason=reason, previous_status=previous)
 
         self._command(
             instance_id=instance_id, actor=actor, apply=apply, statuses=allowed,
-            step=to != "suspended",
+            step=to != InstanceStatus.SUSPENDED,
         )  # fmt: skip
 
     # ================================================================ human tasks
@@ -241,7 +251,11 @@ class Engine(Transaction):
                 raise TaskAlreadyClaimed(
                     f"任务已指派给 {task.assignee} (assigned to {task.assignee})"
                 )
-            task.state, task.assignee, task.claimed_at = "claimed", actor.user_id, ctx.now
+            task.state, task.assignee, task.claimed_at = (
+                TaskState.CLAIMED.value,
+                actor.user_id,
+                ctx.now,
+            )
             ctx.audit.add("task_claimed", actor, task_id=task.id, element_id=task.element_id,
                           element_name=task.name)  # fmt: skip
 
@@ -249,12 +263,12 @@ class Engine(Transaction):
 
     def unclaim(self, task_id: str, actor: Actor, *, force: bool = False) -> HumanTask:
         def apply(ctx: CommandContext, task: HumanTask) -> None:
-            if task.state != "claimed":
+            if task.state != TaskState.CLAIMED:
                 raise TaskNotOpen("任务未被领取 (the task is not claimed)")
             if task.assignee != actor.user_id and not force:
                 raise PermissionDenied("只能退回自己领取的任务 (only the assignee can unclaim)")
             previous = task.assignee
-            task.state, task.assignee, task.claimed_at = "open", None, None
+            task.state, task.assignee, task.claimed_at = TaskState.OPEN.value, None, None
             ctx.audit.add("task_unclaimed", actor, task_id=task.id, element_id=task.element_id,
                           element_name=task.name, previous_assignee=previous)  # fmt: skip
 
@@ -268,7 +282,7 @@ class Engine(Transaction):
 
         def apply(ctx: CommandContext, task: HumanTask) -> None:
             previous = task.assignee
-            task.assignee, task.state, task.claimed_at = assignee, "claimed", ctx.now
+            task.assignee, task.state, task.claimed_at = assignee, TaskState.CLAIMED.value, ctx.now
             ctx.audit.add("task_assigned", actor, task_id=task.id, element_id=task.element_id,
                           element_name=task.name, reason=reason, previous_assignee=previous,
                           assignee=assignee)  # fmt: skip
@@ -347,7 +361,7 @@ class Engine(Transaction):
             late = row.due_at is not None and as_utc(row.due_at) < ctx.now
             wf.complete(row.spiff_task_id, submitted)
             row.state, row.completed_at, row.completed_by, row.late = (
-                "completed", ctx.now, actor.user_id, late,
+                TaskState.COMPLETED.value, ctx.now, actor.user_id, late,
             )  # fmt: skip
             # The whole submission is recorded (a decision repeated from an earlier round is a
             # decision too); data_before holds what those fields were before.
@@ -356,7 +370,7 @@ class Engine(Transaction):
                           data_after=submitted,
                           late=late, due_at=row.due_at.isoformat() if row.due_at else None,
                           form=row.form_ref)  # fmt: skip
-            ctx.closed.append((row, "completed"))
+            ctx.closed.append((row, TaskState.COMPLETED.value))
             done.append(row)
 
         self._command(task_id=task_id, actor=actor, apply=apply, expected_version=expected_version)

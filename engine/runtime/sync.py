@@ -19,7 +19,7 @@ from engine.runtime.candidates import CandidateResolver
 from engine.runtime.context import CommandContext, TaskListener
 from engine.spiff import Workflow
 from engine.storage.models import DueItem, HumanTask, MessageWait
-from engine.vocabulary import OPEN_TASK_STATES, InstanceStatus
+from engine.vocabulary import OPEN_TASK_STATES, InstanceStatus, TaskState
 
 
 def task_payload(task: HumanTask) -> dict[str, Any]:
@@ -59,10 +59,10 @@ def sync_tasks(
         withdrawn = s.get(HumanTask, task_id)
         if withdrawn is None or withdrawn.state not in OPEN_TASK_STATES:
             continue
-        withdrawn.state, withdrawn.completed_at = "cancelled", ctx.now
+        withdrawn.state, withdrawn.completed_at = TaskState.CANCELLED.value, ctx.now
         ctx.audit.add("task_withdrawn", SYSTEM, task_id=withdrawn.id,
                       element_id=withdrawn.element_id, element_name=withdrawn.name)  # fmt: skip
-        ctx.closed.append((withdrawn, "cancelled"))
+        ctx.closed.append((withdrawn, TaskState.CANCELLED.value))
     held = {k: v for k, v in held.items() if k in ready}
     for row, outcome in ctx.closed:
         ctx.change("task", task_payload(row), row)
@@ -90,7 +90,7 @@ def sync_tasks(
             candidate_org=who.org_id,
             candidate_role=who.role,
             assignee=who.assignee,
-            state="claimed" if who.assignee else "open",
+            state=(TaskState.CLAIMED if who.assignee else TaskState.OPEN).value,
             created_at=ctx.now,
             claimed_at=ctx.now if who.assignee else None,
             priority=_int(props.get("priority"), 50),

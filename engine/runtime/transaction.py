@@ -273,7 +273,7 @@ class Transaction:
         # What the engine ran on its own goes into the command's last event (details.ran).
         ctx.audit.engine_ran([eid for eid, _name in wf.drain_transitions()])
         if wf.completed and inst.status == InstanceStatus.RUNNING:
-            inst.status, inst.ended_at = "completed", ctx.now
+            inst.status, inst.ended_at = InstanceStatus.COMPLETED.value, ctx.now
         if inst.status in FINISHED:
             # A finished instance never runs again (every command refuses it): keep what its
             # diagram overlay shows instead of its state.

@@ -37,6 +37,7 @@ from engine.storage.models import HumanTask
 from engine.supervision import records
 from engine.supervision.core import CLOCK_STARTS, CLOSED, Scope, decision, truthy
 from engine.supervision.decisions import Decisions
+from engine.vocabulary import InstanceStatus, TaskState
 
 
 class Supervision(Decisions):
@@ -71,10 +72,10 @@ class Supervision(Decisions):
         sc = self._scope(ctx)
         if sc.state["tasks"].pop(task.id, None) is not None:
             self._cancel_rungs(sc, task.id)
-        if outcome == "completed" and task.element_id in self.config.extension_tasks:
+        if outcome == TaskState.COMPLETED and task.element_id in self.config.extension_tasks:
             self._extension_decided(sc, task)
         elif (
-            outcome == "completed"
+            outcome == TaskState.COMPLETED
             and task.element_id in self.config.hang_tasks
             and truthy(decision(ctx.data, "hang", "approved"))
         ):
@@ -153,10 +154,10 @@ def _suspend_case(ctx: CommandContext, reason: str) -> None:
     it until a centre resumes it (``Engine.resume`` / ``POST /cases/{no}/resume``), which also
     restores the remaining time."""
     inst, case = ctx.instance, ctx.case
-    if inst.status != "running":
+    if inst.status != InstanceStatus.RUNNING:
         return
-    inst.status, inst.status_reason = "suspended", reason
+    inst.status, inst.status_reason = InstanceStatus.SUSPENDED.value, reason
     case.fields = {**case.fields, "status_before_suspend": case.status, "status_reason": reason}
     case.status = "SUSPENDED"
-    ctx.audit.add("instance_suspended", ctx.actor, reason=reason, previous_status="running",
-                  via="hang_approval")  # fmt: skip
+    ctx.audit.add("instance_suspended", ctx.actor, reason=reason,
+                  previous_status=InstanceStatus.RUNNING.value, via="hang_approval")  # fmt: skip
