@@ -4,6 +4,27 @@
  */
 
 export interface paths {
+    "/api/v1/admin/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Calendar
+         * @description Years with an official holiday table (调休 included) and provisional years, and the
+         *     operator's warnings (from 1 November while next year's table is missing). Admins only.
+         */
+        get: operations["get_calendar_api_v1_admin_calendar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/events": {
         parameters: {
             query?: never;
@@ -723,7 +744,8 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description Ready when the database answers and its schema is at the newest migration.
+         * @description Ready when the database answers and its schema is at the newest migration; ``warnings``
+         *     lists what the operator should act on without making the service unready.
          */
         get: operations["readyz_readyz_get"];
         put?: never;
@@ -835,6 +857,36 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** CalendarOut */
+        CalendarOut: {
+            /** Data Version */
+            data_version: string;
+            /** Missing Year Policy */
+            missing_year_policy: string;
+            /** Today */
+            today?: string | null;
+            /** Warnings */
+            warnings: string[];
+            /** Years */
+            years: components["schemas"]["CalendarYearOut"][];
+        };
+        /** CalendarYearOut */
+        CalendarYearOut: {
+            /** Notice */
+            notice?: string | null;
+            /**
+             * Source
+             * @description official: override, database, bundled or chinese_calendar; provisional: the missing-year policy (provisional = statutory holidays + weekends)
+             */
+            source: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "official" | "provisional";
+            /** Year */
+            year: number;
+        };
         /** CaseDetailOut */
         CaseDetailOut: {
             case: components["schemas"]["CaseOut"];
@@ -904,6 +956,13 @@ export interface components {
             closed_at: string | null;
             /** Due At */
             due_at: string | null;
+            /** Due Label */
+            due_label: string | null;
+            /**
+             * Due Provisional
+             * @default false
+             */
+            due_provisional: boolean;
             /**
              * Escalation Count
              * @default 0
@@ -1368,6 +1427,11 @@ export interface components {
              * @enum {string}
              */
             status: "ready" | "not_ready";
+            /**
+             * Warnings
+             * @description operator warnings that do not make the service unready (e.g. next year's official holiday table is not loaded)
+             */
+            warnings?: string[];
         };
         /** ReasonIn */
         ReasonIn: {
@@ -1437,6 +1501,13 @@ export interface components {
             created_at: string;
             /** Due At */
             due_at: string | null;
+            /** Due Label */
+            due_label: string | null;
+            /**
+             * Due Provisional
+             * @default false
+             */
+            due_provisional: boolean;
             /** Element Id */
             element_id: string;
             /** Form Ref */
@@ -1449,17 +1520,11 @@ export interface components {
             overdue: boolean;
             /** Priority */
             priority: number;
-            /**
-             * Severity
-             * @description the case's risk level (红/黄/蓝)
-             */
+            /** Severity */
             severity?: string | null;
             /** State */
             state: string;
-            /**
-             * Tier
-             * @description the case's tier (四事分办)
-             */
+            /** Tier */
             tier?: string | null;
             /** Ui Form Ref */
             ui_form_ref: string | null;
@@ -1616,6 +1681,89 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_calendar_api_v1_admin_calendar_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     audit_events_api_v1_audit_events_get: {
         parameters: {
             query?: {
