@@ -65,7 +65,14 @@ class S3Store:
 
     def create_bucket(self) -> None:
         """Create the bucket (for a fresh store; an existing bucket of ours is fine)."""
-        status, body = self._request("PUT", f"/{quote(self.bucket)}")
+        config = b""
+        if self.region != "us-east-1":  # S3 wants other regions named in the request
+            config = (
+                b'<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                b"<LocationConstraint>" + self.region.encode() + b"</LocationConstraint>"
+                b"</CreateBucketConfiguration>"
+            )
+        status, body = self._request("PUT", f"/{quote(self.bucket)}", config)
         if status >= 300 and b"BucketAlreadyOwnedByYou" not in body:
             raise StorageError(f"could not create bucket {self.bucket} (HTTP {status})")
 
@@ -74,7 +81,8 @@ class S3Store:
     def _key(self, digest: str) -> str:
         return f"/{quote(self.bucket)}/sha256/{check_digest(digest)}"
 
-    def _request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    def signed_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        """The request's headers with its AWS Signature Version 4 ``authorization``."""
         now = as_utc(self.clock.now())
         amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         payload = hashlib.sha256(body).hexdigest()
@@ -95,6 +103,10 @@ class S3Store:
             f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
             f"SignedHeaders={signed}, Signature={signature}"
         )
+        return headers
+
+    def _request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        headers = self.signed_headers(method, path, body)
         cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
         conn = cls(self.netloc, timeout=self.timeout)
         try:

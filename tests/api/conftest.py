@@ -16,9 +16,9 @@ The loop process's lanes map to candidates through data fields: ``handler`` → 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-import tempfile
 from pathlib import Path
 from typing import Any
 
