@@ -31,6 +31,7 @@ from api.routes import (
     definitions,
     directory,
     events,
+    evidence,
     messages,
     ops,
     tasks,
@@ -40,7 +41,7 @@ from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
 from api.threads import limit_threads
 from engine.access import Access, JwksCache
-from engine.bootstrap import build_engine
+from engine.bootstrap import build_engine, build_evidence
 from engine.clock import Clock
 from engine.runtime import Engine
 from engine.scheduler import start_in_background
@@ -89,11 +90,13 @@ def create_app(
         access=access,
         clock=clock,
         metrics=metrics,
+        evidence=build_evidence(settings, engine.db, clock),
         sse_poll_seconds=sse_poll_seconds,
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    for module in (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit):
+    for module in (auth, definitions, cases, evidence, tasks, messages, events, users, directory,
+                   ops, audit):  # fmt: skip
         app.include_router(module.router)
     app.include_router(admin_calendar.router)
     app.include_router(docs_router())
@@ -102,7 +105,12 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        # an upload of evidence may be larger: its own limit, plus the multipart envelope
+        upload_bytes=settings.evidence_max_bytes + 64 * 1024,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:  # off by default; outermost, so a preflight is answered first
         app.add_middleware(

@@ -18,6 +18,7 @@ from api.metrics import Metrics
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
 from engine.errors import InputInvalid
+from engine.evidence import Evidence
 from engine.runtime import Engine
 from engine.settings import Settings
 
@@ -31,6 +32,7 @@ class AppState:
     access: Access
     clock: Clock
     metrics: Metrics
+    evidence: Evidence
     sse_poll_seconds: float = 1.0
     sse_heartbeat_seconds: float = 15.0
 

@@ -13,14 +13,21 @@ class _TooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = max(upload_bytes or max_bytes, max_bytes)
+
+    def limit_for(self, scope: Scope) -> int:
+        """Evidence uploads (``POST …/attachments``) have their own, larger limit."""
+        path = str(scope.get("path", ""))
+        if scope.get("method") == "POST" and path.endswith("/attachments"):
+            return self.upload_bytes
+        return self.max_bytes
 
     def _refuse(self, scope: Scope) -> ASGIApp:
-        too_large = PayloadTooLarge(
-            f"the request body exceeds {self.max_bytes} bytes", limit=self.max_bytes
-        )
+        limit = self.limit_for(scope)
+        too_large = PayloadTooLarge(f"the request body exceeds {limit} bytes", limit=limit)
         return problem_for(too_large, str(scope.get("path", "")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -32,13 +39,14 @@ class BodyLimitMiddleware:
             nul = RequestInvalid("the URL must not contain NUL characters")
             await problem_for(nul, str(scope.get("path", "")))(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         for key, value in scope.get("headers", []):
             if bytes(key).lower() == b"content-length":
                 try:
                     declared = int(bytes(value))
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
+                if declared > limit:
                     await self._refuse(scope)(scope, receive, send)
                     return
         received = 0
@@ -50,7 +58,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     tripped = True
                     raise _TooLarge
             return message

@@ -17,6 +17,7 @@ from engine.audit import (
     Timeline,
     TimelineStep,
 )
+from engine.evidence import AttachmentView
 from engine.reads import CaseDetail, CaseView, CommentView, HistoryEntry, TaskDetail, TaskView
 
 
@@ -433,3 +434,15 @@ class CatalogOut(Out):
     deadline_keys: list[DeadlineKeyOut]
     lanes: list[str]
     case_statuses: list[CaseStatusOut]
+
+
+# ---------------------------------------------------------------- evidence (证据材料)
+
+
+@derived_from(AttachmentView)
+class AttachmentOut(Out):
+    pass
+
+
+class AttachmentList(Out):
+    items: list[AttachmentOut]

@@ -20,12 +20,21 @@ report_app = Group()
 @app.command("verify")
 def verify_command(
     case: Annotated[str | None, typer.Option("--case", help="只校验一个案件 (one case)")] = None,
+    files: Annotated[
+        bool, typer.Option(help="核对附件文件 (re-read every attached file against its digest)")
+    ] = True,
 ) -> None:
-    """Check every chain and the anchors; name each case's first broken event (exit 1 if any)."""
+    """Check every chain and the anchors, and the evidence files; name each case's first broken
+    event (exit 1 if any)."""
     from engine.audit import verify
+    from engine.bootstrap import build_evidence
 
     with database() as (settings, db), db.session() as s:
         report = verify(s, settings.secret_key, case_no=case)
+        if files:
+            from engine.evidence import check_evidence
+
+            check_evidence(s, build_evidence(settings, db, SystemClock()).store, report, case)
     for problem in report.problems:
         err.print(str(problem), markup=False, highlight=False)
     summary = f"{report.cases} case(s), {report.events} event(s), {report.anchors} anchor(s)"

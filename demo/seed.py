@@ -11,6 +11,7 @@ case), ``village01`` (a review), ``grid01`` (handling), ``county01`` (a 挂账 a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,13 +47,34 @@ class DemoCase:
     messages: tuple[tuple[str, dict[str, Any], tuple[sc.Step, ...]], ...] = ()
 
 
+#: Each demo case's parties and place (fictional people; points about a small town, WGS-84), so
+#: the case pages show a place and no two demo cases look like the same matter (疑似重复).
+_PEOPLE = itertools.cycle(
+    [("张某", "李某"), ("王某", "赵某"), ("陈某", "刘某"), ("周某", "某劳务公司"), ("吴某", "郑某"),
+     ("孙某", "某物业公司"), ("钱某", "冯某"), ("褚某", "卫某")]
+)  # fmt: skip
+_PLACES = itertools.cycle(
+    [(30.27408, 120.15507, "和平社区 3 号楼"), (30.27521, 120.15311, "和平社区 7 号楼楼道"),
+     (30.26873, 120.16122, "永庆村 5 组"), (30.25912, 120.17405, "西河社区 工地"),
+     (30.26240, 120.16877, "李庄村 东头"), (30.27366, 120.15650, "和平社区 物业中心"),
+     (30.27450, 120.15588, "和平社区 地下车库"), (30.27301, 120.15402, "和平社区 12 号楼")]
+)  # fmt: skip
+
+
 def _report(title: str, grid: str, category: str, **extra: Any) -> dict[str, Any]:
+    applicant, respondent = next(_PEOPLE)
+    lat, lng, address = next(_PLACES)
     return {
         "title": title,
         "description": f"{title}：当事人多次协商未果，请求调处。",
         "source_channel": "grid_patrol",
         "grid_code": grid,
-        "parties": [{"name": "张某", "role": "applicant"}, {"name": "李某", "role": "respondent"}],
+        "location": address,
+        "geo": {"lat": lat, "lng": lng},
+        "parties": [
+            {"name": applicant, "role": "applicant"},
+            {"name": respondent, "role": "respondent"},
+        ],
         "category_hint": category,
         **extra,
     }

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.calendar_admin import CalendarRefresher, log_calendar_warnings
 from engine.clock import Clock, SystemClock
+from engine.evidence import BlobStore, Evidence, LocalStore, S3Store
 from engine.orgs import LaneResolver
 from engine.runtime import CandidateResolver, Engine, PropertyResolver
 from engine.sandbox import Limits, Sandbox, make_helpers
@@ -59,6 +60,24 @@ def build_resolver(settings: Settings) -> CandidateResolver:
     return PropertyResolver()
 
 
+def build_evidence(settings: Settings, db: Database, clock: Clock) -> Evidence:
+    """The evidence store the settings name: the local disk, or an S3-compatible store."""
+    store: BlobStore
+    if settings.evidence_store == "s3":
+        if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
+            raise ValueError(
+                "BIHUAN_EVIDENCE_STORE=s3 needs BIHUAN_S3_ENDPOINT, BIHUAN_S3_ACCESS_KEY and "
+                "BIHUAN_S3_SECRET_KEY"
+            )
+        store = S3Store(
+            settings.s3_endpoint, settings.s3_bucket, settings.s3_access_key,
+            settings.s3_secret_key, region=settings.s3_region, clock=clock,
+        )  # fmt: skip
+    else:
+        store = LocalStore(settings.evidence_dir)
+    return Evidence(db, clock, store, max_bytes=settings.evidence_max_bytes)
+
+
 def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
     """The engine with everything wired: lanes → candidates, deadlines and the supervision
     ladder (督办) as a listener, firing proofs for timers, and working-day helpers."""
@@ -77,6 +96,7 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
         listeners=[supervision, FiringRecorder()],
         limits=limits_from(settings),
         helpers=make_workday_helpers(calendar, clock.now),
+        duplicate_radius_m=settings.duplicate_radius_m,
     )
     supervision.bind(engine)  # tier time-outs reach the workflow as the tier_timeout message
     start_calendar(supervision.refresher, db, clock)

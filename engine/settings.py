@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     # CORS: front-ends on other origins allowed to call the API; none by default. In the
     # environment a comma-separated list: BIHUAN_CORS_ORIGINS=https://a.example,https://b.example
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Evidence (证据材料): attachments' bytes by SHA-256 on the local disk, or in an S3-compatible
+    # store when several nodes share them (docs/evidence.md). The database holds the metadata.
+    evidence_store: Literal["local", "s3"] = "local"
+    evidence_dir: Path = ROOT / "var" / "evidence"
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    s3_endpoint: str | None = None  # e.g. http://minio.intranet:9000
+    s3_bucket: str = "bihuan-evidence"
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    # 疑似重复: an open case of the same category sharing a party within this distance is flagged.
+    duplicate_radius_m: float = Field(default=500.0, gt=0, le=50_000)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

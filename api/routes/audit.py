@@ -16,6 +16,7 @@ from api.schemas import AuditPage, KpiReportOut, TimelineOut, VerifyOut
 from engine import access
 from engine.audit import AuditQuery, case_timeline, csv_lines, jsonl_lines, search, verify
 from engine.errors import InputInvalid
+from engine.evidence import check_evidence
 from engine.kpi import KpiSet, Period, as_mapping, compute
 
 router = APIRouter(prefix=PREFIX, tags=["audit"])
@@ -133,13 +134,23 @@ def timeline(case_no: str, s: SessionDep, principal: PrincipalDep) -> TimelineOu
 
 @router.get("/audit/verify", response_model=VerifyOut)
 def audit_verify(
-    state: StateDep, s: SessionDep, principal: PrincipalDep, case_no: Text = None
+    state: StateDep,
+    s: SessionDep,
+    principal: PrincipalDep,
+    case_no: Text = None,
+    files: Annotated[
+        bool, Query(description="re-read every attached file against its digest")
+    ] = True,
 ) -> VerifyOut:
-    """Check the hash chains (one case, or every case) and the signed anchors."""
+    """Check the hash chains (one case, or every case) and the signed anchors; and the evidence:
+    every attachment matches its ``attachment_added`` event and its stored bytes still hash to the
+    recorded SHA-256 (``files=false`` skips the files)."""
     access.require(principal, {"auditor", "supervisor"}, "verify the audit record")
     if case_no is not None:
         access.visible_case(s, principal, case_no)
     report = verify(s, state.settings.secret_key, case_no=case_no)
+    if files:
+        check_evidence(s, state.evidence.store, report, case_no)
     return VerifyOut.model_validate(
         {"ok": report.ok, "problems": [_plain(p) for p in report.problems]}
     )

@@ -3,6 +3,7 @@ and the centre's suspend / resume / cancel."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,8 @@ from api.schemas import (
     OptionalReasonIn,
     ReasonIn,
 )
-from engine import access, reads, runtime
+from engine import access, place, reads, runtime
+from engine.errors import InputInvalid
 from engine.runtime import Engine
 
 router = APIRouter(prefix=PREFIX, tags=["cases"])
@@ -63,14 +65,32 @@ def list_cases(
     reported_to: datetime | None = None,
     text: Annotated[str | None, Query(max_length=200, description="in title or case no")] = None,
     process_id: Text = None,
+    near: Annotated[
+        str | None,
+        Query(
+            max_length=60,
+            description="lat,lng (WGS-84): cases within radius_m of the point",
+            examples=["30.5728,104.0668"],
+        ),
+    ] = None,
+    radius_m: Annotated[float, Query(gt=0, le=100_000)] = 1000.0,
+    bbox: Annotated[
+        str | None,
+        Query(
+            max_length=120,
+            description="minLng,minLat,maxLng,maxLat: cases inside the box",
+            examples=["104.0,30.5,104.2,30.7"],
+        ),
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CasePage:
-    """Cases in the caller's jurisdiction (and those they work on), newest first."""
+    """Cases in the caller's jurisdiction (and those they work on), newest first. ``text``
+    searches the title, the case number and the address; ``near``/``bbox`` search by place."""
     filters = reads.CaseFilters(
         status=status, tier=tier, severity=severity, category=category, org=org,
         overdue=overdue, reported_from=reported_from, reported_to=reported_to, text=text,
-        process_id=process_id,
+        process_id=process_id, near=_circle(near, radius_m), bbox=_box(bbox),
     )  # fmt: skip
     page = reads.list_cases(s, principal, filters, now=now, limit=limit, offset=offset)
     return CasePage.model_validate(page)
@@ -129,3 +149,37 @@ def cancel(
         case, actor = access.can_control_case(s, principal, case_no)
     engine.cancel(case.instance_id, body.reason, actor)
     return _detail(engine, principal, case_no)
+
+
+def _numbers(text: str, count: int, field: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise InputInvalid(f"{field} must be {count} comma-separated numbers", field=field)
+    return values
+
+
+def _check_point(lat: float, lng: float, field: str) -> place.Point:
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise InputInvalid(f"{field}: latitude −90…90, longitude −180…180", field=field)
+    return place.Point(lat, lng)
+
+
+def _circle(near: str | None, radius_m: float) -> place.Circle | None:
+    if near is None:
+        return None
+    lat, lng = _numbers(near, 2, "near")
+    return place.Circle(_check_point(lat, lng, "near"), radius_m)
+
+
+def _box(bbox: str | None) -> place.Box | None:
+    if bbox is None:
+        return None
+    min_lng, min_lat, max_lng, max_lat = _numbers(bbox, 4, "bbox")
+    _check_point(min_lat, min_lng, "bbox")
+    _check_point(max_lat, max_lng, "bbox")
+    if min_lat > max_lat or min_lng > max_lng:
+        raise InputInvalid("bbox: minLng,minLat,maxLng,maxLat with min ≤ max", field="bbox")
+    return place.Box(min_lat, min_lng, max_lat, max_lng)

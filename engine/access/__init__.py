@@ -34,6 +34,7 @@ from engine.access.roles import (
 from engine.access.rules import (
     audit_scope,
     can_assign,
+    can_attach,
     can_claim,
     can_comment,
     can_control_case,
@@ -76,6 +77,7 @@ __all__ = [
     "Principal",
     "audit_scope",
     "can_assign",
+    "can_attach",
     "can_claim",
     "can_comment",
     "can_control_case",

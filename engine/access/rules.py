@@ -201,6 +201,30 @@ def can_comment(s: Session, principal: Principal, task_id: str) -> Actor:
     return principal.actor(grant)
 
 
+def can_attach(
+    s: Session, principal: Principal, case_no: str, task_id: str | None
+) -> tuple[Case, Actor]:
+    """Attach evidence: to a task's submission, its assignee while the task is open; to the case,
+    anyone who acts on cases in its jurisdiction or works on it (auditors only read)."""
+    if task_id is not None:
+        task, case = visible_task(s, principal, task_id)
+        if task.case_no != case_no:
+            raise NotFound(f"没有任务 {task_id} (no task {task_id} in case {case_no})")
+        if task.state not in OPEN_TASK_STATES or task.assignee != principal.user_id:
+            raise PermissionDenied(
+                "只有任务的办理人可以在办理中上传材料 (only the task's assignee, while it is open)"
+            )
+        grant = _acting_grant(principal, task, case)
+        return case, principal.actor(grant)
+    case = visible_case(s, principal, case_no)
+    grant = principal.covers(case.org_path, OPERATORS)
+    if grant is None and not _worked_on(s, principal, case_no):
+        raise PermissionDenied(
+            "只读权限，不能上传材料 (read-only access: you may not attach files)"
+        )
+    return case, principal.actor(grant)
+
+
 def can_assign(s: Session, principal: Principal, task_id: str, assignee: str) -> Actor:
     """Centre staff assign in their jurisdiction; the assignee may delegate to another candidate.
 

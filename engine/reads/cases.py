@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Principal
+from engine.place import METRES_PER_DEGREE, Circle
 from engine.reads.scope import COUNT_CAP, page_of, under_paths, visible_cases
 from engine.reads.views import OPEN, CaseDetail, CaseFilters, CaseView, HistoryEntry, Page, TaskView
 from engine.runtime import Engine
@@ -45,6 +46,13 @@ def list_cases(
         query = query.where(Case.reported_at >= f.reported_from)
     if f.reported_to is not None:
         query = query.where(Case.reported_at < f.reported_to)
+    if f.near is not None:
+        query = query.where(*_within(f.near))
+    if f.bbox is not None:
+        b = f.bbox
+        query = query.where(
+            Case.lat.between(b.min_lat, b.max_lat), Case.lng.between(b.min_lng, b.max_lng)
+        )
     if f.text:
         needle = "%" + f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
             "_", "\\_"
@@ -53,6 +61,7 @@ def list_cases(
             or_(
                 func.lower(Case.title).like(needle, escape="\\"),
                 func.lower(Case.case_no).like(needle, escape="\\"),
+                func.lower(Case.address).like(needle, escape="\\"),
             )
         )
     query = query.order_by(Case.reported_at.desc(), Case.case_no.desc())
@@ -123,3 +132,17 @@ def history(s: Session, case_no: str, *, limit: int = 500, offset: int = 0) -> P
         for (e,) in rows
     ]
     return Page(items, total, limit, offset)
+
+
+def _within(circle: Circle) -> list[ColumnElement[bool]]:
+    """The circle's bounding box (served by ``ix_cases_lat_lng``), then the distance itself —
+    equirectangular, in plain arithmetic both databases compute."""
+    lo_lat, hi_lat, lo_lng, hi_lng = circle.box()
+    c, k = circle.centre, circle.lng_scale
+    dy = (Case.lat - c.lat) * METRES_PER_DEGREE
+    dx = (Case.lng - c.lng) * (METRES_PER_DEGREE * k)
+    return [
+        Case.lat.between(lo_lat, hi_lat),
+        Case.lng.between(lo_lng, hi_lng),
+        dx * dx + dy * dy <= circle.radius_m * circle.radius_m,
+    ]

@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy.engine import Row
 
+from engine.place import Box, Circle
 from engine.storage.models import Case, HumanTask
 from engine.vocabulary import OPEN_TASK_STATES
 from engine.workdays import PROVISIONAL_LABEL
@@ -130,6 +131,9 @@ class CaseView:
     escalation_count: int = 0
     ladder_level: int = -1
     due_provisional: bool = False
+    lat: float | None = None
+    lng: float | None = None
+    address: str | None = None
 
     @property
     def due_label(self) -> str | None:
@@ -147,7 +151,7 @@ class CaseView:
             resolved_tier=c.resolved_tier, satisfaction=c.satisfaction,
             eval_excluded=c.eval_excluded, reopen_count=c.reopen_count,
             escalation_count=c.escalation_count, ladder_level=c.ladder_level,
-            due_provisional=bool(c.due_provisional),
+            due_provisional=bool(c.due_provisional), lat=c.lat, lng=c.lng, address=c.address,
         )  # fmt: skip
 
 
@@ -201,6 +205,8 @@ class CaseFilters:
     reported_to: datetime | None = None
     text: str | None = None
     process_id: str | None = None
+    near: Circle | None = None  # within a radius of a point (需坐标)
+    bbox: Box | None = None  # inside a rectangle
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import place
 from engine.audit import SYSTEM, Actor
 from engine.clock import Clock, SystemClock, as_utc
 from engine.errors import (
@@ -57,8 +58,10 @@ class Engine(Transaction):
         listeners: Sequence[TaskListener] = (),
         limits: Limits | None = None,
         helpers: Mapping[str, Callable[..., Any]] | None = None,
+        duplicate_radius_m: float = place.RADIUS_M,
     ) -> None:
         self.db = db
+        self.duplicate_radius_m = duplicate_radius_m
         self.clock: Clock = clock or SystemClock()
         self.resolver: CandidateResolver = resolver or PropertyResolver()
         self.listeners: list[TaskListener] = list(listeners)
@@ -102,6 +105,9 @@ class Engine(Transaction):
             self._validate_start(s, definition, data)
             # Engine-owned fields join after validation: the number and who reported it.
             start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
+            duplicates = place.possible_duplicates(s, start_data, radius_m=self.duplicate_radius_m)
+            if duplicates:  # 疑似重复: for the screener (甄别) to judge
+                start_data["possible_duplicates"] = duplicates
             restored = self.cache.spec(definition)
             with engine_time(lambda: now):
                 wf = Workflow.start(restored, start_data, self.script_engine)

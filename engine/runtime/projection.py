@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from engine.place import address_of, point_of
 from engine.storage.models import Case
 
 TEXT_FIELDS = {
@@ -29,7 +30,8 @@ INT_FIELDS = {
 }
 # Extra fields kept on the case row (for lists and filters) without a column of their own.
 EXTRA_FIELDS = ("description", "parties", "risk_flags", "difficulty", "master_case_no",
-                "diverted_channel", "invalid_reason", "owner_org")  # fmt: skip
+                "diverted_channel", "invalid_reason", "owner_org", "category_hint",
+                "possible_duplicates")  # fmt: skip
 
 
 def project_case(
@@ -51,6 +53,7 @@ def project_case(
             continue
         if getattr(case, column) != number:
             setattr(case, column, number)
+    _project_place(case, data)
     if "eval_excluded" in data:
         case.eval_excluded = bool(data["eval_excluded"])
     extra = {k: data[k] for k in EXTRA_FIELDS if k in data}
@@ -85,3 +88,13 @@ def case_changes(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     keys = [k for k in TRACKED if before.get(k) != after.get(k)]
     return {k: before[k] for k in keys if k in before}, {k: after.get(k) for k in keys}
+
+
+def _project_place(case: Case, data: dict[str, Any]) -> None:
+    """Where the matter arose: ``geo`` (WGS-84) and ``location`` (the address as written)."""
+    point = point_of(data)
+    if point is not None and (case.lat, case.lng) != (point.lat, point.lng):
+        case.lat, case.lng = point.lat, point.lng
+    address = address_of(data)
+    if address is not None and case.address != address:
+        case.address = address

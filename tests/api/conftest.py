@@ -16,6 +16,7 @@ The loop process's lanes map to candidates through data fields: ``handler`` → 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,12 +189,18 @@ class World:
 
 
 def make_world(
-    db_url: str, clock: ManualClock, *, deploy_as: str = "loop", **app_kw: Any
+    db_url: str,
+    clock: ManualClock,
+    *,
+    deploy_as: str = "loop",
+    settings_kw: Mapping[str, Any] | None = None,
+    **app_kw: Any,
 ) -> tuple[World, Database]:
     db = Database(db_url)
     settings = Settings(
-        database_url=db_url, secret_key=SECRET, demo=False, max_request_bytes=256 * 1024
-    )
+        database_url=db_url, secret_key=SECRET, demo=False, max_request_bytes=256 * 1024,
+        evidence_dir=Path(tempfile.mkdtemp(prefix="bihuan-evidence-")), **(settings_kw or {}),
+    )  # fmt: skip
     engine = Engine(db, clock=clock, resolver=LaneResolver())
     seed_people(db, clock)
     engine.deploy(loop_bundle(deploy_as), Actor("designer", "designer", "county"))
@@ -218,7 +225,10 @@ def make_demo_world(db_url: str, clock: ManualClock) -> World:
     from engine.orgs import load_organisations
     from tests.scenarios.conftest import demo_hasher
 
-    settings = Settings(database_url=db_url, demo=True, scheduler_enabled=False)
+    settings = Settings(
+        database_url=db_url, demo=True, scheduler_enabled=False,
+        evidence_dir=Path(tempfile.mkdtemp(prefix="bihuan-evidence-")),
+    )  # fmt: skip
     engine = build_engine(settings, clock=clock)
     with engine.db.session() as s:
         load_organisations(s, settings.organisations_file, hash_password=demo_hasher(),

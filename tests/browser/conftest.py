@@ -135,7 +135,8 @@ def console(tmp_path: Path, sqlite_template: Path) -> Iterator[Console]:
     path = tmp_path / "bihuan.db"
     shutil.copy(sqlite_template, path)
     clock = ManualClock(START)
-    settings = Settings(database_url=f"sqlite:///{path}", demo=True, scheduler_enabled=False)
+    settings = Settings(database_url=f"sqlite:///{path}", demo=True, scheduler_enabled=False,
+                        evidence_dir=tmp_path / "evidence")  # fmt: skip
     engine = build_engine(settings, clock=clock)
     with engine.db.session() as s:
         load_organisations(s, settings.organisations_file, hash_password=_demo_hasher(),

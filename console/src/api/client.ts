@@ -149,6 +149,14 @@ export const api = {
   caseAction: (caseNo: string, action: "suspend" | "resume" | "cancel", reason: string | null) =>
     request<T.CaseDetailOut>(`/cases/${encodeURIComponent(caseNo)}/${action}`, { body: { reason } }),
 
+  // evidence (证据材料)
+  attachments: (caseNo: string) =>
+    request<T.AttachmentList>(`/cases/${encodeURIComponent(caseNo)}/attachments`),
+  attach: (caseNo: string, form: FormData) =>
+    request<T.AttachmentOut>(`/cases/${encodeURIComponent(caseNo)}/attachments`, { form }),
+  attachmentBlob: (id: string) =>
+    requestBlob(`/attachments/${encodeURIComponent(id)}`, { query: { inline: true }, accept: "*/*" }),
+
   // definitions (流程定义)
   definitions: () => request<T.DefinitionOut[]>("/definitions"),
   definitionXml: (processId: string, version: number) =>

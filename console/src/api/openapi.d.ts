@@ -25,6 +25,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download
+         * @description The file's bytes, as stored (their SHA-256 in ``ETag``). ``inline=true`` lets a browser
+         *     show a photo or PDF; anything else is always a download.
+         */
+        get: operations["download_api_v1_attachments__attachment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/events": {
         parameters: {
             query?: never;
@@ -76,7 +97,9 @@ export interface paths {
         };
         /**
          * Audit Verify
-         * @description Check the hash chains (one case, or every case) and the signed anchors.
+         * @description Check the hash chains (one case, or every case) and the signed anchors; and the evidence:
+         *     every attachment matches its ``attachment_added`` event and its stored bytes still hash to the
+         *     recorded SHA-256 (``files=false`` skips the files).
          */
         get: operations["audit_verify_api_v1_audit_verify_get"];
         put?: never;
@@ -136,7 +159,8 @@ export interface paths {
         };
         /**
          * List Cases
-         * @description Cases in the caller's jurisdiction (and those they work on), newest first.
+         * @description Cases in the caller's jurisdiction (and those they work on), newest first. ``text``
+         *     searches the title, the case number and the address; ``near``/``bbox`` search by place.
          */
         get: operations["list_cases_api_v1_cases_get"];
         put?: never;
@@ -168,6 +192,32 @@ export interface paths {
         get: operations["case_detail_api_v1_cases__case_no__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{case_no}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Attachments
+         * @description The case's evidence, oldest first (each with the task it backs, if any).
+         */
+        get: operations["list_attachments_api_v1_cases__case_no__attachments_get"];
+        put?: never;
+        /**
+         * Attach
+         * @description Attach a file. To a task's submission (``task_id``): its assignee while it is open. To the
+         *     case: anyone who acts on cases in its jurisdiction or works on it. Audited
+         *     (``attachment_added``, with the SHA-256).
+         */
+        post: operations["attach_api_v1_cases__case_no__attachments_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -767,6 +817,41 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** AttachmentList */
+        AttachmentList: {
+            /** Items */
+            items: components["schemas"]["AttachmentOut"][];
+        };
+        /** AttachmentOut */
+        AttachmentOut: {
+            /** Audit Seq */
+            audit_seq: number;
+            /** Case No */
+            case_no: string;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Media Type */
+            media_type: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Task Id */
+            task_id: string | null;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+            /** Uploaded By */
+            uploaded_by: string;
+        };
         /** AuditEventOut */
         AuditEventOut: {
             /** Actor Org */
@@ -823,6 +908,21 @@ export interface components {
             items: components["schemas"]["AuditEventOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** Body_attach_api_v1_cases__case_no__attachments_post */
+        Body_attach_api_v1_cases__case_no__attachments_post: {
+            /**
+             * File
+             * @description the file (at most evidence_max_bytes)
+             */
+            file: string;
+            /**
+             * Kind
+             * @description photo (现场照片) | agreement (调解协议书) | statement (情况说明) | document (其他材料) | video (视频); by default photo for an image, video for a video, document otherwise
+             */
+            kind?: string | null;
+            /** Task Id */
+            task_id?: string | null;
         };
         /** Body_deploy_api_v1_definitions_post */
         Body_deploy_api_v1_definitions_post: {
@@ -946,6 +1046,8 @@ export interface components {
         };
         /** CaseOut */
         CaseOut: {
+            /** Address */
+            address?: string | null;
             /** Case Leader */
             case_leader: string | null;
             /** Case No */
@@ -980,6 +1082,10 @@ export interface components {
              * @default -1
              */
             ladder_level: number;
+            /** Lat */
+            lat?: number | null;
+            /** Lng */
+            lng?: number | null;
             /** Org Id */
             org_id: string | null;
             /** Org Path */
@@ -1764,6 +1870,93 @@ export interface operations {
             };
         };
     };
+    download_api_v1_attachments__attachment_id__get: {
+        parameters: {
+            query?: {
+                inline?: boolean;
+            };
+            header?: never;
+            path: {
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     audit_events_api_v1_audit_events_get: {
         parameters: {
             query?: {
@@ -1952,6 +2145,8 @@ export interface operations {
         parameters: {
             query?: {
                 case_no?: string | null;
+                /** @description re-read every attached file against its digest */
+                files?: boolean;
             };
             header?: never;
             path?: never;
@@ -2247,6 +2442,11 @@ export interface operations {
                 /** @description in title or case no */
                 text?: string | null;
                 process_id?: string | null;
+                /** @description lat,lng (WGS-84): cases within radius_m of the point */
+                near?: string | null;
+                radius_m?: number;
+                /** @description minLng,minLat,maxLng,maxLat: cases inside the box */
+                bbox?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -2493,6 +2693,198 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_attachments_api_v1_cases__case_no__attachments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentList"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    attach_api_v1_cases__case_no__attachments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_no: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_attach_api_v1_cases__case_no__attachments_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -41,3 +41,6 @@ export type DirectoryUserOut = S["DirectoryUserOut"];
 export type StartFormOut = S["StartFormOut"];
 
 export type JsonObject = Record<string, unknown>;
+
+export type AttachmentOut = S["AttachmentOut"];
+export type AttachmentList = S["AttachmentList"];

@@ -6,6 +6,7 @@ import type { Experimental_DefaultFormStateBehavior, RJSFSchema, UiSchema } from
 import validator from "@rjsf/validator-ajv8";
 import type { FieldProblem, JsonObject } from "../api/types";
 import { errorSchemaFrom, formLevel } from "./errors";
+import { bihuanFields } from "./GeoField";
 import { bihuanWidgets } from "./widgets";
 import { translateZh } from "./zh";
 import { orderWithout, resolveBranches, withoutForbidden } from "./branches";
@@ -84,6 +85,7 @@ export function FormView(props: FormViewProps) {
         formData={props.formData}
         validator={validator}
         widgets={bihuanWidgets}
+        fields={bihuanFields}
         translateString={translateZh}
         experimental_defaultFormStateBehavior={NO_INVENTED_DEFAULTS}
         extraErrors={extraErrors}

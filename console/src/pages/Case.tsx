@@ -9,6 +9,8 @@ import { errorText, fmtTime, label, ladderName, STATUS, TIER } from "../app/form
 import { href } from "../app/router";
 import { useSession } from "../app/session";
 import { Banner, Due, Loading, SeverityBadge } from "../components/bits";
+import { EvidencePanel } from "../components/Evidence";
+import { PlaceFacts, PossibleDuplicates } from "../components/Place";
 import { useOrgNames } from "../components/orgNames";
 
 const CaseDiagram = lazy(() => import("../diagram/CaseDiagram"));
@@ -24,7 +26,6 @@ const FIELD_LABELS: [string, string][] = [
   ["dispatch_instructions", "交办要求"],
   ["result_summary", "办理结果"],
   ["description", "纠纷情况"],
-  ["location", "发生地点"],
 ];
 
 function show(v: unknown): string {
@@ -132,6 +133,7 @@ export function CasePage({ caseNo }: { caseNo: string }) {
         <Due at={c.due_at} overdue={c.overdue} />
       </div>
       {flash && <Banner kind={flash.kind}>{flash.text}</Banner>}
+      <PossibleDuplicates fields={f} />
       {can.centre && (running || suspended) && (
         <div className="toolbar">
           {running && <button type="button" onClick={() => setAction("suspend")}>挂起</button>}
@@ -179,6 +181,7 @@ export function CasePage({ caseNo }: { caseNo: string }) {
                 <dd>{orgName(c.org_id)}</dd>
                 <dt>上报时间</dt>
                 <dd>{fmtTime(c.reported_at)}</dd>
+                <PlaceFacts lat={c.lat} lng={c.lng} address={c.address ?? show(f.location)} />
                 {FIELD_LABELS.filter(([k]) => !["handling_unit", "case_leader"].includes(k) && f[k] !== undefined).map(([k, l]) => (
                   <div key={k} style={{ display: "contents" }}>
                     <dt>{l}</dt>
@@ -193,6 +196,7 @@ export function CasePage({ caseNo }: { caseNo: string }) {
                 )}
               </dl>
             </div>
+            <EvidencePanel caseNo={c.case_no} canUpload={can.work} refreshKey={liveTick} />
           </div>
           <div>
             <div className="card">

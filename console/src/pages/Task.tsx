@@ -6,6 +6,8 @@ import type { FieldProblem, JsonObject, TaskDetailOut } from "../api/types";
 import { useLiveEvents } from "../api/live";
 import { errorText, fmtTime, SEVERITY, STATUS, TIER } from "../app/format";
 import { href } from "../app/router";
+import { EvidencePanel } from "../components/Evidence";
+import { PossibleDuplicates } from "../components/Place";
 import { useSession } from "../app/session";
 import { ROLE_NAMES } from "../app/roles";
 import { Banner, Due, Loading } from "../components/bits";
@@ -129,6 +131,7 @@ export function TaskPage({ id }: { id: string }) {
         )}
       </div>
       {flash && <Banner kind={flash.kind}>{flash.text}</Banner>}
+      <PossibleDuplicates fields={detail.data} />
       <div className="toolbar">
         {open && can.work && (
           <button type="button" className="primary" disabled={busy}
@@ -216,6 +219,7 @@ export function TaskPage({ id }: { id: string }) {
               </form>
             )}
           </div>
+          <EvidencePanel caseNo={t.case_no} taskId={t.id} canUpload={mine} />
           <div className="card">
             <h2>案件信息</h2>
             <CaseDataView data={detail.data} />
@@ -254,12 +258,14 @@ const DATA_LABELS: Record<string, string> = {
   result_summary: "化解情况",
   resolution_plan: "化解方案",
   stabilization_measures: "稳控措施",
+  geo: "坐标",
 };
 
 function shown(k: string, v: unknown): boolean {
   if (v === null || v === "" || v === undefined || (Array.isArray(v) && v.length === 0)) return false;
   if ((k.endsWith("_count") || k.endsWith("_attempts")) && v === 0) return false;
   if (v === false && !(k in DATA_LABELS)) return false;
+  if (k === "possible_duplicates") return false; // shown as the 疑似重复 banner
   return true;
 }
 
@@ -267,6 +273,10 @@ function show(v: unknown): string {
   if (v === null || v === undefined) return "—";
   if (typeof v === "string") return v;
   if (typeof v === "boolean") return v ? "是" : "否";
+  if (typeof v === "object" && v !== null && "lat" in v && "lng" in v) {
+    const g = v as { lat: unknown; lng: unknown };
+    return `${String(g.lat)}, ${String(g.lng)}`;
+  }
   if (Array.isArray(v))
     return v
       .map((x) => (typeof x === "object" && x !== null && "name" in x ? String((x as { name: unknown }).name) : show(x)))

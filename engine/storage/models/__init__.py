@@ -13,6 +13,7 @@ from engine.storage.models.base import NAMING, Base, HexDigest, JsonType, Nullab
 from engine.storage.models.calendar import CalendarYear
 from engine.storage.models.cases import Case, HumanTask, TaskComment
 from engine.storage.models.definitions import Bundle, BundleFile, Definition, Instance, MessageWait
+from engine.storage.models.evidence import Attachment
 from engine.storage.models.feed import ChangeEvent, IdempotencyRecord, Notification
 from engine.storage.models.kpi import CaseFactsRow, KpiWatermark, Report
 from engine.storage.models.orgs import OrgUnit, User, UserRole
@@ -20,6 +21,7 @@ from engine.storage.models.scheduling import DueItem, Firing, SchedulerLease
 
 __all__ = [
     "NAMING",
+    "Attachment",
     "AuditAnchor",
     "AuditEvent",
     "Base",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.storage.models.base import Base
@@ -37,6 +37,10 @@ class Case(Base):
     # ``bihuan calendar load`` loads that year.
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     closed_at: Mapped[datetime | None]
+    # Where the matter arose (上报的位置): WGS-84 coordinates and the address as written.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(200))
     resolved_tier: Mapped[str | None] = mapped_column(String(16))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     escalation_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -53,6 +57,8 @@ class Case(Base):
     # LIKE prefix only with the pattern operator class (the database collation is not C).
     __table_args__ = (
         Index("ix_cases_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}),
+        Index("ix_cases_lat_lng", "lat", "lng"),
+        Index("ix_cases_org_id", "org_id"),
     )
 
 
