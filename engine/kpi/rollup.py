@@ -167,7 +167,9 @@ def _event_rows(
             only(kind.in_((_UPDATE, _COMPLETED)), ev.c.data_after, AuditEvent.data_after).label(
                 "data_after"
             ),
-            only(kind == SUMMARY_EVENT, ev.c.details, AuditEvent.details).label("details"),
+            only(kind.in_((SUMMARY_EVENT, _COMPLETED)), ev.c.details, AuditEvent.details).label(
+                "details"
+            ),
         )
         .where(
             or_(

@@ -76,6 +76,20 @@ class _Cohorts:
         self.registered = _within(F.registered_at, period)
         self.due = _within(F.due_at, period)
         self.closed_in = and_(self.closed, _within(F.closed_at, period))
+        # 化解 in substance (CaseFacts.resolved): the feedback says resolved, the party confirms
+        self.substance = and_(
+            self.closed,
+            F.resolved_tier.is_not(None),
+            F.feedback_resolved.is_(True),
+            F.revisit_contact == "reached",
+            F.problem_solved.is_(True),
+        )
+        self.resolved_in = and_(self.closed_in, self.substance)
+        self.red_open = and_(
+            F.severity == "red",
+            F.registered_at < period.start,
+            or_(self.still_open, F.closed_at >= period.start),
+        )
         self.rated = and_(self.closed_in, F.satisfaction.is_not(None))
         self.evaluated = and_(self.rated, F.eval_excluded.is_(False))
         self.dispatched = _within(F.dispatched_at, period)
@@ -106,9 +120,17 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
         "escalated_up": n(and_(c.registered, F.to_county_at.is_not(None))),
         "due": n(c.due),
         "due_closed": n(and_(c.due, c.closed)),
-        "due_on_time": n(and_(c.due, c.closed, F.closed_at <= F.due_at)),
+        "due_on_time": n(and_(c.due, F.fed_back_at.is_not(None), F.fed_back_at <= F.due_at)),
+        "due_closed_on_time": n(and_(c.due, c.closed, F.closed_at <= F.due_at)),
         "overdue": n(c.overdue),
         "closed": n(c.closed_in),
+        "unverified": n(and_(c.closed_in, F.revisit_contact == "unreachable")),
+        "agreements_due": n(and_(c.closed_in, F.agreement_count > 0)),
+        "agreements_performed": n(
+            and_(c.closed_in, F.agreement_count > 0, F.agreement_performed.is_(True))
+        ),
+        "red_open": n(c.red_open),
+        "red_cleared": n(and_(c.red_open, c.substance)),
         "reopened": n(and_(c.closed_in, F.reopen_count > 0)),
         "reworked": n(and_(c.closed_in, F.rework_count > 0)),
         "revisited": n(c.rated),
@@ -116,6 +138,9 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
         "satisfied": n(and_(c.evaluated, F.satisfaction >= 3)),
         "dispatched": n(c.dispatched),
         "returned": n(and_(c.dispatched, F.return_count > 0)),
+        "responded": n(
+            and_(c.dispatched, F.first_contact_at.is_not(None), F.contact_late.is_(False))
+        ),
         "agreements": n(c.agreed),
         "jc_applied": n(and_(c.agreed, F.jc_count > 0)),
         "rework_events": total(F.rework_count, c.marks_inside),
@@ -125,8 +150,8 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
         "supervised_open": n(and_(F.ladder_level >= 1, c.still_open)),
     }
     for tier in TIERS:
-        out[f"tier_{tier}"] = n(and_(c.closed_in, F.resolved_tier == tier))
-    out["other_tiers"] = n(and_(c.closed_in, F.resolved_tier.not_in(TIERS)))
+        out[f"tier_{tier}"] = n(and_(c.resolved_in, F.resolved_tier == tier))
+    out["other_tiers"] = n(and_(c.resolved_in, F.resolved_tier.not_in(TIERS)))
     out["marks_across"] = n(c.marks_across)
     out["overdue_open"] = n(c.overdue_open)
     return out
@@ -199,7 +224,7 @@ def sums(session: Session, org_path: str, period: Period, as_of: datetime) -> Su
     if others:
         found = session.execute(
             select(F.org_path, F.resolved_tier, func.count())
-            .where(scope, exact, c.closed_in, F.resolved_tier.not_in(TIERS))
+            .where(scope, exact, c.resolved_in, F.resolved_tier.not_in(TIERS))
             .group_by(F.org_path, F.resolved_tier)
         )
         for path, tier, count in found:
