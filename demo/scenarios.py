@@ -204,7 +204,12 @@ def revisit(
     solved = satisfaction >= 3 if problem_solved is None else problem_solved
     return (
         "revisit_party",
-        {"contact_result": "reached", "satisfaction": satisfaction, "problem_solved": solved, **base},
+        {
+            "contact_result": "reached",
+            "satisfaction": satisfaction,
+            "problem_solved": solved,
+            **base,
+        },
     )
 
 

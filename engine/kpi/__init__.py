@@ -8,8 +8,10 @@ otherwise); ``sums`` counts a period's facts in SQL and ``compute`` puts the rep
 
 from engine.kpi.catchup import catch_up, rebuild
 from engine.kpi.facts import CaseFacts, Fold, fold_case
+from engine.kpi.ranking import Ranked, rank_units, score
 from engine.kpi.rollup import (
     DEFAULT_TARGETS,
+    HandlerKpis,
     KpiReport,
     KpiSet,
     Period,
@@ -27,10 +29,12 @@ __all__ = [
     "DEFAULT_TARGETS",
     "CaseFacts",
     "Fold",
+    "HandlerKpis",
     "KpiReport",
     "KpiSet",
     "Period",
     "Rate",
+    "Ranked",
     "TierTarget",
     "UnitKpis",
     "as_mapping",
@@ -39,6 +43,8 @@ __all__ = [
     "compute_from_record",
     "fold_case",
     "iter_case_facts",
+    "rank_units",
     "rebuild",
+    "score",
     "trend",
 ]

@@ -65,7 +65,9 @@ REGISTERED_STATES = frozenset(
 
 #: statuses of a case in a unit's hands before its feedback: entering one clears the round's
 #: feedback and 回访 outcomes (rework, escalation, reopen)
-HANDLING_STATES = frozenset({"REGISTERED", "DISPATCHED", "SIGNED", "RETURN_REQUESTED", "IN_PROGRESS"})
+HANDLING_STATES = frozenset(
+    {"REGISTERED", "DISPATCHED", "SIGNED", "RETURN_REQUESTED", "IN_PROGRESS"}
+)
 
 
 class EventLike(Protocol):

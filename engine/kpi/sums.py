@@ -4,7 +4,8 @@ Exact for the cases whose every event is before the report's moment (``last_at <
 stored facts *are* the facts as of then. Each count of :class:`~engine.kpi.kpiset.KpiSet` is one
 ``count(*) FILTER (WHERE …)`` or ``sum(…) FILTER (WHERE …)`` with the cohort of its
 ``KpiSet.add`` line, grouped by the case's ``org_path`` (the roll-up to child units is a sum of
-those groups). Three things are finished in Python, each over few rows:
+those groups; so are the rows per 承办单位, grouped by ``handling_unit`` in the same
+statement). Three things are finished in Python, each over few rows:
 
 * the facts a period counts one instant at a time (reworks, corrections, improper returns,
   agreements, ladder rises): rows whose instants all lie inside the period (``marks_from`` /
@@ -61,7 +62,9 @@ class Sums:
     """The SQL part of a report: counts per ``org_path``, the overdue open cases, and the cases
     to fold from the record (events at or after ``as_of``)."""
 
-    by_path: dict[str, KpiSet] = field(default_factory=dict)
+    #: counts per (``org_path``, ``handling_unit``): the area where the matter arose and the
+    #: 承办单位 that held the work (None: never given to a unit)
+    by_pair: dict[tuple[str, str | None], KpiSet] = field(default_factory=dict)
     overdue_open: list[CaseFacts] = field(default_factory=list)
     late: list[str] = field(default_factory=list)
 
@@ -158,13 +161,13 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
 
 
 def statement(org_path: str, period: Period, as_of: datetime, dialect: str) -> Any:
-    """The aggregate: one row per ``org_path`` of the facts under ``org_path`` whose every event
-    is before ``as_of``."""
+    """The aggregate: one row per (``org_path``, ``handling_unit``) of the facts under
+    ``org_path`` whose every event is before ``as_of``."""
     aggregates = _aggregates(_Cohorts(period, as_of))
     return (
-        select(F.org_path, *(e.label(name) for name, e in aggregates.items()))
+        select(F.org_path, F.handling_unit, *(e.label(name) for name, e in aggregates.items()))
         .where(under(F.org_path, org_path, dialect), F.last_at < as_of)
-        .group_by(F.org_path)
+        .group_by(F.org_path, F.handling_unit)
     )
 
 
@@ -211,24 +214,26 @@ def sums(session: Session, org_path: str, period: Period, as_of: datetime) -> Su
             setattr(kpis, name, int(row[name] or 0))
         kpis.resolved_by_tier = {tier: int(row[f"tier_{tier}"]) for tier in TIERS}
         kpis.resolved = sum(kpis.resolved_by_tier.values()) + int(row["other_tiers"])
-        out.by_path[row["org_path"]] = kpis
+        out.by_pair[(row["org_path"], row["handling_unit"])] = kpis
         across += row["marks_across"]
         overdue += row["overdue_open"]
         others += row["other_tiers"]
     if across:  # some instants inside the period, some outside: count them one by one
-        found = session.execute(select(F.org_path, F.lists).where(scope, exact, c.marks_across))
-        for path, lists in found:
+        found = session.execute(
+            select(F.org_path, F.handling_unit, F.lists).where(scope, exact, c.marks_across)
+        )
+        for path, unit, lists in found:
             facts = CaseFacts("")
             lists_into(facts, lists)
-            out.by_path[path].add_marks(facts, period)
+            out.by_pair[(path, unit)].add_marks(facts, period)
     if others:
         found = session.execute(
-            select(F.org_path, F.resolved_tier, func.count())
+            select(F.org_path, F.handling_unit, F.resolved_tier, func.count())
             .where(scope, exact, c.resolved_in, F.resolved_tier.not_in(TIERS))
-            .group_by(F.org_path, F.resolved_tier)
+            .group_by(F.org_path, F.handling_unit, F.resolved_tier)
         )
-        for path, tier, count in found:
-            by_tier = out.by_path[path].resolved_by_tier
+        for path, unit, tier, count in found:
+            by_tier = out.by_pair[(path, unit)].resolved_by_tier
             by_tier[tier] = by_tier.get(tier, 0) + count
     if overdue:
         found = session.execute(select(TABLE).where(scope, exact, c.overdue_open))
