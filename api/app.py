@@ -33,6 +33,7 @@ from api.routes import (
     events,
     messages,
     ops,
+    reports,
     tasks,
     users,
 )
@@ -93,7 +94,9 @@ def create_app(
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    for module in (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit):
+    modules = (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit,
+               reports)  # fmt: skip
+    for module in modules:
         app.include_router(module.router)
     app.include_router(admin_calendar.router)
     app.include_router(docs_router())

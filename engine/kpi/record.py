@@ -4,7 +4,8 @@ Rows come out shaped as :class:`~engine.kpi.facts.RecordEvent` after the case nu
 ``(case_no, seq, event_type, at, org_path, element_id, data_before, data_after, details)``.
 The JSON columns are sent only for the events that use them (``data_before`` for
 ``case_updated``, ``data_after`` for it and ``task_completed``, ``details`` for retention
-summaries and ``task_completed`` — its ``late`` flag); the others' JSON is neither sent nor decoded. Columns are read through the model's
+summaries and ``task_completed`` — its ``late`` flag); the others' JSON is neither sent nor
+decoded. Columns are read through the model's
 attributes and types, so a change of how the record stores them is followed here.
 """
 

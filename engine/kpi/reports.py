@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import CHINA
 from engine.kpi.labels import SEVERITY, TIER
+from engine.kpi.ranking import rank_units
 from engine.kpi.rollup import (
     DEFAULT_TARGETS,
     KpiReport,
@@ -35,7 +36,6 @@ from engine.kpi.rollup import (
     compute,
     trend,
 )
-from engine.kpi.ranking import rank_units
 from engine.vocabulary import TIERS
 
 CJK_FONTS = (

@@ -43,10 +43,10 @@ __all__ = [
     "NullableJson",
     "OrgUnit",
     "Report",
-    "ZeroReport",
     "SchedulerLease",
     "TaskComment",
     "UTCDateTime",
     "User",
     "UserRole",
+    "ZeroReport",
 ]
