@@ -43,10 +43,12 @@ def get_report(report_id: Id, s: SessionDep, principal: PrincipalDep) -> ReportO
 def my_zero_reports(
     s: SessionDep,
     principal: PrincipalDep,
+    now: NowDep,
     state: Annotated[Literal["open", "all"], Query()] = "open",
 ) -> list[ZeroReportOut]:
-    """The caller's 零报告 (a grid worker's, one per grid and working day)."""
-    found = supervision.my_zero_reports(s, principal, open_only=state == "open")
+    """The caller's 零报告 (a grid worker's, one per grid and working day): ``open`` — today's
+    still to attest; ``all`` — the last 60."""
+    found = supervision.my_zero_reports(s, principal, now, open_only=state == "open")
     return [_zero(z) for z in found]
 
 

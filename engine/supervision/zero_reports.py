@@ -1,9 +1,10 @@
 """零报告: each grid worker attests, per working day, that their grid has nothing to report.
 
-The system never writes a 零报告. The scheduler's ``zero_report_open`` job opens, on each working
-day (the Chinese working-day calendar, 调休 included), one row per grid worker and grid
-(``user_roles`` with role ``grid_worker`` on a unit of kind ``grid``); the worker completes it
-with the form ``forms/zero_report.schema.json`` ("nothing to report today"), which records who
+The system never writes a 零报告, and a worker attests only the day itself (a past day's is
+closed: the 日排查 has named it missing). The scheduler's ``zero_report_open`` job opens, on
+each working day (the Chinese working-day calendar, 调休 included), one row per grid worker and
+grid (``user_roles`` with role ``grid_worker`` on a unit of kind ``grid``); the worker completes
+it with the form ``forms/zero_report.schema.json`` ("nothing to report today"), which records who
 and when. The 日排查 report (engine/supervision/reports.py) lists the attestations and the grid
 workers whose attestation is missing on a day their grid reported nothing.
 """
@@ -106,12 +107,14 @@ def _names(s: Session, ids: set[str]) -> dict[str, str]:
 
 
 def my_zero_reports(
-    s: Session, principal: Principal, *, open_only: bool = True
+    s: Session, principal: Principal, now: datetime, *, open_only: bool = True
 ) -> list[ZeroReportView]:
-    """The caller's attestations, newest day first (the open ones, or the last 60)."""
+    """The caller's attestations, newest day first: the open ones of today (a past day's can no
+    longer be attested), or the last 60."""
     query = select(ZeroReport).where(ZeroReport.user_id == principal.user_id)
     if open_only:
-        query = query.where(ZeroReport.attested_at.is_(None))
+        today = in_china(now).date().isoformat()
+        query = query.where(ZeroReport.attested_at.is_(None), ZeroReport.day >= today)
     rows = list(s.scalars(query.order_by(ZeroReport.day.desc(), ZeroReport.org_id).limit(60)))
     names = _names(s, {r.org_id for r in rows})
     return [_view(r, names) for r in rows]
@@ -131,6 +134,11 @@ class ZeroReportForm:
         row = s.get(ZeroReport, report_id, with_for_update=True)
         if row is None or row.user_id != principal.user_id:
             raise NotFound(f"没有零报告 {report_id} (no zero report {report_id} of yours)")
+        if in_china(now).date().isoformat() > row.day:
+            raise Conflict(
+                f"零报告 {report_id} 是 {row.day} 的，当日已过，不能补报 "
+                f"(zero report {report_id} was for {row.day}; that day is over)"
+            )
         if row.attested_at is not None:
             raise Conflict(
                 f"零报告 {report_id} 已于 {in_china(as_utc(row.attested_at)):%Y-%m-%d %H:%M} 填报 "

@@ -63,6 +63,14 @@ def test_zero_report_attested_by_the_worker_and_missing_ones_in_the_daily_report
     )
     b = w.get("county_staff", f"/api/v1/reports/{daily['grid_b1']['id']}").json()["content"]
     assert (b["zero_report"], b["missing"], b["attested"]) == (False, ["grid_b"], [])
+    # the next day grid_b's is closed: no longer listed, no late attestation
+    late = w.get("grid_b", "/api/v1/zero-reports?state=all").json()
+    w.clock.set(WORKDAY + timedelta(hours=26))  # Oct 13, 09:00 Beijing
+    w.tokens.clear()
+    assert w.get("grid_b", "/api/v1/zero-reports").json() == []
+    refused = w.post("grid_b", f"/api/v1/zero-reports/{late[0]['id']}/attest",
+                     json={"nothing_to_report": True})  # fmt: skip
+    assert refused.status_code == 409 and "2026-10-12" in refused.text
 
 
 def test_reports_are_read_within_the_jurisdiction(world: World) -> None:
