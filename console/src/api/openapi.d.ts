@@ -745,7 +745,8 @@ export interface paths {
         };
         /**
          * My Zero Reports
-         * @description The caller's 零报告 (a grid worker's, one per grid and working day).
+         * @description The caller's 零报告 (a grid worker's, one per grid and working day): ``open`` — today's
+         *     still to attest; ``all`` — the last 60.
          */
         get: operations["my_zero_reports_api_v1_zero_reports_get"];
         put?: never;
