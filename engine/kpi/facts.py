@@ -63,6 +63,8 @@ REGISTERED_STATES = frozenset(
 )
 
 
+#: the task whose completion is the first contact (响应); its ``details.late`` is read
+CONTACT = "first_contact"
 #: statuses of a case in a unit's hands before its feedback: entering one clears the round's
 #: feedback and 回访 outcomes (rework, escalation, reopen)
 HANDLING_STATES = frozenset(
@@ -442,6 +444,6 @@ def _apply_report(
         facts.revisit_contact = None if contact is None else str(contact)
         facts.problem_solved = _flag(data.get("problem_solved"))
         facts.agreement_performed = _flag(data.get("agreement_performed"))
-    elif element == "first_contact" and facts.first_contact_at is None:
+    elif element == CONTACT and facts.first_contact_at is None:
         facts.first_contact_at = at
         facts.contact_late = bool(details.get("late"))

@@ -36,11 +36,11 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Select, case, func, or_, select, type_coerce
+from sqlalchemy import DateTime, Select, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.kpi.catchup import bring_up_to_date
-from engine.kpi.facts import CaseFacts, EventLike, fold_case
+from engine.kpi.facts import CONTACT, CaseFacts, EventLike, fold_case
 from engine.kpi.kpiset import BEIJING, DEFAULT_TARGETS, KpiSet, Period, Rate, TierTarget
 from engine.kpi.sums import sums, under
 from engine.storage.dialects import dialect_of
@@ -179,9 +179,11 @@ def _event_rows(
             only(kind.in_((_UPDATE, _COMPLETED)), ev.c.data_after, AuditEvent.data_after).label(
                 "data_after"
             ),
-            only(kind.in_((SUMMARY_EVENT, _COMPLETED)), ev.c.details, AuditEvent.details).label(
-                "details"
-            ),
+            only(
+                or_(kind == SUMMARY_EVENT, and_(kind == _COMPLETED, ev.c.element_id == CONTACT)),
+                ev.c.details,
+                AuditEvent.details,
+            ).label("details"),
         )
         .where(
             or_(
