@@ -34,6 +34,7 @@ from api.routes import (
     evidence,
     messages,
     ops,
+    reports,
     tasks,
     users,
 )
@@ -95,8 +96,9 @@ def create_app(
         sse_heartbeat_seconds=sse_heartbeat_seconds,
     )
     errors.install(app)
-    for module in (auth, definitions, cases, evidence, tasks, messages, events, users, directory,
-                   ops, audit):  # fmt: skip
+    modules = (auth, definitions, cases, evidence, tasks, messages, events, users, directory, ops,
+               audit, reports)  # fmt: skip
+    for module in modules:
         app.include_router(module.router)
     app.include_router(admin_calendar.router)
     app.include_router(docs_router())

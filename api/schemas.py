@@ -372,13 +372,31 @@ class UnitKpisOut(KpiSetOut):
     name: str
 
 
+class HandlerKpisOut(KpiSetOut):
+    """One 承办单位's figures over the cases it held in the report's area."""
+
+    unit: str
+    name: str
+
+
+class RankedOut(Out):
+    """A 承办单位's place in the monthly 通报 ranking (docs/kpis.md gives the score)."""
+
+    rank: int | None
+    unit: str
+    name: str
+    score: float | None
+
+
 class KpiReportOut(Out):
     org_path: str
     name: str
     period: str
     as_of: datetime
     total: KpiSetOut
-    units: list[UnitKpisOut]
+    units: list[UnitKpisOut] = Field(description="by the area where the matter arose")
+    handlers: list[HandlerKpisOut] = Field(description="by the 承办单位 that held the work")
+    ranking: list[RankedOut]
     overdue_open: list[str]
 
 

@@ -185,18 +185,29 @@ def review(decision: str = "pass", **extra: Any) -> Step:
     return ("review_result", {"review_decision": decision, "review_opinion": "同意。", **extra})
 
 
-def revisit(now: datetime, satisfaction: int | None = 4) -> Step:
+def revisit(
+    now: datetime,
+    satisfaction: int | None = 4,
+    *,
+    problem_solved: bool | None = None,
+    agreement_performed: bool | None = None,
+) -> Step:
+    """回访: ``satisfaction`` None = the party not reached; ``problem_solved`` defaults to
+    satisfaction ≥ 3; ``agreement_performed`` is recorded when given (协议履行)."""
     base: dict[str, Any] = {"revisit_method": "phone", "revisit_at": _iso(now)}
     if satisfaction is None:
         return ("revisit_party", {"contact_result": "unreachable", **base})
     if satisfaction <= 2:
         base["dissatisfaction_reason"] = "问题没有解决。"
+    if agreement_performed is not None:
+        base["agreement_performed"] = agreement_performed
+    solved = satisfaction >= 3 if problem_solved is None else problem_solved
     return (
         "revisit_party",
         {
             "contact_result": "reached",
             "satisfaction": satisfaction,
-            "problem_solved": satisfaction >= 3,
+            "problem_solved": solved,
             **base,
         },
     )

@@ -25,11 +25,15 @@ from sqlalchemy import select
 from demo import scenarios as sc
 from engine.audit import SYSTEM, Actor
 from engine.bootstrap import build_engine
-from engine.clock import Clock
+from engine.clock import Clock, in_china
+from engine.errors import CalendarDataMissing
 from engine.orgs import argon2_hasher, load_organisations
 from engine.runtime import files_from_paths
 from engine.settings import Settings
+from engine.storage.database import Database
 from engine.storage.models import Case
+from engine.supervision import open_for_day
+from engine.workdays import WorkCalendar
 
 DEMO_PASSWORD = "demo"
 REPORTER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
@@ -176,6 +180,7 @@ def seed_demo(
     versions = engine.deploy(files_from_paths(paths), Actor("system:demo", "designer", None))
     for v in versions:
         out.print(f"process {v.process_id} v{v.version} ({'new' if v.created else 'unchanged'})")
+    _open_zero_reports(settings, engine.clock.now(), db, out)
     with db.session() as s:
         existing = set(s.scalars(select(Case.case_no).where(Case.case_no.like("DEMO-%"))))
     todo = [c for c in DEMO_CASES if c.case_no not in existing]
@@ -194,6 +199,23 @@ def seed_demo(
         out.print(f"  {demo.case_no}: {demo.state}")
     out.print(f"[green]{len(todo)} demo case(s) created[/green]")
     engine.db.dispose()
+
+
+def _open_zero_reports(settings: Settings, now: datetime, db: Database, out: Console) -> None:
+    """Today's 零报告 for each grid worker, as the 07:00 job would have opened them (a demo
+    started later in the day would otherwise show none until tomorrow). Only on a working day."""
+    calendar = WorkCalendar.load(
+        settings.calendar_override_file, missing_year_policy=settings.missing_year_policy
+    )
+    day = in_china(now).date()
+    try:
+        working = calendar.is_workday(day)
+    except CalendarDataMissing:
+        return
+    if working:
+        with db.session() as s:
+            opened = open_for_day(s, day, now)
+        out.print(f"零报告 opened for {day}: {opened} grid worker(s)")
 
 
 def _seed(driver: sc.Driver, demo: DemoCase) -> None:

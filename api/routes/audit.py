@@ -17,7 +17,7 @@ from engine import access
 from engine.audit import AuditQuery, case_timeline, csv_lines, jsonl_lines, search, verify
 from engine.errors import InputInvalid
 from engine.evidence import check_evidence
-from engine.kpi import KpiSet, Period, as_mapping, compute
+from engine.kpi import KpiSet, Period, as_mapping, compute, rank_units
 
 router = APIRouter(prefix=PREFIX, tags=["audit"])
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
@@ -164,7 +164,8 @@ def kpis(
     period: Annotated[str, Query(min_length=4, max_length=10, examples=["2026-10"])],
     org: Text = None,
 ) -> KpiReportOut:
-    """The KPIs of a unit (with a row per child unit) for a month, quarter or year."""
+    """The KPIs of a unit for a month, quarter or year: with a row per child unit (where the
+    matter arose), a row per 承办单位 (who held the work) and the units' ranking (通报)."""
     org_path = access.audit_scope(s, principal, org)
     try:
         span = Period.parse(period)
@@ -180,6 +181,13 @@ def kpis(
             "total": _kpis(report.total),
             "units": [
                 {"org_path": u.org_path, "name": u.name, **_kpis(u.kpis)} for u in report.units
+            ],
+            "handlers": [
+                {"unit": h.unit, "name": h.name, **_kpis(h.kpis)} for h in report.handlers
+            ],
+            "ranking": [
+                {"rank": r.rank, "unit": r.unit, "name": r.name, "score": r.score}
+                for r in rank_units((h.unit, h.name, h.kpis) for h in report.handlers)
             ],
             "overdue_open": [f.case_no for f in report.overdue_open],
         }

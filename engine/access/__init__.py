@@ -28,6 +28,7 @@ from engine.access.roles import (
     NON_CASE_ROLES,
     OIDC_ALGORITHMS,
     OPERATORS,
+    REPORT_READERS,
     REPORTERS,
     ROLES,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "OPERATORS",
     "PASSWORD_SLOTS",
     "REPORTERS",
+    "REPORT_READERS",
     "ROLES",
     "Access",
     "AuthenticationFailed",

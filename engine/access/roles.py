@@ -20,6 +20,9 @@ REPORTERS = frozenset({"grid_worker", "village_cmte", "township_center", "county
 CENTRE_STAFF = frozenset({"township_center", "county_center", "supervisor"})
 #: Who reads the audit record and KPIs of their jurisdiction (纪检/政法委 auditors, 督办, centres).
 AUDIT_READERS = frozenset({"auditor", "supervisor", "township_center", "county_center"})
+#: Who reads the periodic reports (日排查·周汇总·月研判) of the units in their subtrees: the
+#: KPI readers, and the community and the grid worker for their own grids' 日排查.
+REPORT_READERS = AUDIT_READERS | {"village_cmte", "grid_worker"}
 DESIGNERS = frozenset({"designer"})
 ADMINS = frozenset({"admin"})
 MIN_PASSWORD = 8

@@ -3,13 +3,17 @@
 ``facts`` folds a case's events into :class:`CaseFacts`; ``store`` keeps that fold per case in
 ``case_facts``, advanced by each command that appends events (``catchup`` covers events written
 otherwise); ``sums`` counts a period's facts in SQL and ``compute`` puts the report together
-(a :class:`KpiSet` per unit, whose properties are the rates; docs/kpis.md has every formula).
+(a :class:`KpiSet` per unit — by the area where the matter arose and by the 承办单位 that held
+the work — whose properties are the rates; docs/kpis.md has every formula); ``ranking`` scores
+the 承办单位 for the monthly 通报.
 """
 
 from engine.kpi.catchup import catch_up, rebuild
 from engine.kpi.facts import CaseFacts, Fold, fold_case
+from engine.kpi.ranking import Ranked, rank_units, score
 from engine.kpi.rollup import (
     DEFAULT_TARGETS,
+    HandlerKpis,
     KpiReport,
     KpiSet,
     Period,
@@ -27,9 +31,11 @@ __all__ = [
     "DEFAULT_TARGETS",
     "CaseFacts",
     "Fold",
+    "HandlerKpis",
     "KpiReport",
     "KpiSet",
     "Period",
+    "Ranked",
     "Rate",
     "TierTarget",
     "UnitKpis",
@@ -39,6 +45,8 @@ __all__ = [
     "compute_from_record",
     "fold_case",
     "iter_case_facts",
+    "rank_units",
     "rebuild",
+    "score",
     "trend",
 ]

@@ -21,7 +21,16 @@ Which event gives which fact (see docs/kpis.md for the full table):
   mediate_case       mediation_outcome=="agreement" judicial_confirmation / feedback_result →
                                                     agreement reached
   judicial_confirmation (completed at all)          → 司法确认 applied
+  feedback_result    resolved (bool)                → the handling unit's feedback (反馈): its
+                                                    instant (按期办结) and its 化解 outcome
+  revisit_party      contact_result, problem_solved, → the 回访 outcome (化解 confirmed by the
+                     agreement_performed            party; 协议履行)
+  first_contact      (completed at all; ``late``)   → 响应 (first contact within its limit)
   ================== ============================== =========================================
+
+  A case going back into handling (status DISPATCHED, SIGNED, IN_PROGRESS, RETURN_REQUESTED:
+  a rework, an escalation, a reopen) clears the feedback and 回访 outcomes: the next round's
+  count.
 
 * explicit domain events, when a process emits them, count directly: ``rework``,
   ``dispatch_corrected`` (domain §8.1 asks for these two to be kept apart).
@@ -51,6 +60,15 @@ REGISTERED_STATES = frozenset(
         "REVISIT",
         "CLOSED",
     }
+)
+
+
+#: the task whose completion is the first contact (响应); its ``details.late`` is read
+CONTACT = "first_contact"
+#: statuses of a case in a unit's hands before its feedback: entering one clears the round's
+#: feedback and 回访 outcomes (rework, escalation, reopen)
+HANDLING_STATES = frozenset(
+    {"REGISTERED", "DISPATCHED", "SIGNED", "RETURN_REQUESTED", "IN_PROGRESS"}
 )
 
 
@@ -104,6 +122,14 @@ class CaseFacts:
     agreements: list[datetime] = field(default_factory=list)
     jc_applied: list[datetime] = field(default_factory=list)
     rungs: list[tuple[datetime, int]] = field(default_factory=list)  # ladder rises (at, level)
+    handling_unit: str | None = None  # 承办单位 (org id) that last held the work
+    fed_back_at: datetime | None = None  # the handling unit's last feedback (反馈) this round
+    feedback_resolved: bool | None = None  # that feedback's 化解 outcome
+    revisit_contact: str | None = None  # last 回访: "reached" / "unreachable"
+    problem_solved: bool | None = None  # last 回访: the party says the problem is solved
+    agreement_performed: bool | None = None  # last 回访: the agreement was performed (协议履行)
+    first_contact_at: datetime | None = None  # 响应: the first contact with the party
+    contact_late: bool | None = None  # that contact was after its limit
 
     # ---- derived
     @property
@@ -112,8 +138,41 @@ class CaseFacts:
 
     @property
     def resolved(self) -> bool:
-        """化解: closed through the process's 办结 step, which records the resolving tier."""
-        return self.closed and self.resolved_tier is not None
+        """化解 in substance: closed through the process's 办结 step (which records the resolving
+        tier), the handling unit's feedback saying resolved, and the party confirming at 回访
+        that the problem is solved. A party never reached confirms nothing."""
+        return (
+            self.closed
+            and self.resolved_tier is not None
+            and self.feedback_resolved is True
+            and self.revisit_contact == "reached"
+            and self.problem_solved is True
+        )
+
+    @property
+    def unverified(self) -> bool:
+        """Closed with the party never reached at 回访 (the resolution is unconfirmed)."""
+        return self.closed and self.revisit_contact == "unreachable"
+
+    @property
+    def fed_back_on_time(self) -> bool:
+        """按期办结 measured at the handling unit's feedback, not at the centre's 办结."""
+        return self.fed_back_at is not None and (
+            self.due_at is None or self.fed_back_at <= self.due_at
+        )
+
+    @property
+    def responded(self) -> bool:
+        """响应: the first contact with the party made within its limit."""
+        return self.first_contact_at is not None and self.contact_late is False
+
+    def open_at(self, moment: datetime) -> bool:
+        """Registered before ``moment`` and not closed by then (on the last closure)."""
+        return (
+            self.registered_at is not None
+            and self.registered_at < moment
+            and not (self.closed and self.closed_at is not None and self.closed_at < moment)
+        )
 
     @property
     def closed_on_time(self) -> bool:
@@ -276,6 +335,7 @@ class Fold:
             _apply_update(facts, e, at)
         elif kind == "task_completed":
             element = e.element_id or ""
+            _apply_report(facts, element, e.data_after or {}, e.details or {}, at)
             outcome = _explicit_outcome(element, e.data_after or {})
             if outcome is None and element in NEXT_TASK_OUTCOME:
                 self.pending.append((element, at))
@@ -313,6 +373,8 @@ def _apply_update(facts: CaseFacts, e: EventLike, at: datetime) -> None:
             facts.registered_at = at
         if status == "DISPATCHED" and facts.dispatched_at is None:
             facts.dispatched_at = at
+        if status in HANDLING_STATES:
+            _clear_round(facts)
         if status == "CLOSED":
             facts.closed_at = _maybe_instant(after.get("closed_at")) or at
         else:
@@ -335,7 +397,7 @@ def _apply_update(facts: CaseFacts, e: EventLike, at: datetime) -> None:
         if level > facts.ladder_level:
             facts.rungs.append((at, level))
         facts.ladder_level = max(facts.ladder_level, level)
-    for name in ("resolved_tier", "severity", "category"):
+    for name in ("resolved_tier", "severity", "category", "handling_unit"):
         if name in after:
             setattr(facts, name, after[name])
     if "satisfaction" in after:
@@ -358,3 +420,30 @@ def _apply_completion(facts: CaseFacts, element: str, outcome: str | None, at: d
         facts.agreements.append(at)
     elif element == "judicial_confirmation":
         facts.jc_applied.append(at)
+
+
+def _clear_round(facts: CaseFacts) -> None:
+    facts.fed_back_at = facts.feedback_resolved = None
+    facts.revisit_contact = None
+    facts.problem_solved = facts.agreement_performed = None
+
+
+def _flag(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _apply_report(
+    facts: CaseFacts, element: str, data: dict[str, Any], details: dict[str, Any], at: datetime
+) -> None:
+    """What the handling unit's feedback, the 回访 and the first contact state."""
+    if element == "feedback_result":
+        facts.fed_back_at = at
+        facts.feedback_resolved = _flag(data.get("resolved"))
+    elif element == "revisit_party":
+        contact = data.get("contact_result")
+        facts.revisit_contact = None if contact is None else str(contact)
+        facts.problem_solved = _flag(data.get("problem_solved"))
+        facts.agreement_performed = _flag(data.get("agreement_performed"))
+    elif element == CONTACT and facts.first_contact_at is None:
+        facts.first_contact_at = at
+        facts.contact_late = bool(details.get("late"))

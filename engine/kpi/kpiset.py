@@ -105,10 +105,12 @@ class KpiSet:
     escalated_up: int = 0  # of registered: escalated above township
     due: int = 0
     due_closed: int = 0  # of due: closed by as_of
-    due_on_time: int = 0  # of due: closed by their due date
+    due_on_time: int = 0  # of due: fed back by the handling unit by their due date (按期办结)
+    due_closed_on_time: int = 0  # of due: closed (办结 after review and 回访) by their due date
     overdue: int = 0  # of due: open past due at as_of, or closed after due
     closed: int = 0
-    resolved: int = 0
+    resolved: int = 0  # of closed: resolved in substance (feedback resolved, party confirms)
+    unverified: int = 0  # of closed: the party never reached at 回访
     resolved_by_tier: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIERS, 0))
     reopened: int = 0  # of closed: reopened at least once
     reworked: int = 0  # of closed: reworked after a failed check at least once
@@ -116,6 +118,11 @@ class KpiSet:
     evaluated: int = 0  # of revisited: not eval_excluded
     satisfied: int = 0  # of evaluated: satisfaction ≥ 3 (基本满意 or better)
     dispatched: int = 0
+    responded: int = 0  # of dispatched: first contact within its limit (响应)
+    agreements_due: int = 0  # of closed: with a mediation agreement (履行 checked at 回访)
+    agreements_performed: int = 0  # of agreements_due: 回访 found the agreement performed
+    red_open: int = 0  # red cases open at the period start (registered before it, not closed)
+    red_cleared: int = 0  # of red_open: resolved in substance by as_of (红案清零)
     returned: int = 0  # of dispatched: a return (退单) requested
     agreements: int = 0
     jc_applied: int = 0  # of agreements: 司法确认 applied
@@ -129,6 +136,22 @@ class KpiSet:
     @property
     def on_time_rate(self) -> Rate:  # 按期办结率
         return Rate(self.due_on_time, self.due)
+
+    @property
+    def closed_on_time_rate(self) -> Rate:  # 按期结案率 (at the centre's 办结, for comparison)
+        return Rate(self.due_closed_on_time, self.due)
+
+    @property
+    def response_rate(self) -> Rate:  # 响应率 (§8.2)
+        return Rate(self.responded, self.dispatched)
+
+    @property
+    def performance_rate(self) -> Rate:  # 协议履行率
+        return Rate(self.agreements_performed, self.agreements_due)
+
+    @property
+    def red_clearance_rate(self) -> Rate:  # 红案清零率
+        return Rate(self.red_cleared, self.red_open)
 
     @property
     def closure_rate(self) -> Rate:  # 办结率 (§8.2/§8.1 结案率 on the due cohort)
@@ -184,7 +207,8 @@ class KpiSet:
         if within(facts.due_at):
             self.due += 1
             self.due_closed += facts.closed
-            self.due_on_time += facts.closed_on_time
+            self.due_on_time += facts.fed_back_on_time
+            self.due_closed_on_time += facts.closed_on_time
             self.overdue += facts.overdue_at(as_of)
         if facts.closed and within(facts.closed_at):
             self.closed += 1
@@ -192,6 +216,10 @@ class KpiSet:
                 self.resolved += 1
                 tier = facts.resolved_tier
                 self.resolved_by_tier[tier] = self.resolved_by_tier.get(tier, 0) + 1
+            self.unverified += facts.unverified
+            if facts.agreements:
+                self.agreements_due += 1
+                self.agreements_performed += facts.agreement_performed is True
             self.reopened += bool(facts.reopens)
             self.reworked += bool(facts.reworks)
             if facts.satisfaction is not None:
@@ -202,6 +230,10 @@ class KpiSet:
         if within(facts.dispatched_at):
             self.dispatched += 1
             self.returned += bool(facts.returns)
+            self.responded += facts.responded
+        if facts.severity == "red" and facts.open_at(period.start):
+            self.red_open += 1
+            self.red_cleared += facts.resolved
         self.add_marks(facts, period)
         if facts.ladder_level >= 1 and not facts.closed:
             self.supervised_open += 1

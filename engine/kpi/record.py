@@ -4,8 +4,9 @@ Rows come out shaped as :class:`~engine.kpi.facts.RecordEvent` after the case nu
 ``(case_no, seq, event_type, at, org_path, element_id, data_before, data_after, details)``.
 The JSON columns are sent only for the events that use them (``data_before`` for
 ``case_updated``, ``data_after`` for it and ``task_completed``, ``details`` for retention
-summaries); the others' JSON is neither sent nor decoded. Columns are read through the model's
-attributes and types, so a change of how the record stores them is followed here.
+summaries and the first contact's ``task_completed`` — its ``late`` flag); the others' JSON
+is neither sent nor decoded. Columns are read through the model's attributes and types, so a
+change of how the record stores them is followed here.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.kpi.facts import RecordEvent
+from engine.kpi.facts import CONTACT, RecordEvent
 from engine.storage.models import AuditEvent
 from engine.vocabulary import SUMMARY_EVENT
 
@@ -41,7 +42,11 @@ def event_columns() -> tuple[Any, ...]:
         AuditEvent.element_id,
         _only(kind == UPDATE, AuditEvent.data_before, "data_before"),
         _only(kind.in_((UPDATE, COMPLETED)), AuditEvent.data_after, "data_after"),
-        _only(kind == SUMMARY_EVENT, AuditEvent.details, "details"),
+        _only(
+            or_(kind == SUMMARY_EVENT, and_(kind == COMPLETED, AuditEvent.element_id == CONTACT)),
+            AuditEvent.details,
+            "details",
+        ),
     )
 
 

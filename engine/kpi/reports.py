@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import CHINA
 from engine.kpi.labels import SEVERITY, TIER
+from engine.kpi.ranking import rank_units
 from engine.kpi.rollup import (
     DEFAULT_TARGETS,
     KpiReport,
@@ -31,6 +32,7 @@ from engine.kpi.rollup import (
     Period,
     Rate,
     TierTarget,
+    as_mapping,
     compute,
     trend,
 )
@@ -63,9 +65,11 @@ COUNT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("due", "应办结数"),
     ("due_closed", "已办结数"),
     ("due_on_time", "按期办结数"),
+    ("due_closed_on_time", "按期结案数"),
     ("overdue", "超期数"),
     ("closed", "本期办结数"),
     ("resolved", "化解数"),
+    ("unverified", "回访未联系上数"),
     ("escalated_up", "上行数"),
     ("reopened", "重办数"),
     ("reworked", "返工案件数"),
@@ -73,30 +77,24 @@ COUNT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("corrections", "错派数"),
     ("dispatched", "交办数"),
     ("returned", "退单数"),
+    ("responded", "按时响应数"),
     ("improper_returns", "不当退单数"),
     ("revisited", "回访数"),
     ("satisfied", "满意数"),
     ("agreements", "调解协议数"),
     ("jc_applied", "司法确认数"),
+    ("agreements_due", "应核实履行协议数"),
+    ("agreements_performed", "已履行协议数"),
+    ("red_open", "期初红案数"),
+    ("red_cleared", "红案化解数"),
     ("supervisions", "督办数"),
     ("supervised_open", "督办未处理数"),
 )
 
 
 def rates(k: KpiSet) -> list[tuple[str, Rate]]:
-    return [
-        ("按期办结率", k.on_time_rate),
-        ("办结率", k.closure_rate),
-        ("超期率", k.overdue_rate),
-        ("化解率", k.resolution_rate),
-        ("矛盾上行率", k.upward_rate),
-        ("重办率", k.reopen_rate),
-        ("返工率", k.rework_rate),
-        ("退单率", k.return_rate),
-        ("回访率", k.revisit_rate),
-        ("满意率", k.satisfaction_rate),
-        ("司法确认率", k.jc_rate),
-    ]
+    """The rates in report order (the tier shares have their own section)."""
+    return [(name, r) for name, r in as_mapping(k).items() if not name.startswith("化解层级")]
 
 
 def slug(text: str) -> str:
@@ -161,7 +159,9 @@ def render_markdown(
             )
     else:
         out.append("（无下级单位数据）")
-    out += ["", "## 四、超期未办结案件", ""]
+    out += ["", "## 四、承办单位排名（月度通报）", ""]
+    out += _ranking_lines(report)
+    out += ["", "## 五、超期未办结案件", ""]
     if report.overdue_open:
         out += ["| 案件编号 | 单位 | 风险等级 | 办理时限 | 督办等级 |", "|---|---|---|---|---|"]
         for f in report.overdue_open[:50]:
@@ -174,7 +174,7 @@ def render_markdown(
             out.append(f"\n另有 {len(report.overdue_open) - 50} 件，见 CSV。")
     else:
         out.append("无。")
-    out += ["", "## 五、近六个月趋势", "", "| 月份 | 按期办结率 | 化解率 | 超期数 | 满意率 |"]
+    out += ["", "## 六、近六个月趋势", "", "| 月份 | 按期办结率 | 化解率 | 超期数 | 满意率 |"]
     out += ["|---|---|---|---|---|"]
     for period, kpis in history:
         out.append(
@@ -187,14 +187,38 @@ def render_markdown(
         out += [f"![{chart.stem}]({chart.name})" for chart in charts]
     out += [
         "",
-        "## 六、口径说明",
+        "## 七、口径说明",
         "",
         "全部指标由审计事件记录计算（见 docs/kpis.md）：按期办结率、办结率、超期率以本期到期案件为"
-        "分母；化解率、层级分布、重办率、返工率、回访率、满意率以本期办结案件为分母；满意率不含"
-        "“不计入满意率”案件；返工（核查不通过）与错派（退单同意后改派）分开统计。",
+        "分母，按期办结以承办单位反馈办理结果的时间计（不含中心审核和回访的时间）；化解率、层级分布、"
+        "重办率、返工率、回访率、满意率、协议履行率以本期办结案件为分母，化解指承办单位反馈已化解且"
+        "回访联系上当事人、当事人确认问题已解决；满意率不含“不计入满意率”案件；返工（核查不通过）与"
+        "错派（退单同意后改派）分开统计；各单位情况按矛盾发生地统计，承办单位排名按承办单位统计。",
         "",
     ]
     return "\n".join(out)
+
+
+def _ranking_lines(report: KpiReport) -> list[str]:
+    ranked = rank_units((h.unit, h.name, h.kpis) for h in report.handlers)
+    if not ranked:
+        return ["（本期无承办单位数据）"]
+    out = [
+        "得分 = 按期办结率×50 + 化解率×30 + (1−返工率)×10（无案件的指标不计，权重按比例放大）"
+        " + (10 − 督办数×0.5 − 督办未处理数)。",
+        "",
+        "| 名次 | 承办单位 | 得分 | 按期办结率 | 化解率 | 返工率 | 满意率 | 督办数 | 超期数 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ranked:
+        k = r.kpis
+        out.append(
+            f"| {r.rank or '—'} | {r.name} | {'—' if r.score is None else f'{r.score:.1f}'} | "
+            f"{k.on_time_rate.percent()} | {k.resolution_rate.percent()} | "
+            f"{k.rework_rate.percent()} | {k.satisfaction_rate.percent()} | {k.supervisions} | "
+            f"{k.overdue} |"
+        )
+    return out
 
 
 def write_csv(report: KpiReport, path: Path) -> None:

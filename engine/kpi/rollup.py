@@ -36,11 +36,11 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Select, case, func, or_, select, type_coerce
+from sqlalchemy import DateTime, Select, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.kpi.catchup import bring_up_to_date
-from engine.kpi.facts import CaseFacts, EventLike, fold_case
+from engine.kpi.facts import CONTACT, CaseFacts, EventLike, fold_case
 from engine.kpi.kpiset import BEIJING, DEFAULT_TARGETS, KpiSet, Period, Rate, TierTarget
 from engine.kpi.sums import sums, under
 from engine.storage.dialects import dialect_of
@@ -50,6 +50,7 @@ from engine.vocabulary import SUMMARY_EVENT, TIERS
 __all__ = [
     "BEIJING",
     "DEFAULT_TARGETS",
+    "HandlerKpis",
     "KpiReport",
     "KpiSet",
     "Period",
@@ -76,8 +77,18 @@ class UnitKpis:
 
 
 @dataclass(frozen=True)
+class HandlerKpis:
+    """The KPIs of one 承办单位 (``unit``: org id), over the cases it held in the report's area."""
+
+    unit: str
+    name: str
+    kpis: KpiSet
+
+
+@dataclass(frozen=True)
 class KpiReport:
-    """One unit's KPIs for a period, with a row per child unit (the roll-up's parts)."""
+    """One unit's KPIs for a period, with a row per child unit (the roll-up's parts, by where
+    the matter arose) and a row per 承办单位 that held the work (``handlers``)."""
 
     org_path: str
     name: str
@@ -87,6 +98,7 @@ class KpiReport:
     units: tuple[UnitKpis, ...]
     targets: tuple[TierTarget, ...]
     overdue_open: tuple[CaseFacts, ...]  # open and past due at as_of (oldest due first)
+    handlers: tuple[HandlerKpis, ...] = ()  # by 承办单位 (cases never given to a unit: none)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -167,7 +179,11 @@ def _event_rows(
             only(kind.in_((_UPDATE, _COMPLETED)), ev.c.data_after, AuditEvent.data_after).label(
                 "data_after"
             ),
-            only(kind == SUMMARY_EVENT, ev.c.details, AuditEvent.details).label("details"),
+            only(
+                or_(kind == SUMMARY_EVENT, and_(kind == _COMPLETED, ev.c.element_id == CONTACT)),
+                ev.c.details,
+                AuditEvent.details,
+            ).label("details"),
         )
         .where(
             or_(
@@ -215,6 +231,14 @@ def _child_names(session: Session, org_path: str) -> dict[str, str]:
     return {path: name for path, name in rows}
 
 
+def _unit_names(session: Session, units: Iterable[str]) -> dict[str, str]:
+    ids = list(units)
+    if not ids:
+        return {}
+    rows = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(ids)))
+    return {unit: name for unit, name in rows}
+
+
 def _child_of(org_path: str, case_path: str) -> str | None:
     rest = case_path[len(org_path) :]
     segment = rest.split("/", 1)[0]
@@ -231,6 +255,7 @@ class _Tally:
     total: KpiSet = field(default_factory=KpiSet)
     units: dict[str, KpiSet] = field(default_factory=dict)
     overdue: list[CaseFacts] = field(default_factory=list)
+    handlers: dict[str, KpiSet] = field(default_factory=dict)
 
     def add_facts(self, facts: CaseFacts) -> None:
         """One case folded from the record."""
@@ -241,15 +266,20 @@ class _Tally:
         child = _child_of(self.org_path, path)
         if child is not None:
             self.units.setdefault(child, KpiSet()).add(facts, self.period, self.as_of)
+        if facts.handling_unit:
+            unit = self.handlers.setdefault(facts.handling_unit, KpiSet())
+            unit.add(facts, self.period, self.as_of)
         if not facts.closed and facts.due_at is not None and facts.due_at < self.as_of:
             self.overdue.append(facts)
 
-    def add_sums(self, path: str, kpis: KpiSet) -> None:
-        """The summed counts of the cases at one ``org_path``."""
+    def add_sums(self, path: str, unit: str | None, kpis: KpiSet) -> None:
+        """The summed counts of the cases at one ``org_path`` held by one unit."""
         self.total.merge(kpis)
         child = _child_of(self.org_path, path)
         if child is not None:
             self.units.setdefault(child, KpiSet()).merge(kpis)
+        if unit:
+            self.handlers.setdefault(unit, KpiSet()).merge(kpis)
 
     def report(self, session: Session, name: str, targets: Iterable[TierTarget]) -> KpiReport:
         names = _child_names(session, self.org_path)
@@ -258,6 +288,11 @@ class _Tally:
             for path, kpis in sorted(self.units.items())
         )
         self.overdue.sort(key=lambda f: (f.due_at or self.as_of, f.case_no))
+        unit_names = _unit_names(session, self.handlers)
+        handlers = tuple(
+            HandlerKpis(unit, unit_names.get(unit, unit), kpis)
+            for unit, kpis in sorted(self.handlers.items())
+        )
         return KpiReport(
             self.org_path,
             name,
@@ -267,6 +302,7 @@ class _Tally:
             rows,
             tuple(targets),
             tuple(self.overdue),
+            handlers,
         )
 
 
@@ -288,8 +324,8 @@ def compute(
     bring_up_to_date(session)
     found = sums(session, org_path, period, as_of)
     tally = _Tally(org_path, period, as_of, overdue=found.overdue_open)
-    for path, kpis in found.by_path.items():
-        tally.add_sums(path, kpis)
+    for (path, unit), kpis in found.by_pair.items():
+        tally.add_sums(path, unit, kpis)
     for i in range(0, len(found.late), LATE_CHUNK):
         for facts in iter_case_facts(
             session, org_path, as_of, cases=found.late[i : i + LATE_CHUNK]
@@ -328,6 +364,7 @@ def as_mapping(kpis: KpiSet) -> Mapping[str, Rate]:
     """The rates by Chinese name, in report order."""
     rates = {
         "按期办结率": kpis.on_time_rate,
+        "按期结案率": kpis.closed_on_time_rate,
         "办结率": kpis.closure_rate,
         "超期率": kpis.overdue_rate,
         "化解率": kpis.resolution_rate,
@@ -338,6 +375,9 @@ def as_mapping(kpis: KpiSet) -> Mapping[str, Rate]:
         "回访率": kpis.revisit_rate,
         "满意率": kpis.satisfaction_rate,
         "司法确认率": kpis.jc_rate,
+        "协议履行率": kpis.performance_rate,
+        "响应率": kpis.response_rate,
+        "红案清零率": kpis.red_clearance_rate,
     }
     for tier in TIERS:
         rates[f"化解层级占比·{tier}"] = kpis.tier_share(tier)

@@ -112,6 +112,14 @@ def to_row(fold: Fold) -> dict[str, Any]:
         "marks_from": min(counted, default=None),
         "marks_to": max(counted, default=None),
         "lists": lists or None,
+        "handling_unit": _text(f.handling_unit),
+        "fed_back_at": f.fed_back_at,
+        "feedback_resolved": f.feedback_resolved,
+        "revisit_contact": _text(f.revisit_contact),
+        "problem_solved": f.problem_solved,
+        "agreement_performed": f.agreement_performed,
+        "first_contact_at": f.first_contact_at,
+        "contact_late": f.contact_late,
     }
 
 
@@ -142,6 +150,14 @@ def from_row(row: Row[Any] | Mapping[str, Any]) -> Fold:
         eval_excluded=bool(r["eval_excluded"]),
         ladder_level=r["ladder_level"],
         to_county_at=r["to_county_at"],
+        handling_unit=r["handling_unit"],
+        fed_back_at=r["fed_back_at"],
+        feedback_resolved=r["feedback_resolved"],
+        revisit_contact=r["revisit_contact"],
+        problem_solved=r["problem_solved"],
+        agreement_performed=r["agreement_performed"],
+        first_contact_at=r["first_contact_at"],
+        contact_late=r["contact_late"],
     )
     lists_into(facts, r["lists"])
     pending = [(element, _instant(at)) for element, at in (r["lists"] or {}).get("pending", ())]

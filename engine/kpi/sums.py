@@ -4,7 +4,8 @@ Exact for the cases whose every event is before the report's moment (``last_at <
 stored facts *are* the facts as of then. Each count of :class:`~engine.kpi.kpiset.KpiSet` is one
 ``count(*) FILTER (WHERE …)`` or ``sum(…) FILTER (WHERE …)`` with the cohort of its
 ``KpiSet.add`` line, grouped by the case's ``org_path`` (the roll-up to child units is a sum of
-those groups). Three things are finished in Python, each over few rows:
+those groups; so are the rows per 承办单位, grouped by ``handling_unit`` in the same
+statement). Three things are finished in Python, each over few rows:
 
 * the facts a period counts one instant at a time (reworks, corrections, improper returns,
   agreements, ladder rises): rows whose instants all lie inside the period (``marks_from`` /
@@ -61,7 +62,9 @@ class Sums:
     """The SQL part of a report: counts per ``org_path``, the overdue open cases, and the cases
     to fold from the record (events at or after ``as_of``)."""
 
-    by_path: dict[str, KpiSet] = field(default_factory=dict)
+    #: counts per (``org_path``, ``handling_unit``): the area where the matter arose and the
+    #: 承办单位 that held the work (None: never given to a unit)
+    by_pair: dict[tuple[str, str | None], KpiSet] = field(default_factory=dict)
     overdue_open: list[CaseFacts] = field(default_factory=list)
     late: list[str] = field(default_factory=list)
 
@@ -76,6 +79,20 @@ class _Cohorts:
         self.registered = _within(F.registered_at, period)
         self.due = _within(F.due_at, period)
         self.closed_in = and_(self.closed, _within(F.closed_at, period))
+        # 化解 in substance (CaseFacts.resolved): the feedback says resolved, the party confirms
+        self.substance = and_(
+            self.closed,
+            F.resolved_tier.is_not(None),
+            F.feedback_resolved.is_(True),
+            F.revisit_contact == "reached",
+            F.problem_solved.is_(True),
+        )
+        self.resolved_in = and_(self.closed_in, self.substance)
+        self.red_open = and_(
+            F.severity == "red",
+            F.registered_at < period.start,
+            or_(self.still_open, F.closed_at >= period.start),
+        )
         self.rated = and_(self.closed_in, F.satisfaction.is_not(None))
         self.evaluated = and_(self.rated, F.eval_excluded.is_(False))
         self.dispatched = _within(F.dispatched_at, period)
@@ -106,9 +123,17 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
         "escalated_up": n(and_(c.registered, F.to_county_at.is_not(None))),
         "due": n(c.due),
         "due_closed": n(and_(c.due, c.closed)),
-        "due_on_time": n(and_(c.due, c.closed, F.closed_at <= F.due_at)),
+        "due_on_time": n(and_(c.due, F.fed_back_at.is_not(None), F.fed_back_at <= F.due_at)),
+        "due_closed_on_time": n(and_(c.due, c.closed, F.closed_at <= F.due_at)),
         "overdue": n(c.overdue),
         "closed": n(c.closed_in),
+        "unverified": n(and_(c.closed_in, F.revisit_contact == "unreachable")),
+        "agreements_due": n(and_(c.closed_in, F.agreement_count > 0)),
+        "agreements_performed": n(
+            and_(c.closed_in, F.agreement_count > 0, F.agreement_performed.is_(True))
+        ),
+        "red_open": n(c.red_open),
+        "red_cleared": n(and_(c.red_open, c.substance)),
         "reopened": n(and_(c.closed_in, F.reopen_count > 0)),
         "reworked": n(and_(c.closed_in, F.rework_count > 0)),
         "revisited": n(c.rated),
@@ -116,6 +141,9 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
         "satisfied": n(and_(c.evaluated, F.satisfaction >= 3)),
         "dispatched": n(c.dispatched),
         "returned": n(and_(c.dispatched, F.return_count > 0)),
+        "responded": n(
+            and_(c.dispatched, F.first_contact_at.is_not(None), F.contact_late.is_(False))
+        ),
         "agreements": n(c.agreed),
         "jc_applied": n(and_(c.agreed, F.jc_count > 0)),
         "rework_events": total(F.rework_count, c.marks_inside),
@@ -125,21 +153,21 @@ def _aggregates(c: _Cohorts) -> dict[str, Any]:
         "supervised_open": n(and_(F.ladder_level >= 1, c.still_open)),
     }
     for tier in TIERS:
-        out[f"tier_{tier}"] = n(and_(c.closed_in, F.resolved_tier == tier))
-    out["other_tiers"] = n(and_(c.closed_in, F.resolved_tier.not_in(TIERS)))
+        out[f"tier_{tier}"] = n(and_(c.resolved_in, F.resolved_tier == tier))
+    out["other_tiers"] = n(and_(c.resolved_in, F.resolved_tier.not_in(TIERS)))
     out["marks_across"] = n(c.marks_across)
     out["overdue_open"] = n(c.overdue_open)
     return out
 
 
 def statement(org_path: str, period: Period, as_of: datetime, dialect: str) -> Any:
-    """The aggregate: one row per ``org_path`` of the facts under ``org_path`` whose every event
-    is before ``as_of``."""
+    """The aggregate: one row per (``org_path``, ``handling_unit``) of the facts under
+    ``org_path`` whose every event is before ``as_of``."""
     aggregates = _aggregates(_Cohorts(period, as_of))
     return (
-        select(F.org_path, *(e.label(name) for name, e in aggregates.items()))
+        select(F.org_path, F.handling_unit, *(e.label(name) for name, e in aggregates.items()))
         .where(under(F.org_path, org_path, dialect), F.last_at < as_of)
-        .group_by(F.org_path)
+        .group_by(F.org_path, F.handling_unit)
     )
 
 
@@ -186,24 +214,26 @@ def sums(session: Session, org_path: str, period: Period, as_of: datetime) -> Su
             setattr(kpis, name, int(row[name] or 0))
         kpis.resolved_by_tier = {tier: int(row[f"tier_{tier}"]) for tier in TIERS}
         kpis.resolved = sum(kpis.resolved_by_tier.values()) + int(row["other_tiers"])
-        out.by_path[row["org_path"]] = kpis
+        out.by_pair[(row["org_path"], row["handling_unit"])] = kpis
         across += row["marks_across"]
         overdue += row["overdue_open"]
         others += row["other_tiers"]
     if across:  # some instants inside the period, some outside: count them one by one
-        found = session.execute(select(F.org_path, F.lists).where(scope, exact, c.marks_across))
-        for path, lists in found:
+        found = session.execute(
+            select(F.org_path, F.handling_unit, F.lists).where(scope, exact, c.marks_across)
+        )
+        for path, unit, lists in found:
             facts = CaseFacts("")
             lists_into(facts, lists)
-            out.by_path[path].add_marks(facts, period)
+            out.by_pair[(path, unit)].add_marks(facts, period)
     if others:
         found = session.execute(
-            select(F.org_path, F.resolved_tier, func.count())
-            .where(scope, exact, c.closed_in, F.resolved_tier.not_in(TIERS))
-            .group_by(F.org_path, F.resolved_tier)
+            select(F.org_path, F.handling_unit, F.resolved_tier, func.count())
+            .where(scope, exact, c.resolved_in, F.resolved_tier.not_in(TIERS))
+            .group_by(F.org_path, F.handling_unit, F.resolved_tier)
         )
-        for path, tier, count in found:
-            by_tier = out.by_path[path].resolved_by_tier
+        for path, unit, tier, count in found:
+            by_tier = out.by_pair[(path, unit)].resolved_by_tier
             by_tier[tier] = by_tier.get(tier, 0) + count
     if overdue:
         found = session.execute(select(TABLE).where(scope, exact, c.overdue_open))

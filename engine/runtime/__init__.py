@@ -12,6 +12,7 @@ from engine.runtime.candidates import Candidate, CandidateResolver, PropertyReso
 from engine.runtime.commands import Engine
 from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.definitions import DefinitionVersion, files_from_paths, validate
+from engine.runtime.forms import FormValidator
 from engine.runtime.intake import next_case_no, report_case
 from engine.runtime.transaction import FINISHED, OPEN_STATES
 
@@ -23,6 +24,7 @@ __all__ = [
     "CommandContext",
     "DefinitionVersion",
     "Engine",
+    "FormValidator",
     "PropertyResolver",
     "TaskListener",
     "files_from_paths",

@@ -7,6 +7,9 @@ Public API:
   handlers; ``resume_clock(case_no, actor)``, ``recompute_deadlines()``.
 * :func:`build_supervision` — from settings: the policy file, the calendar, the default jobs.
 * :class:`SupervisionConfig`, :func:`default_jobs`.
+* The periodic reports as stored: :func:`list_reports`, :func:`get_report`.
+* 零报告: :class:`ZeroReportForm` (the worker's attestation), :func:`my_zero_reports`,
+  :func:`open_for_day` (what the daily ``zero_report_open`` job does on a working day).
 """
 
 from __future__ import annotations
@@ -22,8 +25,17 @@ from engine.settings import Settings
 from engine.storage.database import Database
 from engine.supervision.core import SupervisionConfig
 from engine.supervision.housekeeping import CHANGE_FEED_CRON, change_feed_job
+from engine.supervision.report_reads import KINDS, StoredReport, get_report, list_reports
 from engine.supervision.reports import default_jobs
 from engine.supervision.service import Supervision
+from engine.supervision.zero_reports import (
+    OPEN_CRON,
+    ZeroReportForm,
+    ZeroReportView,
+    my_zero_reports,
+    open_for_day,
+    zero_report_job,
+)
 from engine.workdays import DeadlinePolicy, WorkCalendar
 
 #: Daily, Beijing time: pick up loaded holiday tables, warn the operator (docs/deadlines.md).
@@ -50,6 +62,7 @@ def build_supervision(
         PeriodicJob("audit_anchor", "0 * * * *", anchor_job(settings.secret_key)),
         PeriodicJob("change_feed_prune", CHANGE_FEED_CRON, change_feed_job()),
         PeriodicJob("kpi_catch_up", CATCH_UP_CRON, catch_up_job),
+        PeriodicJob("zero_report_open", OPEN_CRON, zero_report_job(cal)),
     ]
     service = Supervision(
         policy, cal, config=config, db=db, clock=clock, jobs=jobs, refresher=refresher
@@ -59,4 +72,17 @@ def build_supervision(
     return service
 
 
-__all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]
+__all__ = [
+    "KINDS",
+    "StoredReport",
+    "Supervision",
+    "SupervisionConfig",
+    "ZeroReportForm",
+    "ZeroReportView",
+    "build_supervision",
+    "default_jobs",
+    "get_report",
+    "list_reports",
+    "my_zero_reports",
+    "open_for_day",
+]

@@ -1,9 +1,11 @@
 """Periodic work (日排查、周汇总、月研判) stored in ``reports``.
 
-* ``daily_screening`` — per grid: cases reported that day; a grid with none files a 零报告.
+* ``daily_screening`` — per grid: cases reported that day, the grid workers' 零报告 attestations
+  (engine/supervision/zero_reports.py; attested by the worker, never written by the system) and
+  the workers whose attestation is missing on a day the grid reported nothing.
 * ``weekly_summary`` — per township: the previous week's new, closed and overdue cases.
 * ``monthly_analysis`` — per county: the previous month's 研判 listing red, overdue and repeat
-  (reopened) open cases.
+  (reopened) open cases, the month's KPIs and the ranking of 承办单位 for the 通报 (engine/kpi).
 
 Each report is unique per (kind, organisation, period) and inserted with ``ON CONFLICT DO NOTHING``,
 so a job that runs twice (a retry after a crash) writes each report once.
@@ -19,9 +21,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.clock import CHINA, as_utc, in_china
+from engine.kpi import Period, Rate, as_mapping, compute, rank_units
 from engine.scheduler.periodic import PeriodicJob
 from engine.storage.dialects import insert_for
 from engine.storage.models import Case, OrgUnit, Report
+from engine.supervision.zero_reports import of_day
 
 DEFAULT_CRONS = {
     "daily_screening": "0 17 * * *",
@@ -89,11 +93,20 @@ def daily_screening(s: Session, fire_time: datetime, now: datetime) -> None:
                 .order_by(Case.case_no)
             )
         )
+        attestations = of_day(s, grid.id, day)
+        attested = [a for a in attestations if not a.open]
         content = {
             "title": f"{grid.name} {day.isoformat()} 矛盾纠纷日排查",
             "reported": reported,
             "count": len(reported),
-            "zero_report": not reported,
+            # 零报告: only what a grid worker attested; the system writes none
+            "zero_report": bool(attested) and not reported,
+            "attested": [
+                {"user_id": a.user_id, "attested_at": a.attested_at.isoformat(), "note": a.note}
+                for a in attested
+                if a.attested_at is not None
+            ],
+            "missing": [] if reported else [a.user_id for a in attestations if a.open],
         }
         _store(s, "daily_screening", grid.id, day.isoformat(), now, content)
 
@@ -134,14 +147,24 @@ def monthly_analysis(s: Session, fire_time: datetime, now: datetime) -> None:
     period = previous.strftime("%Y-%m")
     for county in _units(s, "county"):
         open_rows = _open_case_rows(s, county.path, now)
+        kpis = compute(s, county.id, Period.parse(period), now)
         content = {
             "title": f"{county.name} {period} 矛盾纠纷月研判",
+            "kpis": {name: _rate(r) for name, r in as_mapping(kpis.total).items()},
+            "ranking": [
+                {"rank": r.rank, "unit": r.unit, "name": r.name, "score": r.score}
+                for r in rank_units((h.unit, h.name, h.kpis) for h in kpis.handlers)
+            ],
             "red": [r for r in open_rows if r["severity"] == "red"],
             "overdue": [r for r in open_rows if r["overdue"]],
             "repeat": [r for r in open_rows if (r["reopen_count"] or 0) > 0],
             "open": len(open_rows),
         }
         _store(s, "monthly_analysis", county.id, period, now, content)
+
+
+def _rate(rate: Rate) -> dict[str, Any]:
+    return {"numerator": rate.numerator, "denominator": rate.denominator, "value": rate.value}
 
 
 def default_jobs(crons: dict[str, str] | None = None) -> Sequence[PeriodicJob]:

@@ -56,6 +56,38 @@ def escalate(unit: str) -> list[StepAt]:
     return [*handling(unit)[:-1], at(sc.feedback(False)), at(sc.review("escalate"))]
 
 
+def unresolved() -> list[StepAt]:
+    """Fed back as not resolved; the review passes it and the party, reached, says the
+    problem is not solved (basically satisfied with the handling): closed, not 化解."""
+    return [
+        *handling("qs-dc-hp-01")[:-1],
+        at(sc.feedback(False)),
+        at(sc.review()),
+        lambda now: sc.revisit(now, 3, problem_solved=False),
+    ]
+
+
+def unreached() -> list[StepAt]:
+    """The party never reached at 回访: three attempts, then closed — not 化解."""
+    return [
+        *handling("qs-xh-sq-01"),
+        at(sc.review()),
+        *[lambda now: sc.revisit(now, None)] * 3,
+    ]
+
+
+def red() -> list[StepAt]:
+    """A red case at the county with its 包案领导, open across a month end."""
+    return [
+        at(sc.screen_red()),
+        lambda now: sc.leader_steps(now)[0],
+        lambda now: sc.leader_steps(now)[1],
+        *handling("qs-rsj"),
+        at(sc.review()),
+        lambda now: sc.revisit(now, 4),
+    ]
+
+
 def mediation() -> list[StepAt]:
     return [
         at(sc.dispatch("qs-dc-hp-02")),
@@ -65,7 +97,8 @@ def mediation() -> list[StepAt]:
         lambda now: sc.mediate(now.date().isoformat(), jc_requested=True),
         sc.judicial_confirmation,
         at(sc.feedback()),
-        *closing(5),
+        at(sc.review()),
+        lambda now: sc.revisit(now, 5, agreement_performed=True),
     ]
 
 
@@ -155,6 +188,9 @@ CASES: dict[str, tuple[str, int, list[StepAt]]] = {
         ],
     ),
     "K-WAIT": ("qs-dc-hp-02", 9, [at(sc.screen())]),
+    "K-UNS": ("qs-dc-hp-01", 1, [at(sc.screen()), *unresolved()]),
+    "K-UNR": ("qs-xh-sq-01", 2, [at(sc.screen()), *unreached()]),
+    "K-RED": ("qs-xh-sq-01", 6, red()),
     "K-INV": (
         "qs-xh-sq-01",
         6,

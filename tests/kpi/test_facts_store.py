@@ -1,7 +1,7 @@
 """The facts table's own paths: the fold in parts, the catch-up for events written without the
 engine, the rebuild (and `bihuan kpi`), retention, cases that moved, a fact the fold cannot read.
 
-The fifteen-case fixture (tests/kpi/fixture.py) writes through ``AuditLog``, so its facts are
+The seventeen-case fixture (tests/kpi/fixture.py) writes through ``AuditLog``, so its facts are
 kept as it writes; the tests take them away or write around the log to make them stale.
 """
 
@@ -108,12 +108,12 @@ def test_a_look_ahead_open_at_a_cut_is_carried_in_the_row() -> None:
 
 def test_catch_up_folds_a_record_written_without_facts(fixture_db: Database) -> None:
     expected = stored(fixture_db)
-    assert expected == folded(fixture_db) and len(expected) == 15
+    assert expected == folded(fixture_db) and len(expected) == 17
     with fixture_db.session() as s:  # as after an upgrade: history, no facts
         s.execute(delete(CaseFactsRow))
         s.execute(delete(KpiWatermark))
     report = reports_agree(fixture_db)
-    assert (report.total.registered, report.total.closed) == (12, 9)
+    assert (report.total.registered, report.total.closed) == (12, 10)
     assert stored(fixture_db) == expected
     # nothing new since: the catch-up is one query
     counted: list[str] = []
@@ -141,7 +141,7 @@ def test_catch_up_folds_only_what_a_row_has_not_seen(fixture_db: Database) -> No
                               "resolved_tier": "village"})  # fmt: skip
         raw_event(s, "B01", 1, day(10, 20), data_after={"status": "REGISTERED", "tier": "grid"})
     report = reports_agree(fixture_db)
-    assert report.total.closed == 10  # A04 closed, by the loader
+    assert report.total.closed == 11  # A04 closed, by the loader
     assert report.total.registered == 13  # B01
     assert stored(fixture_db) == folded(fixture_db)
 
@@ -173,7 +173,7 @@ def test_rebuild_rewrites_every_row(fixture_db: Database) -> None:
             TABLE.insert().values(to_row(Fold.start("GONE").feed([])) | {"last_at": day(10, 1)})
         )
     assert stored(fixture_db) != expected
-    assert rebuild(fixture_db, batch=4) == 15
+    assert rebuild(fixture_db, batch=4) == 17
     assert stored(fixture_db) == expected  # GONE (no events) is deleted
     reports_agree(fixture_db)
 
@@ -212,9 +212,9 @@ def test_a_case_that_moved_after_the_period_counts_where_it_was(fixture_db: Data
         assert (row.org_path, row.moved_at) == ("/c/t2/v3/", day(11, 3))
     report = reports_agree(fixture_db)
     units = {u.org_path: u.kpis for u in report.units}
-    assert (units["/c/t1/"].closed, units["/c/t2/"].closed) == (5, 4)  # as before the move
+    assert (units["/c/t1/"].closed, units["/c/t2/"].closed) == (6, 4)  # as before the move
     town1 = reports_agree(fixture_db, "/c/t1/")
-    assert town1.total.closed == 5
+    assert town1.total.closed == 6
     november = reports_agree(fixture_db, "/c/t2/", Period.parse("2026-11"))
     assert november.total.registered == 0  # A01 is in t2 now, registered in October
 
@@ -249,7 +249,7 @@ def test_the_kpi_commands(fixture_db: Database, monkeypatch: pytest.MonkeyPatch)
     runner = CliRunner()
     rebuilt = runner.invoke(app, ["kpi", "rebuild", "--batch", "6"])
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert "15 case(s) folded" in rebuilt.output
+    assert "17 case(s) folded" in rebuilt.output
     assert stored(fixture_db) == expected
     caught = runner.invoke(app, ["kpi", "catch-up"])
     assert caught.exit_code == 0, caught.output

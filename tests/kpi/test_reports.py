@@ -34,18 +34,21 @@ def test_report_files(fixture_db: Database, tmp_path: Path) -> None:
         "## 一、总体情况",
         "## 二、化解层级分布",
         "## 三、各单位情况",
-        "## 四、超期未办结案件",
-        "## 五、近六个月趋势",
-        "## 六、口径说明",
+        "## 四、承办单位排名（月度通报）",
+        "## 五、超期未办结案件",
+        "## 六、近六个月趋势",
+        "## 七、口径说明",
     ):
         assert section in text, section
-    assert "| 按期办结率 | 60.0% | 6/10 |" in text
-    assert "| 村(社区) | 5 | 55.6% | ≥70% | 未达标 |" in text
+    assert "| 按期办结率 | 72.7% | 8/11 |" in text
+    assert "| 化解率 | 60.0% | 6/10 |" in text
+    assert "| 村(社区) | 3 | 50.0% | ≥70% | 未达标 |" in text
+    assert "| 1 | U-C | 90.0 |" in text and "| 3 | U-B | 53.0 |" in text
     assert "| A14 |" in text
     with files.csv.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["路径"] for r in rows] == ["/c/", "/c/t1/", "/c/t2/"]
-    assert rows[0]["超期数"] == "4" and rows[0]["按期办结率"] == "0.6000"
+    assert rows[0]["超期数"] == "4" and rows[0]["按期办结率"] == "0.7273"
     assert {p.name for p in files.charts} == {
         "overdue_by_unit.png",
         "resolution_tiers.png",
@@ -63,7 +66,7 @@ def test_cli(fixture_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     result = runner.invoke(app, ["audit", "anchor"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["audit", "verify"])
-    assert result.exit_code == 0 and "15 case(s)" in result.output, result.output
+    assert result.exit_code == 0 and "17 case(s)" in result.output, result.output
     result = runner.invoke(app, ["audit", "timeline", "A09"])
     assert result.exit_code == 0 and "重办次数：0 → 1" in result.output, result.output
     out = tmp_path / "a.jsonl"
@@ -83,8 +86,8 @@ def test_cli(fixture_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ],
     )
     assert result.exit_code == 0, result.output
-    # A15: instance_started, case_updated, dispatch_corrected, case_updated
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 4
+    # A15: instance_started, case_updated, dispatch_corrected, task_completed, case_updated
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 5
     result = runner.invoke(
         app, ["report", "--org", "/c/", "--period", "2026-10", "--out", str(tmp_path)]
     )

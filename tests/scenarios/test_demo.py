@@ -11,7 +11,7 @@ from demo.seed import DEMO_CASES, seed_demo
 from engine.clock import ManualClock
 from engine.settings import Settings
 from engine.storage.database import Database
-from engine.storage.models import AuditEvent, Case, HumanTask, UserRole
+from engine.storage.models import AuditEvent, Case, HumanTask, UserRole, ZeroReport
 
 
 def inbox(db: Database, user: str) -> list[tuple[str, str]]:
@@ -35,6 +35,8 @@ def test_demo_cases_in_different_states_and_seeding_twice_changes_nothing(
     out = io.StringIO()
     seed_demo(settings, Console(file=out, width=120), clock=clock)
     assert "8 demo case(s) created" in out.getvalue()
+    # today (a Monday) each grid worker has a 零报告 to attest, none attested by the system
+    assert "零报告 opened for 2026-03-02" in out.getvalue()
     db = Database(settings.database_url)
     try:
         with db.session() as s:
@@ -57,6 +59,10 @@ def test_demo_cases_in_different_states_and_seeding_twice_changes_nothing(
         assert cases["DEMO-2026-0001"].satisfaction == 4
         assert cases["DEMO-2026-0004"].case_leader == "leader01"
         assert cases["DEMO-2026-0004"].severity == "red"
+        with db.session() as s:
+            zero = list(s.scalars(select(ZeroReport)))
+        assert {z.user_id for z in zero} >= {"grid01", "grid02"}
+        assert all(z.attested_at is None and z.day == "2026-03-02" for z in zero)
         with db.session() as s:
             extended = s.scalar(
                 select(func.count())

@@ -183,4 +183,11 @@ export const api = {
   auditExport: (query: Query) => requestBlob("/audit/export", { query, accept: "text/csv" }),
   verify: (caseNo?: string) => request<T.VerifyOut>("/audit/verify", { query: { case_no: caseNo } }),
   kpis: (period: string, org?: string) => request<T.KpiReportOut>("/kpis", { query: { period, org } }),
+
+  // periodic reports (日排查·周汇总·月研判) and the grid worker's 零报告
+  periodicReports: (query: Query) => request<T.ReportSummaryOut[]>("/reports", { query }),
+  periodicReport: (id: number) => request<T.ReportOut>(`/reports/${id}`),
+  zeroReports: (state: "open" | "all" = "open") => request<T.ZeroReportOut[]>("/zero-reports", { query: { state } }),
+  attestZeroReport: (id: number, body: Record<string, unknown>) =>
+    request<T.ZeroReportOut>(`/zero-reports/${id}/attest`, { body }),
 };

@@ -526,7 +526,8 @@ export interface paths {
         };
         /**
          * Kpis
-         * @description The KPIs of a unit (with a row per child unit) for a month, quarter or year.
+         * @description The KPIs of a unit for a month, quarter or year: with a row per child unit (where the
+         *     matter arose), a row per 承办单位 (who held the work) and the units' ranking (通报).
          */
         get: operations["kpis_api_v1_kpis_get"];
         put?: never;
@@ -571,6 +572,46 @@ export interface paths {
          *     ``ui:options.kinds`` and ``scope`` map to ``kind`` and ``scope``).
          */
         get: operations["list_orgs_api_v1_orgs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reports
+         * @description The stored reports of the units in the caller's jurisdiction, newest period first.
+         */
+        get: operations["list_reports_api_v1_reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Report
+         * @description One report with its content (the figures and the case lists).
+         */
+        get: operations["get_report_api_v1_reports__report_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -739,6 +780,47 @@ export interface paths {
          * @description Add a user with roles in units (409 if the id is taken).
          */
         post: operations["create_user_api_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zero-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Zero Reports
+         * @description The caller's 零报告 (a grid worker's, one per grid and working day): ``open`` — today's
+         *     still to attest; ``all`` — the last 60.
+         */
+        get: operations["my_zero_reports_api_v1_zero_reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/zero-reports/{report_id}/attest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attest Zero Report
+         * @description Attest "nothing to report today" (forms/zero_report.schema.json); once, by the worker.
+         */
+        post: operations["attest_zero_report_api_v1_zero_reports__report_id__attest_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1327,6 +1409,28 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * HandlerKpisOut
+         * @description One 承办单位's figures over the cases it held in the report's area.
+         */
+        HandlerKpisOut: {
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Name */
+            name: string;
+            /** Rates */
+            rates: {
+                [key: string]: components["schemas"]["RateOut"];
+            };
+            /** Resolved By Tier */
+            resolved_by_tier: {
+                [key: string]: number;
+            };
+            /** Unit */
+            unit: string;
+        };
         /** Health */
         Health: {
             /**
@@ -1392,6 +1496,11 @@ export interface components {
              * Format: date-time
              */
             as_of: string;
+            /**
+             * Handlers
+             * @description by the 承办单位 that held the work
+             */
+            handlers: components["schemas"]["HandlerKpisOut"][];
             /** Name */
             name: string;
             /** Org Path */
@@ -1400,8 +1509,13 @@ export interface components {
             overdue_open: string[];
             /** Period */
             period: string;
+            /** Ranking */
+            ranking: components["schemas"]["RankedOut"][];
             total: components["schemas"]["KpiSetOut"];
-            /** Units */
+            /**
+             * Units
+             * @description by the area where the matter arose
+             */
             units: components["schemas"]["UnitKpisOut"][];
         };
         /** KpiSetOut */
@@ -1513,6 +1627,20 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * RankedOut
+         * @description A 承办单位's place in the monthly 通报 ranking (docs/kpis.md gives the score).
+         */
+        RankedOut: {
+            /** Name */
+            name: string;
+            /** Rank */
+            rank: number | null;
+            /** Score */
+            score: number | null;
+            /** Unit */
+            unit: string;
+        };
         /** RateOut */
         RateOut: {
             /** Denominator */
@@ -1543,6 +1671,62 @@ export interface components {
         ReasonIn: {
             /** Reason */
             reason: string;
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Content */
+            content: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description daily_screening | weekly_summary | monthly_analysis
+             */
+            kind: string;
+            /** Org Id */
+            org_id: string;
+            /** Org Name */
+            org_name: string;
+            /**
+             * Period
+             * @description 2026-10-15 (day), 2026-W42 (week), 2026-10 (month)
+             */
+            period: string;
+            /** Title */
+            title: string;
+        };
+        /** ReportSummaryOut */
+        ReportSummaryOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description daily_screening | weekly_summary | monthly_analysis
+             */
+            kind: string;
+            /** Org Id */
+            org_id: string;
+            /** Org Name */
+            org_name: string;
+            /**
+             * Period
+             * @description 2026-10-15 (day), 2026-W42 (week), 2026-10 (month)
+             */
+            period: string;
+            /** Title */
+            title: string;
         };
         /**
          * StartFormOut
@@ -1777,6 +1961,33 @@ export interface components {
             ok: boolean;
             /** Problems */
             problems: components["schemas"]["ChainProblemOut"][];
+        };
+        /**
+         * ZeroReportOut
+         * @description A grid worker's 零报告 for one working day: open until the worker attests it.
+         */
+        ZeroReportOut: {
+            /** Attested At */
+            attested_at: string | null;
+            /** Day */
+            day: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /** Id */
+            id: number;
+            /** Note */
+            note: string | null;
+            /** Open */
+            open: boolean;
+            /** Org Id */
+            org_id: string;
+            /** Org Name */
+            org_name: string;
+            /** User Id */
+            user_id: string;
         };
     };
     responses: never;
@@ -4606,6 +4817,179 @@ export interface operations {
             };
         };
     };
+    list_reports_api_v1_reports_get: {
+        parameters: {
+            query?: {
+                kind?: ("daily_screening" | "weekly_summary" | "monthly_analysis") | null;
+                org?: string | null;
+                period?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportSummaryOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_report_api_v1_reports__report_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     inbox_api_v1_tasks_get: {
         parameters: {
             query?: {
@@ -5417,6 +5801,200 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    my_zero_reports_api_v1_zero_reports_get: {
+        parameters: {
+            query?: {
+                state?: "open" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZeroReportOut"][];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Content */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    attest_zero_report_api_v1_zero_reports__report_id__attest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZeroReportOut"];
                 };
             };
             /** @description Bad Request */

@@ -39,6 +39,9 @@ export type OrgOut = S["OrgOut"];
 export type DirectoryUserOut = S["DirectoryUserOut"];
 
 export type StartFormOut = S["StartFormOut"];
+export type ReportSummaryOut = S["ReportSummaryOut"];
+export type ReportOut = S["ReportOut"];
+export type ZeroReportOut = S["ZeroReportOut"];
 
 export type JsonObject = Record<string, unknown>;
 

@@ -13,6 +13,7 @@ import { CasesPage } from "../pages/Cases";
 import { CasePage } from "../pages/Case";
 import { SupervisionPage } from "../pages/Supervision";
 import { DashboardPage } from "../pages/Dashboard";
+import { PeriodicPage } from "../pages/Periodic";
 import { AuditPage } from "../pages/Audit";
 import { AdminPage } from "../pages/Admin";
 import { DevFormsPage } from "../pages/DevForms";
@@ -33,6 +34,7 @@ function Nav({ route }: { route: Route }) {
     { path: "cases", label: "案件", show: can.readCases },
     { path: "supervision", label: "督办", show: can.supervise },
     { path: "dashboard", label: "统计", show: can.kpis },
+    { path: "reports", label: "报表", show: can.reports },
     { path: "audit", label: "审计", show: can.audit },
     { path: "designer", label: "流程", show: true },
     { path: "admin", label: "管理", show: can.admin },
@@ -90,6 +92,8 @@ function Screen({ route }: { route: Route }): ReactNode {
       return <SupervisionPage />;
     case "dashboard":
       return <DashboardPage />;
+    case "reports":
+      return <PeriodicPage route={route} />;
     case "audit":
       return <AuditPage />;
     case "admin":

@@ -20,6 +20,7 @@ const NON_CASE = new Set(["designer", "admin"]);
 const REPORTERS = ["grid_worker", "village_cmte", "township_center", "county_center"];
 const CENTRE_STAFF = ["township_center", "county_center", "supervisor"];
 const AUDIT_READERS = ["auditor", "supervisor", "township_center", "county_center"];
+const REPORT_READERS = [...AUDIT_READERS, "village_cmte", "grid_worker"];
 
 export function roleSets(roles: Set<string>) {
   const any = (list: string[]) => list.some((r) => roles.has(r));
@@ -33,6 +34,8 @@ export function roleSets(roles: Set<string>) {
     supervise: any(CENTRE_STAFF) || roles.has("case_leader"),
     audit: any(AUDIT_READERS),
     kpis: any(AUDIT_READERS),
+    reports: any(REPORT_READERS),
+    attest: roles.has("grid_worker"),
     design: roles.has("designer"),
     admin: roles.has("admin"),
   };

@@ -1,5 +1,6 @@
 // 统计 KPI dashboard over GET /kpis for a period and an organisation: trend by month, tier
-// distribution of resolved cases, 按期办结率 by unit, and the headline rates.
+// distribution of resolved cases, 按期办结率 by unit, the headline rates, and the ranking of
+// 承办单位 (who held the work) for the monthly 通报.
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { KpiReportOut } from "../api/types";
@@ -88,7 +89,7 @@ export function DashboardPage() {
             {report.total.counts.closed ?? 0} 件 · 超期 {report.total.counts.overdue ?? 0} 件
           </p>
           <div className="row" data-testid="kpi-headline">
-            {["按期办结率", "办结率", "超期率", "化解率", "满意率"].map((k) => (
+            {["按期办结率", "办结率", "超期率", "化解率", "满意率", "响应率"].map((k) => (
               <div className="card" key={k} style={{ minWidth: 120 }}>
                 <div className="muted">{k}</div>
                 <div style={{ fontSize: "1.4rem", fontWeight: 600 }}>{pct(rates[k]?.value)}</div>
@@ -121,6 +122,39 @@ export function DashboardPage() {
               })}
             />
           </div>
+          {report.ranking.length > 0 && (
+            <div className="card">
+              <h2>承办单位排名（月度通报）</h2>
+              <p className="muted">得分 = 按期办结率×50 + 化解率×30 + (1−返工率)×10 + 督办扣分后的10分（见 docs/kpis.md）。</p>
+              <table data-testid="kpi-ranking">
+                <thead>
+                  <tr>
+                    <th>名次</th>
+                    <th>承办单位</th>
+                    <th>得分</th>
+                    <th>按期办结率</th>
+                    <th>化解率</th>
+                    <th>超期</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {report.ranking.map((r) => {
+                    const h = report.handlers.find((x) => x.unit === r.unit);
+                    return (
+                      <tr key={r.unit}>
+                        <td>{r.rank ?? "—"}</td>
+                        <td>{r.name}</td>
+                        <td>{r.score === null ? "—" : r.score.toFixed(1)}</td>
+                        <td>{pct(h?.rates["按期办结率"]?.value)}</td>
+                        <td>{pct(h?.rates["化解率"]?.value)}</td>
+                        <td>{h?.counts.overdue ?? 0}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          )}
           {report.overdue_open.length > 0 && (
             <div className="card">
               <h2>超期未办结</h2>

@@ -8,6 +8,7 @@ import { errorText, fmtTime, SEVERITY, TIER } from "../app/format";
 import { href, navigate, type Route } from "../app/router";
 import { useSession } from "../app/session";
 import { Banner, Due, Loading, SeverityBadge } from "../components/bits";
+import { ZeroReports } from "./ZeroReports";
 
 type Scope = "candidate" | "mine" | "jurisdiction";
 const DAY = 24 * 3600 * 1000;
@@ -84,6 +85,7 @@ export function InboxPage({ route }: { route: Route }) {
   return (
     <section>
       <h1>待办</h1>
+      {can.attest && <ZeroReports />}
       <div className="chips" role="group" aria-label="视图">
         {chip(scope === "mine", "我的", { scope: "mine" }, "scope-mine")}
         {chip(scope === "candidate", "本单位待领", { scope: "candidate" }, "scope-candidate")}

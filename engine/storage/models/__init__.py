@@ -15,7 +15,7 @@ from engine.storage.models.cases import Case, HumanTask, TaskComment
 from engine.storage.models.definitions import Bundle, BundleFile, Definition, Instance, MessageWait
 from engine.storage.models.evidence import Attachment
 from engine.storage.models.feed import ChangeEvent, IdempotencyRecord, Notification
-from engine.storage.models.kpi import CaseFactsRow, KpiWatermark, Report
+from engine.storage.models.kpi import CaseFactsRow, KpiWatermark, Report, ZeroReport
 from engine.storage.models.orgs import OrgUnit, User, UserRole
 from engine.storage.models.scheduling import DueItem, Firing, SchedulerLease
 
@@ -50,4 +50,5 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
+    "ZeroReport",
 ]

@@ -53,6 +53,15 @@ class CaseFactsRow(Base):
     marks_from: Mapped[datetime | None]
     marks_to: Mapped[datetime | None]
     lists: Mapped[dict[str, Any] | None] = mapped_column(NullableJson)
+    # the 承办单位 and the round's feedback, 回访 and first contact (migration 0009)
+    handling_unit: Mapped[str | None] = mapped_column(String(64))
+    fed_back_at: Mapped[datetime | None]
+    feedback_resolved: Mapped[bool | None] = mapped_column(Boolean)
+    revisit_contact: Mapped[str | None] = mapped_column(String(16))
+    problem_solved: Mapped[bool | None] = mapped_column(Boolean)
+    agreement_performed: Mapped[bool | None] = mapped_column(Boolean)
+    first_contact_at: Mapped[datetime | None]
+    contact_late: Mapped[bool | None] = mapped_column(Boolean)
     __table_args__ = (
         Index(
             "ix_case_facts_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"}
@@ -79,3 +88,22 @@ class Report(Base):
     created_at: Mapped[datetime]
     content: Mapped[dict[str, Any]]
     __table_args__ = (UniqueConstraint("kind", "org_id", "period", name="uq_reports_period"),)
+
+
+class ZeroReport(Base):
+    """A grid worker's 零报告 for one working day: opened by the scheduler, attested by the
+    worker ("nothing to report today"); ``attested_at`` stays NULL until the worker does."""
+
+    __tablename__ = "zero_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64))  # the grid
+    user_id: Mapped[str] = mapped_column(String(64))  # the grid worker
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, Beijing
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attested_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(String(2000))
+    __table_args__ = (
+        UniqueConstraint("org_id", "user_id", "day", name="uq_zero_reports_day"),
+        Index("ix_zero_reports_user", "user_id", "attested_at"),
+    )

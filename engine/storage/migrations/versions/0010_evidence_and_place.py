@@ -1,7 +1,7 @@
 """evidence and place: attachments, and a case's coordinates and address
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-03 22:00:00
 
 * ``attachments``: one row per file attached to a case (or to a task's submission); the bytes
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
