@@ -42,9 +42,7 @@ _HASHED_CONTAINERS: Final[tuple[type, ...]] = (
     type({}.keys()),
     type({}.items()),
 )
-_CHEAP_KINDS: Final = frozenset(
-    {float, bool, type(None), complex, datetime, date, timedelta}
-)
+_CHEAP_KINDS: Final = frozenset({float, bool, type(None), complex, datetime, date, timedelta})
 
 
 def hash_flood(items: Iterable[Any]) -> str | None:
@@ -88,7 +86,7 @@ def cheap(value: Any) -> bool:
     if kind is str or kind is bytes:
         return len(value) <= _CHEAP_LENGTH
     if kind is int:
-        return -_CHEAP_INT < value < _CHEAP_INT
+        return bool(-_CHEAP_INT < value < _CHEAP_INT)
     return kind in _CHEAP_KINDS
 
 

@@ -87,6 +87,7 @@ _SIZED: Final[frozenset[type]] = frozenset({str, bytes, list, tuple, dict, set, 
 _SEQUENCES: Final = (str, bytes, list, tuple)
 _INTS: Final[frozenset[type]] = frozenset({int, bool})
 _LOG2_10: Final = math.log2(10)
+_SCAN_WORK: Final = MAX_DIVISION_WORK
 _NUMBERS: Final[frozenset[type]] = frozenset({int, bool, float})
 
 
@@ -392,7 +393,7 @@ _SET_OPS: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "-": operator.sub,
     "&": operator.and_,
 }
-_HASHED: Final = (set, frozenset, dict, type({}.keys()), type({}.items()))
+_HASHED: Final[tuple[type, ...]] = (set, frozenset, dict, type({}.keys()), type({}.items()))
 _IN_PLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "+": operator.iadd,
     "|": operator.ior,
@@ -687,12 +688,11 @@ class Run:
     def _strip_method(self, obj: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(chars: Any = None) -> Any:
             # CPython looks each stripped character up in ``chars`` by a linear scan.
-            if type(chars) is str and len(chars) > 64:
-                if len(obj) * len(chars) > MAX_DIVISION_WORK:
-                    raise LimitExceeded(
-                        f"strip() of {len(obj)} characters with {len(chars)} characters to "
-                        "remove is too much work (use fewer distinct characters)"
-                    )
+            if type(chars) is str and len(chars) > 64 and len(obj) * len(chars) > _SCAN_WORK:
+                raise LimitExceeded(
+                    f"strip() of {len(obj)} characters with {len(chars)} characters to "
+                    "remove is too much work (use fewer distinct characters)"
+                )
             return method(chars)
 
         return guarded
@@ -840,12 +840,15 @@ class Run:
         return result
 
     def _check_division(self, left_bits: int, right_bits: float) -> None:
-        if left_bits > 4096 and right_bits > 4096:
-            if division_cost(left_bits, int(right_bits)) > MAX_DIVISION_WORK:
-                raise LimitExceeded(
-                    f"dividing a {left_bits}-bit number by a {right_bits:.0f}-bit number "
-                    "is too much work"
-                )
+        if (
+            left_bits > 4096
+            and right_bits > 4096
+            and division_cost(left_bits, int(right_bits)) > MAX_DIVISION_WORK
+        ):
+            raise LimitExceeded(
+                f"dividing a {left_bits}-bit number by a {right_bits:.0f}-bit number "
+                "is too much work"
+            )
 
     def _check_bits(self, bits: float) -> None:
         if bits > self.max_int_bits:
@@ -1081,7 +1084,7 @@ class Run:
                 raise LimitExceeded(
                     f"zip() would make {size} elements; the limit is {self.allocation_limit}"
                 )
-        return zip(*iterables, **kwargs)
+        return zip(*iterables, **kwargs)  # noqa: B905 - zip's own meaning
 
     def safe_isinstance(self, obj: Any, kinds: Any) -> bool:
         return isinstance(obj, self._types(kinds))
