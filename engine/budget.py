@@ -22,9 +22,19 @@ class ModelBudget:
     mi_cardinality: int = 500
     """Instances of one multi-instance activity."""
     timer_years: int = 10
-    """The farthest a timer may point ahead: a duration's length, a date's distance, a cycle's span."""
+    """The farthest a timer may point ahead: a duration's length, a date's distance, a cycle's
+    span."""
     timer_repeats: int = 1_000
     """Repetitions of a ``timeCycle`` (``R<n>/…``); an unbounded cycle counts as this many."""
+    command_seconds: float = 5.0
+    """Wall time one command may spend in the engine (stepping and scripts) before it is
+    stopped and rolled back; below SQLite's 10 s busy timeout, so writers queued behind it
+    (sign-in included) wait instead of failing."""
+
+    def __post_init__(self) -> None:
+        for name in ("engine_steps", "loop_maximum", "mi_cardinality", "command_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"the work budget's {name} must be positive")
 
 
 DEFAULT_BUDGET = ModelBudget()

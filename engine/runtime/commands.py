@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import SYSTEM, Actor
+from engine.budget import DEFAULT_BUDGET, ModelBudget
 from engine.clock import Clock, SystemClock, as_utc
 from engine.errors import (
     Conflict,
@@ -39,6 +40,7 @@ from engine.spiff import (
     SandboxScriptEngine,
     Workflow,
     engine_time,
+    metered,
 )
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, TaskComment
@@ -57,6 +59,7 @@ class Engine(Transaction):
         listeners: Sequence[TaskListener] = (),
         limits: Limits | None = None,
         helpers: Mapping[str, Callable[..., Any]] | None = None,
+        budget: ModelBudget | None = None,
     ) -> None:
         self.db = db
         self.clock: Clock = clock or SystemClock()
@@ -65,6 +68,7 @@ class Engine(Transaction):
         all_helpers = {**make_helpers(self.clock.now), **(helpers or {})}
         self.sandbox = Sandbox(helpers=all_helpers, limits=limits)
         self.script_engine = SandboxScriptEngine(self.sandbox)
+        self.budget = budget or DEFAULT_BUDGET
         self.cache = defs.DefinitionCache()
         self.workflows = WorkflowCache()
         self._definitions: dict[int, Definition] = {}
@@ -103,7 +107,7 @@ class Engine(Transaction):
             # Engine-owned fields join after validation: the number and who reported it.
             start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
             restored = self.cache.spec(definition)
-            with engine_time(lambda: now):
+            with engine_time(lambda: now), metered(self.budget):
                 wf = Workflow.start(restored, start_data, self.script_engine)
                 instance = self._record_start(
                     s, now, actor, definition, business_key, start_data, wf

@@ -416,12 +416,16 @@ class Run:
         max_size: int,
         attributes: dict[type, dict[str, str]],
         mutable: bool,
+        deadline: float | None = None,
     ) -> None:
         self.max_steps = max_steps
         self.max_size = max_size
         self.max_int_bits = max(max_size, 64)
         self.timeout_seconds = timeout_seconds
-        self.deadline = time.monotonic() + timeout_seconds
+        own = time.monotonic() + timeout_seconds
+        # An outer deadline (the running command's) may end the evaluation earlier.
+        self.outer_deadline = deadline is not None and deadline < own
+        self.deadline = deadline if deadline is not None and deadline < own else own
         self.steps = 0
         self.allocated = 0
         self.allocation_limit = _ALLOCATION_FACTOR * max_size
@@ -442,6 +446,8 @@ class Run:
                 self.exceeded = (
                     f"too many steps: more than {self.max_steps} loop iterations and calls"
                 )
+            elif self.outer_deadline:
+                self.exceeded = "stopped: the command's time budget ran out"
             else:
                 self.exceeded = f"took longer than the limit of {self.timeout_seconds:g} seconds"
         raise LimitExceeded(self.exceeded)

@@ -120,7 +120,7 @@ class Sandbox:
 
     # -- running -------------------------------------------------------------------------------
 
-    def _run(self, mode: Literal["eval", "exec"]) -> Run:
+    def _run(self, mode: Literal["eval", "exec"], deadline: float | None) -> Run:
         limits = self.limits
         return Run(
             max_steps=limits.max_steps,
@@ -128,6 +128,7 @@ class Sandbox:
             max_size=limits.max_size,
             attributes=self._attributes[mode],
             mutable=mode == "exec",
+            deadline=deadline,
         )
 
     def _environment(self, guards: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,10 +137,15 @@ class Sandbox:
         env.update(guards)  # last: task data can never replace a guard
         return env
 
-    def evaluate(self, source: str, context: Mapping[str, Any]) -> Any:
-        """Evaluate an expression against ``context`` (read-only) and return its value."""
+    def evaluate(
+        self, source: str, context: Mapping[str, Any], *, deadline: float | None = None
+    ) -> Any:
+        """Evaluate an expression against ``context`` (read-only) and return its value.
+
+        ``deadline`` (``time.monotonic()`` based): an outer limit, e.g. the running command's,
+        that ends the evaluation earlier than its own time limit would."""
         code = self.compile(source, "eval")
-        run = self._run("eval")
+        run = self._run("eval", deadline)
         env = self._environment(run.guards(), context)
         try:
             result = eval(code, env)
@@ -155,7 +161,9 @@ class Sandbox:
             raise self._runtime_error(exc, code.co_filename) from None
         return result
 
-    def execute(self, source: str, context: dict[str, Any]) -> None:
+    def execute(
+        self, source: str, context: dict[str, Any], *, deadline: float | None = None
+    ) -> None:
         """Run a script; assignments update ``context`` (the task data) in place.
 
         New or changed names holding data are written back (functions are not; datetimes are
@@ -164,7 +172,7 @@ class Sandbox:
         written back if the script fails (changes made in place to lists and dicts remain).
         """
         code = self.compile(source, "exec")
-        run = self._run("exec")
+        run = self._run("exec", deadline)
         guards = run.guards()
         env = self._environment(guards, context)
         try:

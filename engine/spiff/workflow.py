@@ -22,7 +22,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import NoMessageWaiting, ScriptError
+from engine.errors import BihuanError, NoMessageWaiting, ScriptError
+from engine.spiff.metering import budget_error, current_meter
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
 
@@ -98,9 +99,15 @@ def _is_completed(wf: BpmnWorkflow) -> bool:
     return bool(wf.is_completed())
 
 
-def _wrap(exc: SpiffWorkflowException) -> ScriptError:
-    where = ""
+def _wrap(exc: SpiffWorkflowException) -> BihuanError:
+    over = budget_error(exc)
+    if over is not None:
+        return over
     task = getattr(exc, "task", None)
+    meter = current_meter()
+    if meter is not None and meter.expired():
+        return meter.timeout(task)  # a script stopped at the command's deadline
+    where = ""
     if task is not None:
         where = f" at element {_element_id(task)}"
     line = getattr(exc, "line_number", None)
@@ -168,6 +175,9 @@ class Workflow:
         self._moved = True
 
     def _transition(self, task: Any) -> None:
+        meter = current_meter()
+        if meter is not None:
+            meter.engine_step(task)
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id and not getattr(spec, "manual", False):
