@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    LoopTask,
     MultiInstanceTask,
     StandardLoopTask,
 )
@@ -42,7 +43,12 @@ _METER: contextvars.ContextVar[Meter | None] = contextvars.ContextVar(
 def _element(task: Any) -> tuple[str, str]:
     spec = task.task_spec
     element_id = str(getattr(spec, "bpmn_id", None) or spec.name)
-    return element_id, str(getattr(spec, "bpmn_name", None) or "")
+    name = getattr(spec, "bpmn_name", None)
+    if not name and isinstance(spec, LoopTask):
+        # A loop or multi-instance wrapper: the element's name is on the activity it repeats.
+        inner = task.workflow.spec.task_specs.get(spec.task_spec)
+        name = getattr(inner, "bpmn_name", None)
+    return element_id, str(name or "")
 
 
 def _named(element_id: str, name: str) -> str:
@@ -176,7 +182,7 @@ def _metered_loop_child(self: Any, my_task: Any) -> Any:
 def _metered_instance(self: Any, my_task: Any, item: Any, key_or_index: Any = None) -> Any:
     meter = _METER.get()
     if meter is not None:
-        meter.instance(my_task, len(my_task.children))
+        meter.instance(my_task, sum(1 for _ in self._instances(my_task)))
     return _multi_create_child(self, my_task, item, key_or_index)
 
 
