@@ -70,7 +70,7 @@ class LimitExceeded(Refused):
 MAX_DEPTH: Final = 100
 """Deepest nesting of containers a value may have (task data must stay JSON-serialisable)."""
 
-_BULK: Final = 1024
+_BULK: Final = 64
 """Results at least this big are charged to the allocation budget."""
 
 _ALLOCATION_FACTOR: Final = 4

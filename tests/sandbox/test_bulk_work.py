@@ -50,6 +50,8 @@ CASES: dict[str, tuple[str, str]] = {
     "dict_update": (COLLIDING + "x = {}\nx.update(zip(L, L))", HASH),
     "dict_views": (COLLIDING + "d = {}\nfor k in L[:200]:\n    d[k] = 1\nx = d.keys() | L", HASH),
     "unique_helper": (COLLIDING + "x = unique(L)", HASH),
+    "tuples_of_colliding": (COLLIDING + "x = set([(k, 'a') for k in L])", HASH),
+    "frozensets_as_keys": (COLLIDING + "x = dict([(frozenset([k]), 1) for k in L])", HASH),
     # scans compare a long operand with every item
     "in_list_big_int": (BIG + "L = [B] * 900000\nx = (B + 1) in L", TOO_BIG),
     "in_list_text": (LONG_TEXT + "L = [s] * 900000\nx = t2 in L", TOO_BIG),
@@ -90,6 +92,10 @@ CASES: dict[str, tuple[str, str]] = {
     "strip": ("sep = 'a' * 499999 + 'b'\nx = ('b' * 499999).strip(sep)", DIVISION),
     "lstrip": ("sep = 'a' * 499999 + 'b'\nx = ('b' * 499999).lstrip(sep)", DIVISION),
     "rstrip": ("sep = 'a' * 499999 + 'b'\nx = ('b' * 499999).rstrip(sep)", DIVISION),
+    # many medium containers: each under the size limit, together over the allocation budget
+    "many_lists": ("x = [[0] * 1000 for i in range(100000)]", "in bulk"),
+    "many_tuples": ("x = [(i,) * 100 for i in range(100000)]", "in bulk"),
+    "many_strings": ("x = [str(i) * 100 for i in range(100000)]", "in bulk"),
     # conversions whose result is over the size limit
     "int_of_hex": ("x = int('f' * 300000, 16)", "bits is not allowed"),
 }
