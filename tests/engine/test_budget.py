@@ -161,3 +161,24 @@ def test_a_command_over_its_wall_time_is_stopped_and_leaves_no_case(
     # The engine keeps serving: the same start with little work succeeds.
     slow.start("budget_spin", "T-2", {"warm": 10, "stop": 1}, ALICE)
     assert instance(db, "T-2").status == "running"
+
+
+def test_the_budget_comes_from_settings() -> None:
+    from pydantic import ValidationError
+
+    from engine.bootstrap import budget_from
+    from engine.settings import Settings
+
+    settings = Settings(
+        budget_engine_steps=7,
+        budget_loop_maximum=8,
+        budget_mi_cardinality=9,
+        budget_command_seconds=1.5,
+    )
+    budget = budget_from(settings)
+    assert (budget.engine_steps, budget.loop_maximum, budget.mi_cardinality) == (7, 8, 9)
+    assert budget.command_seconds == 1.5
+    with pytest.raises(ValidationError):
+        Settings(budget_engine_steps=0)
+    with pytest.raises(ValueError):
+        ModelBudget(mi_cardinality=-1)

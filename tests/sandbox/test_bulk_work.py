@@ -8,6 +8,7 @@ whose guard is missing fails (it ends on the time limit, or not at all) instead 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -182,3 +183,15 @@ def _shared_tree(depth: int) -> Any:
     for _ in range(depth):
         tree = (tree, tree)
     return tree
+
+
+def test_an_outer_deadline_ends_a_script_before_its_own_limit() -> None:
+    # The command's deadline (already passed here) stops the script at its first step, with
+    # a message that names the command's budget, not the script's own 30 s limit.
+    with pytest.raises(SandboxRuntimeError) as caught:
+        _sandbox().execute("while True:\n    pass", {}, deadline=time.monotonic() - 1)
+    assert "command's time budget" in caught.value.message
+    with pytest.raises(SandboxRuntimeError) as caught:
+        _sandbox().evaluate("sum(range(10**6))", {}, deadline=time.monotonic() - 1)
+    assert "command's time budget" in caught.value.message
+    assert _sandbox().evaluate("1 + 1", {}, deadline=time.monotonic() + 60) == 2
