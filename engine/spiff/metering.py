@@ -153,6 +153,24 @@ def current_meter() -> Meter | None:
     return _METER.get()
 
 
+def runaway(task: Any) -> BudgetExceeded:
+    """The error for a loop with no wait that ran deeper than SpiffWorkflow follows."""
+    meter = _METER.get()
+    budget = meter.budget if meter is not None else DEFAULT_BUDGET
+    steps = meter.steps if meter is not None else 0
+    element_id, name = _element(task)
+    return BudgetExceeded(
+        f"流程在一次操作中运行了 {steps} 步而未等待，无法继续 (the process ran {steps} engine "
+        f"steps in one command without waiting and got deeper than the engine can follow, at "
+        f"element {_named(element_id, name)}: a loop with no user task, message or timer in "
+        "it?)",
+        element_id=element_id,
+        element_name=name,
+        limit="engine_steps",
+        limit_value=budget.engine_steps,
+    )
+
+
 def budget_error(exc: BaseException) -> BihuanError | None:
     """The budget error behind ``exc`` (SpiffWorkflow may wrap what a hook raised)."""
     seen: set[int] = set()
@@ -190,4 +208,4 @@ StandardLoopTask.create_child = _metered_loop_child
 MultiInstanceTask.create_child = _metered_instance
 
 
-__all__ = ["Meter", "budget_error", "current_meter", "metered"]
+__all__ = ["Meter", "budget_error", "current_meter", "metered", "runaway"]

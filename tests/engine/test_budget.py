@@ -139,6 +139,20 @@ def test_a_short_loop_with_no_wait_runs(engine: Engine, db: Database) -> None:
     assert inst.status == "completed" and inst.data["n"] == 30
 
 
+def test_a_loop_with_no_wait_deeper_than_the_engine_follows_is_stopped(
+    db: Database, clock: ManualClock
+) -> None:
+    # Under a step budget the loop cannot reach, SpiffWorkflow stops walking the task tree at
+    # 1,000 levels: the loop used to stop there silently, the case "running" with nothing to do.
+    engine = Engine(db, clock=clock, budget=ModelBudget(engine_steps=100_000, command_seconds=600))
+    engine.deploy(bundle("budget_spin.bpmn"), DESIGNER)
+    engine.start("budget_spin", "S-3", {"warm": 0, "stop": 10**9}, ALICE)
+    error = _over_budget(engine, db, "S-3")
+    assert error.details["limit"] == "engine_steps"
+    assert error.details["element_id"] in ("tick", "again")
+    assert "without waiting" in error.message
+
+
 def test_a_command_over_its_wall_time_is_stopped_and_leaves_no_case(
     db: Database, clock: ManualClock
 ) -> None:
