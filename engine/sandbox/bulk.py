@@ -11,12 +11,16 @@ is not bounded by the size of its operands must be checked here first:
   hashes in C and refuses more than :data:`MAX_SAME_HASH` different values sharing one;
 * big-integer division (``//``, ``%``, ``round(x, -n)``) is quadratic in the number of digits:
   :func:`division_cost` estimates it before the work;
+* int ↔ decimal text (``str(10**300000)``, ``int('9' * 10**6)``) is quadratic: the interpreter's
+  own limit (4,300 digits, Python ≥ 3.11) is kept on — :func:`keep_int_text_limit` restores it
+  if the environment switched it off (``PYTHONINTMAXSTRDIGITS=0``);
 * membership and counting (``x in items``, ``items.count(x)``) compare ``x`` with every item:
   cheap when ``x`` is short (:func:`cheap`), otherwise the items are measured first.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -73,6 +77,17 @@ def hash_flood(items: Iterable[Any]) -> str | None:
     return None
 
 
+MAX_INT_TEXT_DIGITS: Final = 4300
+"""Digits of the longest int converted to or from decimal text (the interpreter's default)."""
+
+
+def keep_int_text_limit() -> None:
+    """Turn the interpreter's limit on int ↔ decimal text conversion back on if it is off or
+    looser than :data:`MAX_INT_TEXT_DIGITS` (it is process-wide; the default is this value)."""
+    if not 0 < sys.get_int_max_str_digits() <= MAX_INT_TEXT_DIGITS:
+        sys.set_int_max_str_digits(MAX_INT_TEXT_DIGITS)
+
+
 def division_cost(dividend_bits: int, divisor_bits: int) -> int:
     """Digit operations of a schoolbook division (what CPython does for big integers)."""
     divisor = divisor_bits // _DIGIT_BITS + 1
@@ -98,9 +113,11 @@ def hashed_lookup(container: Any) -> bool:
 __all__ = [
     "HASH_CHECK_FROM",
     "MAX_DIVISION_WORK",
+    "MAX_INT_TEXT_DIGITS",
     "MAX_SAME_HASH",
     "cheap",
     "division_cost",
     "hash_flood",
     "hashed_lookup",
+    "keep_int_text_limit",
 ]

@@ -1075,8 +1075,8 @@ class Run:
             self._check_division(bits, -ndigits * _LOG2_10)
         return round(number, ndigits)
 
-    def safe_int(self, *args: Any) -> int:
-        result = int(*args)
+    def safe_int(self, *args: Any, **kwargs: Any) -> int:
+        result = int(*args, **kwargs)
         if result.bit_length() > self.max_int_bits:
             raise LimitExceeded(f"a number bigger than {self.max_int_bits} bits is not allowed")
         return result

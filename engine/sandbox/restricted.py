@@ -36,6 +36,7 @@ from datetime import date, datetime
 from types import CodeType, TracebackType
 from typing import Any, Final, Literal
 
+from engine.sandbox.bulk import keep_int_text_limit
 from engine.sandbox.errors import SandboxRuntimeError, SandboxViolation, with_line
 from engine.sandbox.guards import (
     FLAT,
@@ -99,6 +100,7 @@ class Sandbox:
             if not callable(helper):
                 raise ValueError(f"helper {name!r} is not callable")
         self.limits = limits or Limits()
+        keep_int_text_limit()  # str(10**300000) would be quadratic without it
         self._attributes = {
             "eval": build_attribute_tables(mutable=False),
             "exec": build_attribute_tables(mutable=True),

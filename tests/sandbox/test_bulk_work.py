@@ -8,6 +8,7 @@ whose guard is missing fails (it ends on the time limit, or not at all) instead 
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -127,7 +128,8 @@ def test_bulk_work_is_refused_before_it_starts(name: str) -> None:
         ("round(1.25, 1)", 1.2),
         ("10**50 // 7 % 1000", (10**50 // 7) % 1000),
         ("(7**4000) % (7**3000 + 1) > 0", True),
-        ("int('ff', 16) + int(3.9)", 258),
+        ("int('ff', 16) + int(3.9) + int('11', base=2) + int()", 261),
+        ("round(2.675, ndigits=2) + round(-7.5)", round(2.675, 2) - 8),
         ("isinstance(3, int) and not isinstance('3', int)", True),
     ],
 )
@@ -195,3 +197,17 @@ def test_an_outer_deadline_ends_a_script_before_its_own_limit() -> None:
         _sandbox().evaluate("sum(range(10**6))", {}, deadline=time.monotonic() - 1)
     assert "command's time budget" in caught.value.message
     assert _sandbox().evaluate("1 + 1", {}, deadline=time.monotonic() + 60) == 2
+
+
+@pytest.mark.parametrize(
+    "source", ["x = str(7**350000)", "x = int('9' * 600000)", "x = f'{7**350000}'"]
+)
+def test_int_text_conversion_stays_limited_even_if_the_environment_lifts_it(source: str) -> None:
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # as PYTHONINTMAXSTRDIGITS=0 would
+    try:
+        with pytest.raises(SandboxRuntimeError) as caught:
+            _sandbox().execute(source, {})
+        assert "Exceeds the limit" in caught.value.message
+    finally:
+        sys.set_int_max_str_digits(before)
