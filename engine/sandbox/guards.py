@@ -23,6 +23,15 @@ formatting, sorting) first measure the containers involved with :func:`measure`,
 shared sub-containers every time they occur, so a small DAG of shared lists cannot expand into
 billions of comparisons or characters.
 
+C work that grows faster than its operands is checked before it starts (issue 14; the checks
+live in :mod:`engine.sandbox.bulk`): sets and dicts built in one call, set algebra and updates
+refuse a hash flood; ``//``, ``%`` and ``round(x, -n)`` on big ints refuse quadratic division;
+``x in items``, ``count``/``index``/``remove`` measure the items unless ``x`` is short; keys
+assigned or deleted (``d[key] = v``) are measured before they are hashed; ``zip`` refuses an
+output beyond the allocation budget; ``sum`` checks the deadline per item; ``strip`` refuses a
+long argument over a long text. :func:`measure` counts a big int by its digits (C compares them
+one by one). An outer deadline (the running command's) can end an evaluation early.
+
 Refusals and exceeded limits raise :class:`Refused`, a ``BaseException``: ``except Exception``
 in a script cannot swallow them (bare ``except:`` and ``finally`` are refused at compile time).
 """
