@@ -95,25 +95,34 @@ class Engine(Transaction):
         if not business_key or len(business_key) > 100:
             raise InputInvalid("a case number (business key) of 1–100 characters is required")
         now = self.clock.now()
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             definition = (
                 defs.get_version(s, process_id, version)
                 if version is not None
                 else defs.latest(s, process_id)
             )
-            if s.get(Case, business_key) is not None:
-                raise Conflict(f"case {business_key} already exists", case_no=business_key)
+            self._refuse_existing(s, business_key)
             self._validate_start(s, definition, data)
-            # Engine-owned fields join after validation: the number and who reported it.
-            start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
             restored = self.cache.spec(definition)
-            with engine_time(lambda: now), metered(self.budget):
-                wf = Workflow.start(restored, start_data, self.script_engine)
+            s.expunge(definition)
+        # Engine-owned fields join after validation: the number and who reported it.
+        start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
+        with engine_time(lambda: now), metered(self.budget):
+            # The new case's first steps run before the write transaction: a start that runs
+            # away is stopped by its budget without ever holding the database's write lock.
+            wf = Workflow.start(restored, start_data, self.script_engine)
+            with self.db.session() as s:
+                self._refuse_existing(s, business_key)  # reported meanwhile
                 instance = self._record_start(
                     s, now, actor, definition, business_key, start_data, wf
                 )
         self._keep(instance, wf)
         return instance
+
+    @staticmethod
+    def _refuse_existing(s: Session, business_key: str) -> None:
+        if s.get(Case, business_key) is not None:
+            raise Conflict(f"case {business_key} already exists", case_no=business_key)
 
     def _validate_start(self, s: Session, definition: Definition, data: Mapping[str, Any]) -> None:
         """A start event with a form (the report form) validates the start data like a task."""

@@ -1,6 +1,7 @@
 """The command budget over HTTP: a command over its work budget answers 422 naming the element
 and the limit and changes nothing; one over its wall time answers 503 and its worker keeps
-serving others meanwhile (sign-in and reads on a real uvicorn server, SQLite included)."""
+serving others meanwhile (sign-in, reads and another report on a real uvicorn server, SQLite
+included)."""
 
 from __future__ import annotations
 
@@ -129,11 +130,16 @@ def test_a_stuck_command_answers_503_and_the_worker_keeps_serving(
         health = client.get("/healthz")
         token = signed_in.json().get("access_token", "")
         me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+        # A write too: the stuck start holds no write transaction while its engine work runs.
+        other = client.post(
+            "/api/v1/cases", json=case_body(grid_code="grid_b1"), headers=world.h("grid_b")
+        )
         during = worker.is_alive()
     worker.join(timeout=60)
     assert signed_in.status_code == 200, signed_in.text
     assert health.status_code == 200 and me.status_code == 200, me.text
     assert me.json()["user_id"] == "handler_a"
+    assert other.status_code == 201, other.text
     assert during, "the other requests were only answered after the stuck one"
     bad = answers["bad"]
     assert bad.status_code == 503, bad.text
@@ -141,7 +147,7 @@ def test_a_stuck_command_answers_503_and_the_worker_keeps_serving(
     assert bad.json()["element_id"] == "warmup"
     # Nothing of the stopped case was kept; the server still starts cases.
     cases = world.get("county_staff", "/api/v1/cases", params={"scope": "jurisdiction"}).json()
-    assert cases["items"] == []
+    assert [c["case_no"] for c in cases["items"]] == [other.json()["case"]["case_no"]]
     body["data"]["warm"] = 5
     with httpx.Client(base_url=base, timeout=60) as client:
         ok = client.post("/api/v1/cases", json=body, headers=world.h("grid_a"))
