@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.budget import DEFAULT_BUDGET, ModelBudget
 from engine.calendar_admin import CalendarRefresher, log_calendar_warnings
 from engine.clock import Clock, SystemClock
 from engine.evidence import BlobStore, Evidence, LocalStore, S3Store
@@ -29,6 +31,17 @@ def limits_from(settings: Settings) -> Limits:
         timeout_seconds=settings.script_timeout_seconds,
         max_steps=settings.script_max_steps,
         max_size=settings.script_max_size,
+    )
+
+
+def budget_from(settings: Settings) -> ModelBudget:
+    """The work budget of one command, from settings (the model-level limits keep theirs)."""
+    return replace(
+        DEFAULT_BUDGET,
+        engine_steps=settings.budget_engine_steps,
+        loop_maximum=settings.budget_loop_maximum,
+        mi_cardinality=settings.budget_mi_cardinality,
+        command_seconds=settings.budget_command_seconds,
     )
 
 
@@ -97,6 +110,7 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
         limits=limits_from(settings),
         helpers=make_workday_helpers(calendar, clock.now),
         duplicate_radius_m=settings.duplicate_radius_m,
+        budget=budget_from(settings),
     )
     supervision.bind(engine)  # tier time-outs reach the workflow as the tier_timeout message
     start_calendar(supervision.refresher, db, clock)

@@ -26,6 +26,15 @@ class ModelBudget:
     span."""
     timer_repeats: int = 1_000
     """Repetitions of a ``timeCycle`` (``R<n>/…``); an unbounded cycle counts as this many."""
+    command_seconds: float = 5.0
+    """Wall time one command may spend in the engine (stepping and scripts) before it is
+    stopped and rolled back; below SQLite's 10 s busy timeout, so writers queued behind it
+    (sign-in included) wait instead of failing."""
+
+    def __post_init__(self) -> None:
+        for name in ("engine_steps", "loop_maximum", "mi_cardinality", "command_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"the work budget's {name} must be positive")
 
 
 DEFAULT_BUDGET = ModelBudget()

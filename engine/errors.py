@@ -22,6 +22,8 @@ mapping from the classes (``api/errors.py``). Messages are written for the perso
     │   ├── AuditChainBroken      audit_chain_broken    409        a purge met a broken chain
     │   └── ExtensionRefused      (its parent's)        409        engine/workdays/policy.py
     ├── ScriptError               script_error          422        an expression failed at run time
+    ├── BudgetExceeded            budget_exceeded       422        a command over its work budget
+    ├── CommandTimedOut           command_timeout       503        a command over its wall time
     ├── CalendarDataMissing       calendar_data_missing 503   yes  a year's holidays not loaded
     └── StorageError              storage_error         503   yes  the database is unavailable
 
@@ -181,6 +183,22 @@ class AuditChainBroken(Conflict):
 class ScriptError(BihuanError):
     code = "script_error"
     status = 422
+
+
+class BudgetExceeded(BihuanError):
+    """A command asked the engine for more work than the model's budget allows (engine steps
+    without a wait, loop iterations, multi-instance instances); nothing was committed. The
+    details name the element (``element_id``, ``element_name``), the ``limit`` and its value."""
+
+    code = "budget_exceeded"
+    status = 422
+
+
+class CommandTimedOut(BihuanError):
+    """A command ran longer than its wall-time budget and was stopped; nothing was committed."""
+
+    code = "command_timeout"
+    status = 503
 
 
 class CalendarDataMissing(BihuanError):

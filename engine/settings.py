@@ -122,3 +122,10 @@ class Settings(BaseSettings):
 
     def secret_is_unsafe(self) -> bool:
         return not self.demo and (self.secret_key == DEMO_SECRET or len(self.secret_key) < 32)
+
+    # Work budget of one command (issue 14; engine/budget.py ModelBudget): engine steps without
+    # a wait, standard-loop iterations, multi-instance instances, and the command's wall time.
+    budget_engine_steps: int = Field(default=5_000, gt=0)
+    budget_loop_maximum: int = Field(default=1_000, gt=0)
+    budget_mi_cardinality: int = Field(default=500, gt=0)
+    budget_command_seconds: float = Field(default=5.0, gt=0, le=3600)

@@ -102,20 +102,25 @@ class Access:
     def authenticate(self, username: str, password: str) -> Principal:
         # The hash is checked outside any transaction: a sign-in waiting for a password slot
         # (verify_password) must not hold a pooled connection meanwhile.
-        with self.db.session() as s:
+        # Both reads are read-only transactions: on SQLite a sign-in does not queue behind a
+        # long command holding the write lock.
+        with self.db.read_session() as s:
             user = s.get(User, username)
             stored = user.password_hash if user is not None and user.active else None
         if stored is None or not verify_password(stored, password):
             raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             user = s.get(User, username)
             if user is None or not user.active or user.password_hash != stored:
                 raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
-            if user.password_hash and HASHER.check_needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
             principal = load_principal(s, username)
         if principal is None:
             raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
+        if HASHER.check_needs_rehash(stored):
+            with self.db.session() as s:
+                user = s.get(User, username)
+                if user is not None and user.password_hash == stored:
+                    user.password_hash = hash_password(password)
         return principal
 
     def issue(self, principal: Principal) -> IssuedToken:
@@ -133,7 +138,7 @@ class Access:
     def verify(self, token: str) -> Principal:
         """The principal a bearer token names, or :class:`AuthenticationFailed`."""
         user_id = self._subject(token)
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return self.principal_in(s, user_id)
 
     def verify_in(self, s: Session, token: str) -> Principal:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import place
 from engine.audit import SYSTEM, Actor
+from engine.budget import DEFAULT_BUDGET, ModelBudget
 from engine.clock import Clock, SystemClock, as_utc
 from engine.errors import (
     Conflict,
@@ -40,6 +41,7 @@ from engine.spiff import (
     SandboxScriptEngine,
     Workflow,
     engine_time,
+    metered,
 )
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, MessageWait, TaskComment
@@ -59,6 +61,7 @@ class Engine(Transaction):
         limits: Limits | None = None,
         helpers: Mapping[str, Callable[..., Any]] | None = None,
         duplicate_radius_m: float = place.RADIUS_M,
+        budget: ModelBudget | None = None,
     ) -> None:
         self.db = db
         self.duplicate_radius_m = duplicate_radius_m
@@ -68,6 +71,7 @@ class Engine(Transaction):
         all_helpers = {**make_helpers(self.clock.now), **(helpers or {})}
         self.sandbox = Sandbox(helpers=all_helpers, limits=limits)
         self.script_engine = SandboxScriptEngine(self.sandbox)
+        self.budget = budget or DEFAULT_BUDGET
         self.cache = defs.DefinitionCache()
         self.workflows = WorkflowCache()
         self._definitions: dict[int, Definition] = {}
@@ -94,28 +98,38 @@ class Engine(Transaction):
         if not business_key or len(business_key) > 100:
             raise InputInvalid("a case number (business key) of 1–100 characters is required")
         now = self.clock.now()
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             definition = (
                 defs.get_version(s, process_id, version)
                 if version is not None
                 else defs.latest(s, process_id)
             )
-            if s.get(Case, business_key) is not None:
-                raise Conflict(f"case {business_key} already exists", case_no=business_key)
+            self._refuse_existing(s, business_key)
             self._validate_start(s, definition, data)
-            # Engine-owned fields join after validation: the number and who reported it.
-            start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
-            duplicates = place.possible_duplicates(s, start_data, radius_m=self.duplicate_radius_m)
-            if duplicates:  # 疑似重复: for the screener (甄别) to judge
-                start_data["possible_duplicates"] = duplicates
+            # 疑似重复: open cases this report may repeat, for the screener (甄别) to judge.
+            duplicates = place.possible_duplicates(s, data, radius_m=self.duplicate_radius_m)
             restored = self.cache.spec(definition)
-            with engine_time(lambda: now):
-                wf = Workflow.start(restored, start_data, self.script_engine)
+            s.expunge(definition)
+        # Engine-owned fields join after validation: the number and who reported it.
+        start_data = {**dict(data), "case_no": business_key, "reported_by": actor.user_id}
+        if duplicates:
+            start_data["possible_duplicates"] = duplicates
+        with engine_time(lambda: now), metered(self.budget):
+            # The new case's first steps run before the write transaction: a start that runs
+            # away is stopped by its budget without ever holding the database's write lock.
+            wf = Workflow.start(restored, start_data, self.script_engine)
+            with self.db.session() as s:
+                self._refuse_existing(s, business_key)  # reported meanwhile
                 instance = self._record_start(
                     s, now, actor, definition, business_key, start_data, wf
                 )
         self._keep(instance, wf)
         return instance
+
+    @staticmethod
+    def _refuse_existing(s: Session, business_key: str) -> None:
+        if s.get(Case, business_key) is not None:
+            raise Conflict(f"case {business_key} already exists", case_no=business_key)
 
     def _validate_start(self, s: Session, definition: Definition, data: Mapping[str, Any]) -> None:
         """A start event with a form (the report form) validates the start data like a task."""

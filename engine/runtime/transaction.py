@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import SYSTEM, Actor, AuditLog
+from engine.budget import ModelBudget
 from engine.clock import Clock
 from engine.errors import InstanceNotActive, NotFound, StaleVersion, TaskNotOpen
 from engine.runtime import definitions as defs
@@ -29,7 +30,7 @@ from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.diagram import pack_element_states
 from engine.runtime.projection import case_changes, case_snapshot, project_case
 from engine.runtime.sync import sync_tasks, sync_waits, task_payload
-from engine.spiff import SandboxScriptEngine, Workflow, engine_time
+from engine.spiff import SandboxScriptEngine, Workflow, engine_time, metered
 from engine.storage.database import Database
 from engine.storage.models import Case, Definition, HumanTask, Instance, OrgUnit
 from engine.vocabulary import FINISHED_STATUSES, OPEN_TASK_STATES, InstanceStatus, TaskState
@@ -82,6 +83,7 @@ class Transaction:
     resolver: CandidateResolver
     listeners: list[TaskListener]
     script_engine: SandboxScriptEngine
+    budget: ModelBudget
     cache: defs.DefinitionCache
     workflows: WorkflowCache
     _definitions: dict[int, Definition]
@@ -180,7 +182,7 @@ class Transaction:
                         status=instance.status,
                     )
                 definition = self._definition(s, instance.definition_id)
-                with engine_time(lambda: now):
+                with engine_time(lambda: now), metered(self.budget):
                     wf = self.workflows.take(instance.id, instance.version)
                     if wf is None:
                         wf = Workflow.load(

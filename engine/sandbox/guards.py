@@ -23,6 +23,15 @@ formatting, sorting) first measure the containers involved with :func:`measure`,
 shared sub-containers every time they occur, so a small DAG of shared lists cannot expand into
 billions of comparisons or characters.
 
+C work that grows faster than its operands is checked before it starts (issue 14; the checks
+live in :mod:`engine.sandbox.bulk`): sets and dicts built in one call, set algebra and updates
+refuse a hash flood; ``//``, ``%`` and ``round(x, -n)`` on big ints refuse quadratic division;
+``x in items``, ``count``/``index``/``remove`` measure the items unless ``x`` is short; keys
+assigned or deleted (``d[key] = v``) are measured before they are hashed; ``zip`` refuses an
+output beyond the allocation budget; ``sum`` checks the deadline per item; ``strip`` refuses a
+long argument over a long text. :func:`measure` counts a big int by its digits (C compares them
+one by one). An outer deadline (the running command's) can end an evaluation early.
+
 Refusals and exceeded limits raise :class:`Refused`, a ``BaseException``: ``except Exception``
 in a script cannot swallow them (bare ``except:`` and ``finally`` are refused at compile time).
 """
@@ -38,6 +47,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import chain
 from typing import Any, Final, cast
+
+from engine.sandbox.bulk import (
+    HASH_CHECK_FROM,
+    MAX_DIVISION_WORK,
+    cheap,
+    division_cost,
+    hash_flood,
+    hashed_lookup,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Exceptions
@@ -61,7 +79,7 @@ class LimitExceeded(Refused):
 MAX_DEPTH: Final = 100
 """Deepest nesting of containers a value may have (task data must stay JSON-serialisable)."""
 
-_BULK: Final = 1024
+_BULK: Final = 64
 """Results at least this big are charged to the allocation budget."""
 
 _ALLOCATION_FACTOR: Final = 4
@@ -77,6 +95,8 @@ FLAT: Final[frozenset[type]] = frozenset(
 _SIZED: Final[frozenset[type]] = frozenset({str, bytes, list, tuple, dict, set, frozenset})
 _SEQUENCES: Final = (str, bytes, list, tuple)
 _INTS: Final[frozenset[type]] = frozenset({int, bool})
+_LOG2_10: Final = math.log2(10)
+_SCAN_WORK: Final = MAX_DIVISION_WORK
 _NUMBERS: Final[frozenset[type]] = frozenset({int, bool, float})
 
 
@@ -95,9 +115,11 @@ def _children(value: object) -> Iterator[object] | None:
 
 
 def measure(value: object, limit: int) -> int:
-    """Return the size of ``value`` as a tree: one per element plus the length of every string,
-    shared sub-containers counted each time they occur. Refuse cycles, nesting deeper than
-    :data:`MAX_DEPTH` and sizes above ``limit`` (stopping as soon as the limit is passed)."""
+    """Return the size of ``value`` as a tree: one per element plus the length of every string
+    (and about the digits of every big int, which C compares digit by digit), shared
+    sub-containers counted each time they occur (but walked once). Refuse cycles, nesting
+    deeper than :data:`MAX_DEPTH` and sizes above ``limit`` (stopping as soon as the limit is
+    passed)."""
     kind = type(value)
     if kind is str or kind is bytes:
         total = 1 + len(value)  # type: ignore[arg-type]
@@ -108,9 +130,14 @@ def measure(value: object, limit: int) -> int:
     if first is None:
         return 1
     total = 1
-    stack: list[tuple[Iterator[object], int]] = []
+    # Sizes of containers already walked: a DAG of shared containers is walked once per
+    # container, not once per occurrence (the count still charges every occurrence).
+    done: dict[int, int] = {}
+    keep: list[object] = []  # walked containers stay alive, so their ids stay unique
+    stack: list[tuple[Iterator[object], int, int]] = []
     on_path = {id(value)}
     current_id = id(value)
+    current_start = 0
     current = first
     while True:
         descended = False
@@ -119,18 +146,25 @@ def measure(value: object, limit: int) -> int:
             kind = type(item)
             if kind is str or kind is bytes:
                 total += len(item)  # type: ignore[arg-type]
+            elif kind is int:
+                total += item.bit_length() >> 5  # type: ignore[attr-defined]  # compare cost
             elif kind not in FLAT:
-                children = _children(item)
-                if children is not None:
-                    ident = id(item)
-                    if ident in on_path:
-                        raise Refused("a value contains itself (a cycle)")
-                    if len(stack) + 1 >= MAX_DEPTH:
-                        raise Refused(f"a value is nested more than {MAX_DEPTH} levels deep")
-                    stack.append((current, current_id))
-                    on_path.add(ident)
-                    current, current_id = children, ident
-                    descended = True
+                ident = id(item)
+                known = done.get(ident)
+                if known is not None:
+                    total += known - 1
+                else:
+                    children = _children(item)
+                    if children is not None:
+                        if ident in on_path:
+                            raise Refused("a value contains itself (a cycle)")
+                        if len(stack) + 1 >= MAX_DEPTH:
+                            raise Refused(f"a value is nested more than {MAX_DEPTH} levels deep")
+                        stack.append((current, current_id, current_start))
+                        keep.append(item)
+                        on_path.add(ident)
+                        current, current_id, current_start = children, ident, total - 1
+                        descended = True
             if total > limit:
                 raise LimitExceeded(
                     f"a value with more than {limit} elements and characters is too big "
@@ -141,9 +175,10 @@ def measure(value: object, limit: int) -> int:
         if descended:
             continue
         on_path.discard(current_id)
+        done[current_id] = total - current_start
         if not stack:
             return total
-        current, current_id = stack.pop()
+        current, current_id, current_start = stack.pop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,7 +259,6 @@ _STR_READ: Final[dict[str, str]] = {
             "istitle",
             "isupper",
             "lower",
-            "lstrip",
             "partition",
             "removeprefix",
             "removesuffix",
@@ -232,11 +266,9 @@ _STR_READ: Final[dict[str, str]] = {
             "rindex",
             "rpartition",
             "rsplit",
-            "rstrip",
             "split",
             "splitlines",
             "startswith",
-            "strip",
             "swapcase",
             "title",
             "upper",
@@ -245,6 +277,7 @@ _STR_READ: Final[dict[str, str]] = {
     ),
     **dict.fromkeys(["center", "ljust", "rjust", "zfill"], _WIDTH),
     "replace": _REPLACE,
+    **dict.fromkeys(["strip", "lstrip", "rstrip"], "strip"),
     "expandtabs": _EXPANDTABS,
     "join": _JOIN,
     "format": _FORMAT,
@@ -262,19 +295,22 @@ _DICT_WRITE: Final = {
     **dict.fromkeys(["clear", "pop", "popitem", "setdefault"], _METHOD),
     "update": _GROW,
 }
-_SET_READ: Final = dict.fromkeys(
-    [
-        "copy",
-        "difference",
-        "intersection",
-        "isdisjoint",
-        "issubset",
-        "issuperset",
-        "symmetric_difference",
-        "union",
-    ],
-    _METHOD,
-)
+_SETOP = "setop"  # set algebra: hashes the arguments' items in C
+_SET_READ: Final = {
+    "copy": _METHOD,
+    **dict.fromkeys(
+        [
+            "difference",
+            "intersection",
+            "isdisjoint",
+            "issubset",
+            "issuperset",
+            "symmetric_difference",
+            "union",
+        ],
+        _SETOP,
+    ),
+}
 _SET_WRITE: Final = {
     **dict.fromkeys(
         [
@@ -283,11 +319,11 @@ _SET_WRITE: Final = {
             "discard",
             "pop",
             "remove",
-            "difference_update",
-            "intersection_update",
-            "symmetric_difference_update",
         ],
         _METHOD,
+    ),
+    **dict.fromkeys(
+        ["difference_update", "intersection_update", "symmetric_difference_update"], _SETOP
     ),
     "update": _GROW,
 }
@@ -360,6 +396,13 @@ _PLAIN_BINOPS: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "&": operator.and_,
     "@": operator.matmul,
 }
+_SET_OPS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "|": operator.or_,
+    "^": operator.xor,
+    "-": operator.sub,
+    "&": operator.and_,
+}
+_HASHED: Final[tuple[type, ...]] = (set, frozenset, dict, type({}.keys()), type({}.items()))
 _IN_PLACE: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "+": operator.iadd,
     "|": operator.ior,
@@ -382,12 +425,16 @@ class Run:
         max_size: int,
         attributes: dict[type, dict[str, str]],
         mutable: bool,
+        deadline: float | None = None,
     ) -> None:
         self.max_steps = max_steps
         self.max_size = max_size
         self.max_int_bits = max(max_size, 64)
         self.timeout_seconds = timeout_seconds
-        self.deadline = time.monotonic() + timeout_seconds
+        own = time.monotonic() + timeout_seconds
+        # An outer deadline (the running command's) may end the evaluation earlier.
+        self.outer_deadline = deadline is not None and deadline < own
+        self.deadline = deadline if deadline is not None and deadline < own else own
         self.steps = 0
         self.allocated = 0
         self.allocation_limit = _ALLOCATION_FACTOR * max_size
@@ -408,6 +455,8 @@ class Run:
                 self.exceeded = (
                     f"too many steps: more than {self.max_steps} loop iterations and calls"
                 )
+            elif self.outer_deadline:
+                self.exceeded = "stopped: the command's time budget ran out"
             else:
                 self.exceeded = f"took longer than the limit of {self.timeout_seconds:g} seconds"
         raise LimitExceeded(self.exceeded)
@@ -534,6 +583,10 @@ class Run:
             return self._format_method(obj)
         if access == _GROW:
             return self._grow_method(obj, method, name)
+        if access == "strip":
+            return self._strip_method(obj, method)
+        if access == _SETOP:
+            return self._setop_method(obj, method)
         if access == _INSPECT:
             return self._inspect_method(obj, method)
         if access == _SORT:
@@ -631,18 +684,54 @@ class Run:
             self.check_size(len(obj) + added, f"{type_name(obj)}.{name}()")
             if added >= _BULK:
                 self.charge(added)
+            if isinstance(obj, set | dict) and added:
+                keys = _pair_keys if isinstance(obj, dict) else _same
+                self.check_hashes(obj, *(keys(arg) for arg in materialised), kwargs)
             return method(*materialised, **kwargs)
 
         return guarded
 
     def _inspect_method(self, obj: Any, method: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*args: Any) -> Any:
-            if any(type(arg) not in FLAT for arg in args):
+            if not all(cheap(arg) for arg in args):
                 self._check_args(args, {})
                 measure(obj, self.max_size)
             return method(*args)
 
         return guarded
+
+    def _strip_method(self, obj: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(chars: Any = None) -> Any:
+            # CPython looks each stripped character up in ``chars`` by a linear scan.
+            if type(chars) is str and len(chars) > 64 and len(obj) * len(chars) > _SCAN_WORK:
+                raise LimitExceeded(
+                    f"strip() of {len(obj)} characters with {len(chars)} characters to "
+                    "remove is too much work (use fewer distinct characters)"
+                )
+            return method(chars)
+
+        return guarded
+
+    def _setop_method(self, obj: Any, method: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(*args: Any) -> Any:
+            materialised = [arg if hasattr(arg, "__len__") else self.safe_list(arg) for arg in args]
+            self._check_args(tuple(materialised), {})
+            self.check_hashes(obj, *materialised)
+            result = method(*materialised)
+            self.produced(result)
+            return result
+
+        return guarded
+
+    def check_hashes(self, *groups: Any) -> None:
+        """Refuse building a set or dict from many different values sharing one hash."""
+        if sum(len(group) for group in groups) < HASH_CHECK_FROM:
+            return
+        values = [item for group in groups for item in group]
+        measure(values, self.max_size)
+        problem = hash_flood(values)
+        if problem is not None:
+            raise LimitExceeded(problem)
 
     def _sort_method(self, obj: list[Any], method: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*, key: Any = None, reverse: Any = False) -> None:
@@ -744,20 +833,37 @@ class Run:
             if lt in _INTS and rt in _INTS and left != 0 and right > 0:
                 self._check_bits(left.bit_length() + right)
             return left << right
-        elif op == "%":
-            if isinstance(left, (str, bytes)):
-                self._check_percent(left, right)
-            result = left % right
-        elif op in ("|", "^"):
+        elif op == "%" or op == "//":
             if lt in _INTS and rt in _INTS:
-                return left | right if op == "|" else left ^ right
+                if right:
+                    self._check_division(left.bit_length(), right.bit_length())
+                return left % right if op == "%" else left // right
+            if op == "%" and isinstance(left, (str, bytes)):
+                self._check_percent(left, right)
+            result = left % right if op == "%" else left // right
+        elif op in _SET_OPS:
+            if lt in _NUMBERS and rt in _NUMBERS:
+                return _SET_OPS[op](left, right)
             if hasattr(left, "__len__") and hasattr(right, "__len__") and lt is not str:
                 self.check_size(len(left) + len(right), f'"{op}"')
-            result = left | right if op == "|" else left ^ right
+                if isinstance(left, _HASHED) or isinstance(right, _HASHED):
+                    self.check_hashes(left, right)
+            result = _SET_OPS[op](left, right)
         else:
             return _PLAIN_BINOPS[op](left, right)
         self.produced(result)
         return result
+
+    def _check_division(self, left_bits: int, right_bits: float) -> None:
+        if (
+            left_bits > 4096
+            and right_bits > 4096
+            and division_cost(left_bits, int(right_bits)) > MAX_DIVISION_WORK
+        ):
+            raise LimitExceeded(
+                f"dividing a {left_bits}-bit number by a {right_bits:.0f}-bit number "
+                "is too much work"
+            )
 
     def _check_bits(self, bits: float) -> None:
         if bits > self.max_int_bits:
@@ -792,16 +898,18 @@ class Run:
         in_place = _IN_PLACE.get(base)
         if in_place is not None and isinstance(target, (list, set, dict)):
             if not hasattr(value, "__len__"):
-                value = list(value)
+                value = self.safe_list(value)
             if type(value) not in FLAT:
                 measure(value, self.max_size)
             self.check_size(len(target) + len(value), f'"{op}"')
             if len(value) >= _BULK:
                 self.charge(len(value))
+            if isinstance(target, set | dict):
+                self.check_hashes(target, value)
             return in_place(target, value)
-        if base in ("+", "*", "**", "<<", "%", "|", "^"):
+        if base in ("+", "*", "**", "<<", "%", "|", "^", "-", "&", "//"):
             return self.binop(base, target, value)
-        if base == "-" or base == "/" or base == "//" or base == ">>" or base == "&":
+        if base == "/" or base == ">>":
             return _PLAIN_BINOPS[base](target, value)
         raise Refused(f'the operator "{op}" is not allowed')  # pragma: no cover
 
@@ -811,7 +919,14 @@ class Run:
         target[key] = self.inplacevar(op, current, value)
 
     def compare(self, op: str, left: Any, right: Any) -> Any:
-        if type(left) in FLAT or type(right) in FLAT:
+        if op == "in" or op == "not in":
+            # A lookup hashes ``left``; a scan compares it with every item.
+            if type(right) in FLAT or cheap(left):
+                return _CMP[op](left, right)
+            if hashed_lookup(right):
+                self.ensure_flat_or_measured(left)
+                return _CMP[op](left, right)
+        elif type(left) in FLAT or type(right) in FLAT:
             return _CMP[op](left, right)
         measure(left, self.max_size)
         measure(right, self.max_size)
@@ -879,25 +994,37 @@ class Run:
         return result
 
     def safe_set(self, iterable: Iterable[Any] = ()) -> set[Any]:
-        result = set(self._checked_elements(self._sized_input(iterable, "set()", True)))
+        result = set(self._hashed_items(iterable, "set()"))
         self.produced(result)
         return result
 
     def safe_frozenset(self, iterable: Iterable[Any] = ()) -> frozenset[Any]:
-        result = frozenset(self._checked_elements(self._sized_input(iterable, "frozenset()", True)))
+        result = frozenset(self._hashed_items(iterable, "frozenset()"))
         self.produced(result)
         return result
 
-    def _checked_elements(self, iterable: Any) -> Any:
-        if hasattr(iterable, "__len__"):
-            return iterable  # measured as a whole
-        return (self.hashable(item) for item in iterable)
+    def _hashed_items(self, iterable: Any, what: str) -> Any:
+        """The items of ``iterable``, measured and checked for a hash flood, ready to hash."""
+        items = self._sized_input(iterable, what, measured=True)
+        if not hasattr(items, "__len__"):
+            items = [self.hashable(item) for item in items]
+            self.check_size(len(items), what)
+        if not isinstance(items, set | frozenset | range | str):
+            self.check_hashes(items)
+        return items
+
+    def spread_hashed(self, value: Any) -> Any:
+        """Guard ``{*value}``: the items are hashed."""
+        return self._hashed_items(self.spread(value), "unpacking")
 
     def safe_dict(self, *args: Any, **kwargs: Any) -> dict[Any, Any]:
         if args:
             source = self._sized_input(args[0], "dict()", measured=True)
             if not hasattr(source, "__len__"):
                 source = [self.hashable(pair) for pair in source]
+                self.check_size(len(source), "dict()")
+            if not isinstance(source, dict):
+                self.check_hashes(_pair_keys(source))
             result = dict(source, **kwargs)
         else:
             result = dict(**kwargs)
@@ -931,13 +1058,48 @@ class Run:
     def safe_sum(self, iterable: Iterable[Any], start: Any = 0) -> Any:
         if type(start) not in _NUMBERS:
             raise Refused("sum() only adds numbers; use list methods or str.join() otherwise")
+        if hasattr(iterable, "__len__") and not isinstance(iterable, range):
+            measure(iterable, self.max_size)
         total = start
+        deadline = self.deadline
+        monotonic = time.monotonic
         for item in iterable:
             if type(item) not in _NUMBERS:
                 raise Refused(f"sum() only adds numbers, not {type_name(item)}")
             total += item
+            if type(total) is int and total.bit_length() > self.max_int_bits:
+                raise LimitExceeded(f"sum() would exceed {self.max_int_bits} bits")
+            if monotonic() > deadline:  # each big-number addition is C work
+                self._exceeded()
         self.produced(total)
         return total
+
+    def safe_round(self, number: Any, ndigits: Any = None) -> Any:
+        if ndigits is None:
+            return round(number)
+        if type(number) in _INTS and type(ndigits) in _INTS and ndigits < 0:
+            bits = number.bit_length()
+            if -ndigits * _LOG2_10 > bits + 1:
+                return 0  # 10**-ndigits > 2*|number|: CPython would build 10**-ndigits first
+            self._check_division(bits, -ndigits * _LOG2_10)
+        return round(number, ndigits)
+
+    def safe_int(self, *args: Any, **kwargs: Any) -> int:
+        result = int(*args, **kwargs)
+        if result.bit_length() > self.max_int_bits:
+            raise LimitExceeded(f"a number bigger than {self.max_int_bits} bits is not allowed")
+        return result
+
+    def safe_zip(self, *iterables: Any, **kwargs: Any) -> Any:
+        """``zip`` builds a tuple of all its arguments per item: bound the whole output."""
+        lengths = [len(each) for each in iterables if hasattr(each, "__len__")]
+        if lengths and len(iterables) > 1:
+            size = min(lengths) * len(iterables)
+            if size > self.allocation_limit:
+                raise LimitExceeded(
+                    f"zip() would make {size} elements; the limit is {self.allocation_limit}"
+                )
+        return zip(*iterables, **kwargs)  # noqa: B905 - zip's own meaning
 
     def safe_isinstance(self, obj: Any, kinds: Any) -> bool:
         return isinstance(obj, self._types(kinds))
@@ -971,6 +1133,9 @@ class Run:
             min=self.safe_min,
             max=self.safe_max,
             sum=self.safe_sum,
+            round=self.safe_round,
+            int=self.safe_int,
+            zip=self.safe_zip,
             isinstance=self.safe_isinstance,
         )
         return names
@@ -997,7 +1162,19 @@ class Run:
             "_fmt_": self.fmt,
             "_hashable_": self.hashable,
             "_spread_": self.spread,
+            "_spreadset_": self.spread_hashed,
         }
+
+
+def _pair_keys(value: Any) -> Any:
+    """The keys ``dict(value)`` or ``dict.update(value)`` would hash."""
+    if isinstance(value, dict):
+        return value
+    return [pair[0] for pair in value if type(pair) in (list, tuple) and pair]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _refuse_print(*args: Any, **kwargs: Any) -> Any:
@@ -1023,6 +1200,7 @@ SAFE_TYPES: Final[frozenset[type]] = frozenset(
     | set(SAFE_EXCEPTIONS)
 )
 _WRAPPED_TYPES: Final[dict[str, type]] = {
+    "safe_int": int,
     "safe_str": str,
     "safe_list": list,
     "safe_tuple": tuple,
@@ -1034,14 +1212,11 @@ _WRAPPED_TYPES: Final[dict[str, type]] = {
 STATIC_BUILTINS: Final[dict[str, Any]] = {
     "len": len,
     "abs": abs,
-    "round": round,
     "any": any,
     "all": all,
     "enumerate": enumerate,
-    "zip": zip,
     "reversed": reversed,
     "bool": bool,
-    "int": int,
     "float": float,
     **{kind.__name__: kind for kind in SAFE_EXCEPTIONS},
 }

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from engine.sandbox.bulk import hash_flood
 from engine.sandbox.guards import FLAT, Refused, measure
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
@@ -205,6 +206,10 @@ def make_helpers(
         if not isinstance(items, list | tuple):
             raise TypeError(f"unique() expects a list, not {_kind(items)}")
         _checked(items, "unique")
+        flat = [item for item in items if type(item) in FLAT]
+        problem = hash_flood(flat)
+        if problem is not None:
+            raise ValueError(f"unique(): {problem}")
         seen: set[Any] = set()
         result: list[Any] = []
         for item in items:

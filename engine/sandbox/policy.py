@@ -85,6 +85,9 @@ _GUARDED_BINOPS: Final[dict[type[ast.operator], str]] = {
     ast.Mod: "%",
     ast.BitOr: "|",
     ast.BitXor: "^",
+    ast.Sub: "-",
+    ast.BitAnd: "&",
+    ast.FloorDiv: "//",
 }
 _COMPARE_OPS: Final[dict[type[ast.cmpop], str]] = {
     ast.Eq: "==",
@@ -183,7 +186,15 @@ class _Policy(RestrictingNodeTransformer):
         if isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):
             self.error(node, "Assigning to a slice is not allowed; use list methods.")
             return node
-        return super().visit_Subscript(node)
+        new = super().visit_Subscript(node)
+        if (
+            isinstance(new, ast.Subscript)
+            and isinstance(new.ctx, ast.Store | ast.Del)
+            and not any(isinstance(part, ast.Slice) for part in ast.walk(new.slice))
+        ):
+            # ``d[key] = v`` / ``del d[key]`` hash the key in C: measure it first.
+            new.slice = self._hashable(new.slice)
+        return new
 
     # -- step counting -------------------------------------------------------------------------
 
@@ -290,7 +301,9 @@ class _Policy(RestrictingNodeTransformer):
     def visit_Set(self, node: ast.Set) -> Any:
         new = super().visit_Set(node)
         if isinstance(new, ast.Set):
-            self._spread(new.elts)
+            for element in new.elts:
+                if isinstance(element, ast.Starred):  # {*items} hashes every item in C
+                    element.value = _call("_spreadset_", [element.value], element.value)
             new.elts = [e if isinstance(e, ast.Starred) else self._hashable(e) for e in new.elts]
         return new
 

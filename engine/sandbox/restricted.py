@@ -36,6 +36,7 @@ from datetime import date, datetime
 from types import CodeType, TracebackType
 from typing import Any, Final, Literal
 
+from engine.sandbox.bulk import keep_int_text_limit
 from engine.sandbox.errors import SandboxRuntimeError, SandboxViolation, with_line
 from engine.sandbox.guards import (
     FLAT,
@@ -99,6 +100,7 @@ class Sandbox:
             if not callable(helper):
                 raise ValueError(f"helper {name!r} is not callable")
         self.limits = limits or Limits()
+        keep_int_text_limit()  # str(10**300000) would be quadratic without it
         self._attributes = {
             "eval": build_attribute_tables(mutable=False),
             "exec": build_attribute_tables(mutable=True),
@@ -120,7 +122,7 @@ class Sandbox:
 
     # -- running -------------------------------------------------------------------------------
 
-    def _run(self, mode: Literal["eval", "exec"]) -> Run:
+    def _run(self, mode: Literal["eval", "exec"], deadline: float | None) -> Run:
         limits = self.limits
         return Run(
             max_steps=limits.max_steps,
@@ -128,6 +130,7 @@ class Sandbox:
             max_size=limits.max_size,
             attributes=self._attributes[mode],
             mutable=mode == "exec",
+            deadline=deadline,
         )
 
     def _environment(self, guards: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,10 +139,15 @@ class Sandbox:
         env.update(guards)  # last: task data can never replace a guard
         return env
 
-    def evaluate(self, source: str, context: Mapping[str, Any]) -> Any:
-        """Evaluate an expression against ``context`` (read-only) and return its value."""
+    def evaluate(
+        self, source: str, context: Mapping[str, Any], *, deadline: float | None = None
+    ) -> Any:
+        """Evaluate an expression against ``context`` (read-only) and return its value.
+
+        ``deadline`` (``time.monotonic()`` based): an outer limit, e.g. the running command's,
+        that ends the evaluation earlier than its own time limit would."""
         code = self.compile(source, "eval")
-        run = self._run("eval")
+        run = self._run("eval", deadline)
         env = self._environment(run.guards(), context)
         try:
             result = eval(code, env)
@@ -155,7 +163,9 @@ class Sandbox:
             raise self._runtime_error(exc, code.co_filename) from None
         return result
 
-    def execute(self, source: str, context: dict[str, Any]) -> None:
+    def execute(
+        self, source: str, context: dict[str, Any], *, deadline: float | None = None
+    ) -> None:
         """Run a script; assignments update ``context`` (the task data) in place.
 
         New or changed names holding data are written back (functions are not; datetimes are
@@ -164,7 +174,7 @@ class Sandbox:
         written back if the script fails (changes made in place to lists and dicts remain).
         """
         code = self.compile(source, "exec")
-        run = self._run("exec")
+        run = self._run("exec", deadline)
         guards = run.guards()
         env = self._environment(guards, context)
         try:

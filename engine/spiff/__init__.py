@@ -4,6 +4,7 @@ The sandbox its script engine runs expressions in is engine/sandbox/ (no SpiffWo
 """
 
 from engine.spiff.bundle import BundleFile, CompiledBundle, CompiledProcess, compile_bundle
+from engine.spiff.metering import Meter, metered
 from engine.spiff.scripting import SandboxScriptEngine, engine_time
 from engine.spiff.serializer import SERIALIZER_VERSION, SPIFF_VERSION, RestoredSpec
 from engine.spiff.workflow import PendingMessage, PendingTimer, ReadyTask, Workflow
@@ -14,6 +15,7 @@ __all__ = [
     "BundleFile",
     "CompiledBundle",
     "CompiledProcess",
+    "Meter",
     "PendingMessage",
     "PendingTimer",
     "ReadyTask",
@@ -22,4 +24,5 @@ __all__ = [
     "Workflow",
     "compile_bundle",
     "engine_time",
+    "metered",
 ]

@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 from engine.clock import SystemClock
 from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
+from engine.spiff.metering import current_meter
 
 TIMER_ZONE = timezone(timedelta(hours=8), "CST")
 """The zone of a timer date written without an offset: Beijing time (no daylight saving)."""
@@ -59,19 +60,25 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         self, expression: str, context: dict[str, Any], external_context: Any = None
     ) -> Any:
         scope = {**context, **(external_context or {})}
-        return self.sandbox.evaluate(expression, scope)
+        return self.sandbox.evaluate(expression, scope, deadline=_deadline())
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         if external_context:
             scope = {**context, **external_context}
-            self.sandbox.execute(script, scope)
+            self.sandbox.execute(script, scope, deadline=_deadline())
             for key in external_context:
                 scope.pop(key, None)
             context.clear()
             context.update(scope)
         else:
-            self.sandbox.execute(script, context)
+            self.sandbox.execute(script, context, deadline=_deadline())
         return True
+
+
+def _deadline() -> float | None:
+    """The running command's deadline (``time.monotonic``): no script outlives its command."""
+    meter = current_meter()
+    return meter.deadline if meter is not None else None
 
 
 class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]

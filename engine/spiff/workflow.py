@@ -22,7 +22,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import NoMessageWaiting, ScriptError
+from engine.errors import BihuanError, NoMessageWaiting, ScriptError
+from engine.spiff.metering import budget_error, current_meter, runaway
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
 
@@ -98,9 +99,15 @@ def _is_completed(wf: BpmnWorkflow) -> bool:
     return bool(wf.is_completed())
 
 
-def _wrap(exc: SpiffWorkflowException) -> ScriptError:
-    where = ""
+def _wrap(exc: SpiffWorkflowException) -> BihuanError:
+    over = budget_error(exc)
+    if over is not None:
+        return over
     task = getattr(exc, "task", None)
+    meter = current_meter()
+    if meter is not None and meter.expired():
+        return meter.timeout(task)  # a script stopped at the command's deadline
+    where = ""
     if task is not None:
         where = f" at element {_element_id(task)}"
     line = getattr(exc, "line_number", None)
@@ -161,13 +168,30 @@ class Workflow:
                 self._wf.do_engine_steps(did_complete_task=self._transition)
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
+        stranded = self._stranded()
+        if stranded is not None:
+            raise runaway(stranded)
         self._moved = False
+
+    def _stranded(self) -> Any:
+        """A READY engine task left after stepping: SpiffWorkflow walks the tree only 1,000
+        levels deep, so a loop with no wait that got that deep stops silently (the case would
+        sit "running" with nothing to do). None in the usual case."""
+        wf = self._wf
+        for tasks in (wf.tasks, *(sub.tasks for sub in wf.subprocesses.values())):
+            for task in tasks.values():
+                if task.state == TaskState.READY and not task.task_spec.manual:
+                    return task
+        return None
 
     def touch(self) -> None:
         """Step on the next :meth:`step` even though nothing was marked (e.g. on resume)."""
         self._moved = True
 
     def _transition(self, task: Any) -> None:
+        meter = current_meter()
+        if meter is not None:
+            meter.engine_step(task)
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id and not getattr(spec, "manual", False):

@@ -35,9 +35,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function("bihuan_audit_maintenance", 0, lambda: 0)
 
 
+_READ_ONLY = "bihuan_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # Take the write lock at BEGIN so that two writers serialise instead of deadlocking on upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only session (Database.read_session) begins deferred: in WAL mode it reads its
+    # snapshot while a writer holds the lock, instead of queueing behind it.
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 #: A pooled PostgreSQL connection idle for this long is pinged before it is handed out, so one
@@ -117,6 +125,9 @@ class Database:
                 event.listen(self.engine, "checkin", _idle_since)
                 event.listen(self.engine, "checkout", _ping_after_idle(ping_after_idle))
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_factory = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -132,6 +143,17 @@ class Database:
             s.rollback()
             raise
         finally:
+            s.close()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it does not wait for (or hold) the write
+        lock, so sign-in and other reads go on while a command writes. Never write in it."""
+        s = self._read_factory()
+        try:
+            yield s
+        finally:
+            s.rollback()
             s.close()
 
     def dispose(self) -> None:

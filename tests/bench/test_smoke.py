@@ -80,3 +80,11 @@ def test_timers() -> None:
 
     got = timers.main(["--quick", "--items", "60"]).figures
     assert got["fired"] == 60 and got["duplicates"] == 0 and got["misses"] == 0
+
+
+def test_sandbox_cost(bench_out: Path) -> None:
+    from bench import sandbox_cost
+
+    figures = sandbox_cost.main(["--loops", "20", "--runs", "1"])
+    assert all(got["us"] > 0 and got["ratio"] > 0 for got in figures.values())
+    assert (bench_out / "sandbox_cost.json").exists()
