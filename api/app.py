@@ -32,7 +32,9 @@ from api.routes import (
     directory,
     events,
     messages,
+    notices,
     ops,
+    supervision,
     tasks,
     users,
 )
@@ -95,6 +97,8 @@ def create_app(
     errors.install(app)
     for module in (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit):
         app.include_router(module.router)
+    app.include_router(supervision.router)
+    app.include_router(notices.router)
     app.include_router(admin_calendar.router)
     app.include_router(docs_router())
     app.include_router(console_router(settings.console_dir))  # last: it answers /{file}

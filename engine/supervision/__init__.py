@@ -6,7 +6,9 @@ Public API:
 * :class:`Supervision` — the engine listener and the scheduler's ``ladder`` / ``tier_due``
   handlers; ``resume_clock(case_no, actor)``, ``recompute_deadlines()``.
 * :func:`build_supervision` — from settings: the policy file, the calendar, the default jobs.
-* :class:`SupervisionConfig`, :func:`default_jobs`.
+* Human 督办 (``orders.py``): ``issue_order``, ``answer_order``, ``record_outcome``,
+  ``list_orders``, ``get_order``; the rule triggers (``triggers.py``): ``run_triggers``.
+* :class:`SupervisionConfig`, :func:`default_jobs`, :data:`ISSUERS`, :data:`KINDS`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from engine.settings import Settings
 from engine.storage.database import Database
 from engine.supervision.core import SupervisionConfig
 from engine.supervision.housekeeping import CHANGE_FEED_CRON, change_feed_job
+from engine.supervision.orders import ISSUERS, KINDS
 from engine.supervision.reports import default_jobs
 from engine.supervision.service import Supervision
+from engine.supervision.triggers import TRIGGERS_CRON
 from engine.workdays import DeadlinePolicy, WorkCalendar
 
 #: Daily, Beijing time: pick up loaded holiday tables, warn the operator (docs/deadlines.md).
@@ -54,9 +58,18 @@ def build_supervision(
     service = Supervision(
         policy, cal, config=config, db=db, clock=clock, jobs=jobs, refresher=refresher
     )
+    service.answer_days = settings.supervision_answer_days
+    service.jobs.append(PeriodicJob("rule_triggers", TRIGGERS_CRON, service.rule_triggers_job))
     check = calendar_check_job(refresher, service.recompute_deadlines)
     service.jobs.append(PeriodicJob("calendar_check", CALENDAR_CHECK_CRON, check))
     return service
 
 
-__all__ = ["Supervision", "SupervisionConfig", "build_supervision", "default_jobs"]
+__all__ = [
+    "ISSUERS",
+    "KINDS",
+    "Supervision",
+    "SupervisionConfig",
+    "build_supervision",
+    "default_jobs",
+]

@@ -200,7 +200,7 @@ class Tiers(SupervisionCore):
             return True  # an item scheduled before the tier clock was recorded
         if rec.get("suspended_at"):
             return False
-        return item.payload.get("gen") == rec.get("gen")
+        return bool(item.payload.get("gen") == rec.get("gen"))
 
     def _tier_clock_stopped(self, sc: Scope, reason: str) -> None:
         """挂账: the tier's time stops with the case's (domain §5.2, §6)."""

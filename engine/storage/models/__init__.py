@@ -16,6 +16,7 @@ from engine.storage.models.definitions import Bundle, BundleFile, Definition, In
 from engine.storage.models.feed import ChangeEvent, IdempotencyRecord, Notification
 from engine.storage.models.kpi import CaseFactsRow, KpiWatermark, Report
 from engine.storage.models.orgs import OrgUnit, User, UserRole
+from engine.storage.models.oversight import NotificationReceipt, SupervisionOrder
 from engine.storage.models.scheduling import DueItem, Firing, SchedulerLease
 
 __all__ = [
@@ -40,10 +41,12 @@ __all__ = [
     "KpiWatermark",
     "MessageWait",
     "Notification",
+    "NotificationReceipt",
     "NullableJson",
     "OrgUnit",
     "Report",
     "SchedulerLease",
+    "SupervisionOrder",
     "TaskComment",
     "UTCDateTime",
     "User",
