@@ -88,3 +88,9 @@ class NoticeList(BaseModel):
     unread: int
     unacked: int
     next_before_id: int | None
+
+
+class AnswerFormOut(BaseModel):
+    form_key: str
+    form_schema: dict[str, Any]
+    ui_schema: dict[str, Any]

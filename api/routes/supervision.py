@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from api.deps import JSON, PREFIX, PrincipalDep, StateDep
-from api.supervision_schemas import OrderIn, OrderKind, OrderList, OrderOut, OutcomeIn
+from api.supervision_schemas import (
+    AnswerFormOut,
+    OrderIn,
+    OrderKind,
+    OrderList,
+    OrderOut,
+    OutcomeIn,
+)
 from engine.runtime import Engine
 from engine.supervision import Supervision
 
@@ -49,6 +56,12 @@ def list_orders(
 def circulars(state: StateDep, principal: PrincipalDep) -> Any:
     """The published 通报 of my jurisdiction (the unit-level circulars)."""
     return {"items": desk(state.engine).list_orders(principal, kind="circular")}
+
+
+@router.get("/supervision/answer-form", response_model=AnswerFormOut)
+def answer_form(state: StateDep, principal: PrincipalDep) -> Any:
+    """The JSON Schema (and rjsf ui schema) of the unit's 情况说明."""
+    return desk(state.engine).answer_form()
 
 
 @router.get("/supervision/orders/{order_id}", response_model=OrderOut)

@@ -245,6 +245,15 @@ class Orders(SupervisionCore):
                 raise NotFound(f"no 督办 {order_id}")
             return order_view(order)
 
+    def answer_form(self) -> dict[str, Any]:
+        """The answer's JSON Schema and rjsf ui schema (``forms/supervision_answer.*``)."""
+        ui = ANSWER_FORM.with_name("supervision_answer.uischema.json")
+        return {
+            "form_key": "supervision_answer",
+            "form_schema": self._answer_validator().schema,
+            "ui_schema": json.loads(ui.read_text(encoding="utf-8")),
+        }
+
     # ================================================================ the ladder of an order
     def fire_order(self, session: Session, item: ClaimedItem, now: datetime) -> None:
         order = session.get(

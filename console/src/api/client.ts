@@ -175,4 +175,15 @@ export const api = {
   auditExport: (query: Query) => requestBlob("/audit/export", { query, accept: "text/csv" }),
   verify: (caseNo?: string) => request<T.VerifyOut>("/audit/verify", { query: { case_no: caseNo } }),
   kpis: (period: string, org?: string) => request<T.KpiReportOut>("/kpis", { query: { period, org } }),
+
+  // 督办 (human supervision orders) and notices
+  orders: (query: Query) => request<T.OrderList>("/supervision/orders", { query }),
+  issueOrder: (body: T.OrderIn) => request<T.OrderOut>("/supervision/orders", { body }),
+  answerForm: () => request<T.AnswerFormOut>("/supervision/answer-form"),
+  answerOrder: (id: string, form: Record<string, unknown>) =>
+    request<T.OrderOut>(`/supervision/orders/${encodeURIComponent(id)}/answer`, { body: form }),
+  orderOutcome: (id: string, outcome: string, improved: boolean) =>
+    request<T.OrderOut>(`/supervision/orders/${encodeURIComponent(id)}/outcome`, { body: { outcome, improved } }),
+  notices: (query: Query) => request<T.NoticeList>("/notifications", { query }),
+  ackNotice: (id: number) => request<T.NoticeOut>(`/notifications/${id}/ack`, { method: "POST" }),
 };

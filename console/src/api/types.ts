@@ -41,3 +41,11 @@ export type DirectoryUserOut = S["DirectoryUserOut"];
 export type StartFormOut = S["StartFormOut"];
 
 export type JsonObject = Record<string, unknown>;
+
+// 督办 and notices
+export type OrderIn = S["OrderIn"];
+export type OrderOut = S["OrderOut"];
+export type OrderList = S["OrderList"];
+export type AnswerFormOut = S["AnswerFormOut"];
+export type NoticeOut = S["NoticeOut"];
+export type NoticeList = S["NoticeList"];
