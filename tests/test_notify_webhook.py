@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from engine.clock import ManualClock
-from engine.notify import DEAD, WebhookSender, deliver_pending, enqueue, list_outbox, requeue
+from engine.notify import (
+    DEAD,
+    LoggingSender,
+    WebhookSender,
+    deliver_pending,
+    enqueue,
+    list_outbox,
+    requeue,
+    sender_from_settings,
+)
+from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import Notification
 
@@ -132,3 +142,9 @@ def test_an_unreachable_gateway_is_an_error_the_outbox_retries(
     assert "unreachable" in row(db, notice).payload["last_error"]
     with pytest.raises(ValueError, match="http"):
         WebhookSender("ftp://example.org/x")
+
+
+def test_the_settings_choose_the_sender() -> None:
+    hook = sender_from_settings(Settings(notify_webhook_url="http://127.0.0.1:9/hook"))
+    assert isinstance(hook, WebhookSender) and hook.url == "http://127.0.0.1:9/hook"
+    assert isinstance(sender_from_settings(Settings()), LoggingSender)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import PREFIX, NowDep, PrincipalDep, SessionDep
 from api.supervision_schemas import NoticeList, NoticeOut
@@ -13,6 +13,7 @@ from engine import access, notify
 router = APIRouter(prefix=PREFIX, tags=["notices"])
 #: Who sees and re-queues the outbox's dead letters.
 OUTBOX_READERS = frozenset({"admin", "supervisor"})
+NoticeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _grants(principal: access.Principal) -> list[tuple[str, str]]:
@@ -25,7 +26,7 @@ def list_notices(
     principal: PrincipalDep,
     unacked: bool = False,
     case_no: Annotated[str | None, Query(max_length=100)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     """My notices (to me, to a role I hold at my unit, to my unit), newest first, with the
@@ -49,7 +50,7 @@ def outbox(
 
 
 @router.get("/notifications/{notice_id}", response_model=NoticeOut)
-def read(notice_id: int, s: SessionDep, principal: PrincipalDep, now: NowDep) -> Any:
+def read(notice_id: NoticeId, s: SessionDep, principal: PrincipalDep, now: NowDep) -> Any:
     """One of my notices; the first reading is recorded (404 for anyone else's)."""
     found = notify.read_notice(s, principal.user_id, _grants(principal), notice_id, now=now)
     s.commit()
@@ -57,7 +58,7 @@ def read(notice_id: int, s: SessionDep, principal: PrincipalDep, now: NowDep) ->
 
 
 @router.post("/notifications/{notice_id}/ack", response_model=NoticeOut)
-def ack(notice_id: int, s: SessionDep, principal: PrincipalDep, now: NowDep) -> Any:
+def ack(notice_id: NoticeId, s: SessionDep, principal: PrincipalDep, now: NowDep) -> Any:
     """Acknowledge (签收) one of my notices; again changes nothing."""
     found = notify.ack_notice(s, principal.user_id, _grants(principal), notice_id, now=now)
     s.commit()
@@ -65,7 +66,7 @@ def ack(notice_id: int, s: SessionDep, principal: PrincipalDep, now: NowDep) -> 
 
 
 @router.post("/notifications/{notice_id}/requeue", response_model=NoticeOut)
-def requeue(notice_id: int, s: SessionDep, principal: PrincipalDep, now: NowDep) -> Any:
+def requeue(notice_id: NoticeId, s: SessionDep, principal: PrincipalDep, now: NowDep) -> Any:
     """Put a dead letter back in the queue (after the gateway was fixed)."""
     access.require(principal, OUTBOX_READERS, "re-queue a notification")
     found = notify.requeue(s, notice_id, now=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from api.deps import JSON, PREFIX, PrincipalDep, StateDep
 from api.supervision_schemas import (
@@ -19,6 +19,7 @@ from engine.runtime import Engine
 from engine.supervision import Supervision
 
 router = APIRouter(prefix=PREFIX, tags=["supervision"])
+OrderId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 def desk(engine: Engine) -> Supervision:
@@ -65,13 +66,13 @@ def answer_form(state: StateDep, principal: PrincipalDep) -> Any:
 
 
 @router.get("/supervision/orders/{order_id}", response_model=OrderOut)
-def get_order(order_id: str, state: StateDep, principal: PrincipalDep) -> Any:
+def get_order(order_id: OrderId, state: StateDep, principal: PrincipalDep) -> Any:
     return desk(state.engine).get_order(principal, order_id)
 
 
 @router.post("/supervision/orders/{order_id}/answer", response_model=OrderOut, dependencies=[JSON])
 def answer(
-    order_id: str,
+    order_id: OrderId,
     state: StateDep,
     principal: PrincipalDep,
     form: Annotated[dict[str, Any], Body(description="the form supervision_answer")],
@@ -81,7 +82,7 @@ def answer(
 
 
 @router.post("/supervision/orders/{order_id}/outcome", response_model=OrderOut, dependencies=[JSON])
-def outcome(order_id: str, body: OutcomeIn, state: StateDep, principal: PrincipalDep) -> Any:
+def outcome(order_id: OrderId, body: OutcomeIn, state: StateDep, principal: PrincipalDep) -> Any:
     """The outcome of a 约谈 or 督查; an interview without improvement calls a 督查."""
     return desk(state.engine).record_outcome(
         principal, order_id, outcome=body.outcome, improved=body.improved

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from engine.notify import DEAD, enqueue
 from engine.scheduler import Scheduler
 from engine.supervision import Supervision
 from tests.api.conftest import World
@@ -118,3 +119,21 @@ def test_notices_are_read_and_acknowledged_by_their_recipients_only(demo: World)
     assert note["id"] not in [n["id"] for n in after["items"]]
     assert after["unacked"] == page["unacked"] - 1
     assert demo.get("police01", "/api/v1/notifications/outbox").status_code == 403
+
+
+def test_dead_letters_are_listed_and_requeued_by_an_operator(demo: World) -> None:
+    with demo.db.session() as s:
+        row = enqueue(s, now=demo.clock.now(), kind="ladder_warning", title="【警示】",
+                      recipient_org="qs-dc-pcs")  # fmt: skip
+        row.state, row.attempts, row.payload = DEAD, 8, {"last_error": "gateway answered 503"}
+        s.flush()
+        dead_id = row.id
+    assert demo.get("police01", "/api/v1/notifications/outbox").status_code == 403
+    dead = demo.get("admin", "/api/v1/notifications/outbox").json()
+    assert [(d["id"], d["delivery"]) for d in dead] == [
+        (dead_id, {"state": "dead", "attempts": 8, "last_error": "gateway answered 503"})
+    ]
+    again = demo.post("admin", f"/api/v1/notifications/{dead_id}/requeue")
+    assert again.status_code == 200 and again.json()["delivery"]["state"] == "pending"
+    assert demo.get("admin", "/api/v1/notifications/outbox").json() == []
+    assert demo.post("admin", f"/api/v1/notifications/{dead_id}/requeue").status_code == 409
