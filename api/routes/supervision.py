@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Body, Path, Query
 
-from api.deps import JSON, PREFIX, PrincipalDep, StateDep
+from api.deps import JSON, PREFIX, AppState, PrincipalDep, StateDep
 from api.supervision_schemas import (
     AnswerFormOut,
     OrderIn,
@@ -16,24 +17,35 @@ from api.supervision_schemas import (
     OutcomeIn,
 )
 from engine.runtime import Engine
-from engine.supervision import Supervision
+from engine.supervision import Supervision, build_supervision
 
 router = APIRouter(prefix=PREFIX, tags=["supervision"])
 OrderId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
-def desk(engine: Engine) -> Supervision:
+#: A supervision service for an engine built without one (an embedding application's own
+#: listeners): 督办 needs only the database, the policy and the calendar.
+_STANDALONE: WeakKeyDictionary[Engine, Supervision] = WeakKeyDictionary()
+
+
+def desk(state: AppState) -> Supervision:
+    """The engine's supervision service (``build_engine`` wires one)."""
+    engine = state.engine
     for listener in engine.listeners:
         if isinstance(listener, Supervision):
             return listener
-    raise RuntimeError("the engine runs without the supervision service")
+    found = _STANDALONE.get(engine)
+    if found is None:
+        found = build_supervision(state.settings, engine.db, clock=state.clock)
+        _STANDALONE[engine] = found
+    return found
 
 
 @router.post("/supervision/orders", response_model=OrderOut, status_code=201, dependencies=[JSON])
 def issue(body: OrderIn, state: StateDep, principal: PrincipalDep) -> Any:
     """Issue a 督办单, 挂牌督办, 通报, 约谈 or 督查. 督办员, the centres and leaders over the unit
     may issue (403 otherwise); a 督办单 opens the unit's answer with its time limit."""
-    return desk(state.engine).issue_order(principal, **body.model_dump())
+    return desk(state).issue_order(principal, **body.model_dump())
 
 
 @router.get("/supervision/orders", response_model=OrderList)
@@ -47,7 +59,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Any:
     """督办 in my jurisdiction (or, with ``mine``, those my units must answer), newest first."""
-    found = desk(state.engine).list_orders(
+    found = desk(state).list_orders(
         principal, state=order_state, kind=kind, case_no=case_no, mine=mine, limit=limit
     )
     return {"items": found}
@@ -56,18 +68,18 @@ def list_orders(
 @router.get("/supervision/circulars", response_model=OrderList)
 def circulars(state: StateDep, principal: PrincipalDep) -> Any:
     """The published 通报 of my jurisdiction (the unit-level circulars)."""
-    return {"items": desk(state.engine).list_orders(principal, kind="circular")}
+    return {"items": desk(state).list_orders(principal, kind="circular")}
 
 
 @router.get("/supervision/answer-form", response_model=AnswerFormOut)
 def answer_form(state: StateDep, principal: PrincipalDep) -> Any:
     """The JSON Schema (and rjsf ui schema) of the unit's 情况说明."""
-    return desk(state.engine).answer_form()
+    return desk(state).answer_form()
 
 
 @router.get("/supervision/orders/{order_id}", response_model=OrderOut)
 def get_order(order_id: OrderId, state: StateDep, principal: PrincipalDep) -> Any:
-    return desk(state.engine).get_order(principal, order_id)
+    return desk(state).get_order(principal, order_id)
 
 
 @router.post("/supervision/orders/{order_id}/answer", response_model=OrderOut, dependencies=[JSON])
@@ -78,12 +90,12 @@ def answer(
     form: Annotated[dict[str, Any], Body(description="the form supervision_answer")],
 ) -> Any:
     """The unit's 情况说明 (form ``forms/supervision_answer.schema.json``; 422 names the field)."""
-    return desk(state.engine).answer_order(principal, order_id, form)
+    return desk(state).answer_order(principal, order_id, form)
 
 
 @router.post("/supervision/orders/{order_id}/outcome", response_model=OrderOut, dependencies=[JSON])
 def outcome(order_id: OrderId, body: OutcomeIn, state: StateDep, principal: PrincipalDep) -> Any:
     """The outcome of a 约谈 or 督查; an interview without improvement calls a 督查."""
-    return desk(state.engine).record_outcome(
+    return desk(state).record_outcome(
         principal, order_id, outcome=body.outcome, improved=body.improved
     )
