@@ -4,13 +4,14 @@ a 警示 reaches a real user: the unit's leader (the street's 包案领导)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
+from engine.access import load_principal
 from engine.clock import ManualClock
 from engine.notify import list_notices
 from engine.runtime import Engine
@@ -130,3 +131,31 @@ def test_the_copy_of_a_warning_reaches_the_units_leader(
     [cc] = [n for n in seen if n["kind"] == "ladder_warning_cc"]
     assert (cc["recipient_org"], cc["recipient_role"]) == ("qs-dc", "case_leader")
     assert stranger["items"] == []
+
+
+def test_a_listed_case_unanswered_goes_straight_to_inspection_in_the_cases_chain(
+    dispute: Engine, driver: Driver, supervision: Supervision, clock: ManualClock
+) -> None:
+    driver.start("MD-LST-1", sc.report("MD-LST-1"), GRID_WORKER)
+    driver.run_all("MD-LST-1", [sc.screen(), sc.dispatch("qs-dc-pcs")])
+    with dispute.db.session() as s:
+        boss = load_principal(s, "super01")
+    assert boss is not None
+    listed = supervision.issue_order(boss, kind="listed", case_no="MD-LST-1", title="挂牌督办",
+                                     limit_days=1)  # fmt: skip
+    assert (listed["target_org"], listed["level"]) == ("qs-dc-pcs", 1)
+    due = datetime.fromisoformat(str(listed["due_at"]))
+    scheduler = Scheduler(dispute.db, engine=dispute, clock=clock, owner="t",
+                          handlers=supervision.due_handlers())  # fmt: skip
+    clock.set(due + timedelta(seconds=1))
+    scheduler.sweep_once()
+    after = supervision.get_order(boss, str(listed["id"]))
+    assert (after["level"], after["rung"], after["state"]) == (4, "督查", "open")
+    kinds = [e.event_type for e in events(dispute.db, "MD-LST-1")]
+    assert kinds.count("supervision_listed_issued") == 1
+    assert kinds.count("supervision_order_escalated") == 1
+    clock.advance(timedelta(days=30))
+    scheduler.sweep_once()  # at 督查 it climbs no further
+    assert [e.event_type for e in events(dispute.db, "MD-LST-1")].count(
+        "supervision_order_escalated"
+    ) == 1
