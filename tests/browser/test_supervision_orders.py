@@ -31,7 +31,10 @@ def test_a_supervisor_issues_an_order_and_the_unit_answers_it(
     order_id = row.locator("td.mono").inner_text().strip()
 
     unit = open_as("police01")
-    unit.get_by_role("link", name="督办单").click()
+    unit.get_by_role("link", name="待办").click()
+    due = unit.get_by_test_id("orders-due")
+    expect(due).to_contain_text("本单位有 1 件督办待回复")
+    due.get_by_role("link", name="前往督办单").click()
     card = unit.get_by_test_id("order-answer").filter(has_text=order_id)
     expect(card).to_contain_text("欠薪纠纷久拖未决")
     expect(unit.get_by_test_id("notice").filter(has_text="欠薪纠纷")).to_be_visible()
