@@ -33,13 +33,21 @@ def issue(demo: World, user: str = "super01", **body: object) -> dict[str, objec
 def test_an_order_is_issued_by_a_supervisor_and_answered_by_the_unit(demo: World) -> None:
     refused = demo.post("grid01", ORDERS, json={"title": "x", "target_org": "qs-dc-pcs"})
     assert refused.status_code == 403
+    # a township centre issues within its own area only
+    other = demo.post("town02", ORDERS, json={"title": "x", "target_org": "qs-dc-pcs"})
+    assert other.status_code == 403
+    assert issue(demo, "town01", title="东城街道督办")["issued_by"] == "town01"
+    assert (
+        demo.post("super01", ORDERS, json={"title": "x", "target_org": "nowhere"}).status_code
+        == 404
+    )
     order = issue(demo)
     assert (order["state"], order["kind"], order["level"], order["rung"]) == (
         "open", "order", 1, "警示",
     )  # fmt: skip
     assert order["due_at"] and order["limit_days"] == 2
-    mine = demo.get("police01", ORDERS, params={"mine": "true"}).json()["items"]
-    assert [o["id"] for o in mine] == [order["id"]]
+    mine = demo.get("police01", ORDERS, params={"mine": "true", "state": "open"}).json()["items"]
+    assert order["id"] in [o["id"] for o in mine] and len(mine) == 2
     assert demo.get("police02", ORDERS, params={"mine": "true"}).json()["items"] == []
     url = f"{ORDERS}/{order['id']}/answer"
     assert demo.post("police02", url, json=ANSWER).status_code == 403  # not their unit
