@@ -33,8 +33,10 @@ from api.routes import (
     events,
     evidence,
     messages,
+    notices,
     ops,
     reports,
+    supervision,
     tasks,
     users,
 )
@@ -100,6 +102,8 @@ def create_app(
                audit, reports)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
+    app.include_router(supervision.router)
+    app.include_router(notices.router)
     app.include_router(admin_calendar.router)
     app.include_router(docs_router())
     app.include_router(console_router(settings.console_dir))  # last: it answers /{file}

@@ -129,3 +129,12 @@ class Settings(BaseSettings):
     budget_loop_maximum: int = Field(default=1_000, gt=0)
     budget_mi_cardinality: int = Field(default=500, gt=0)
     budget_command_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Supervision (督办) and notices: a webhook taking each notice as JSON (a 政务微信 robot, an
+    # SMS gateway); unset = notices go to the log. Failed sends retry with exponential backoff
+    # (base seconds, doubling, at most an hour) and after max attempts become dead letters.
+    notify_webhook_url: str | None = None
+    notify_webhook_secret: str = ""
+    notify_webhook_timeout_seconds: float = 5.0
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_retry_base_seconds: float = Field(default=10.0, gt=0)
+    supervision_answer_days: int = Field(default=3, ge=1, le=30)

@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.clock import Clock, SystemClock
-from engine.notify import LoggingSender, Sender, deliver_pending
+from engine.notify import Sender, deliver_pending, sender_from_settings
 from engine.scheduler.leader import LeaderLease
 from engine.scheduler.periodic import PeriodicJob, PeriodicJobs
 from engine.scheduler.sweep import Handler, Scheduler, SweepStats
@@ -58,8 +58,11 @@ class SchedulerService:
         periodic: PeriodicJobs | None = None,
         leader: LeaderLease | None = None,
         sender: Sender | None = None,
+        max_attempts: int = 8,
+        retry_base_seconds: float = 10.0,
     ) -> None:
         self.scheduler = scheduler
+        self.max_attempts, self.retry_base_seconds = max_attempts, retry_base_seconds
         self.periodic = periodic
         self.leader = leader
         self.sender = sender
@@ -87,7 +90,13 @@ class SchedulerService:
                 # Without a fixed ``now`` each batch claims at its own time (fresh rows too).
                 stats = self.scheduler.sweep_once(now)
                 if self.sender is not None:
-                    deliver_pending(self.scheduler.db, self.sender, now=at)
+                    deliver_pending(
+                        self.scheduler.db,
+                        self.sender,
+                        now=at,
+                        max_attempts=self.max_attempts,
+                        retry_base_seconds=self.retry_base_seconds,
+                    )
         except Exception:  # keep ticking: the database may be back next time
             log.exception("scheduler tick failed")
         self.ticks += 1
@@ -132,7 +141,12 @@ def build_service(
         ttl = max(10.0, 5 * settings.poll_interval_seconds)
         leader = LeaderLease(engine.db, scheduler.owner, ttl_seconds=ttl)
     return SchedulerService(
-        scheduler, periodic=periodic, leader=leader, sender=sender or LoggingSender()
+        scheduler,
+        periodic=periodic,
+        leader=leader,
+        sender=sender or sender_from_settings(settings),
+        max_attempts=settings.notify_max_attempts,
+        retry_base_seconds=settings.notify_retry_base_seconds,
     )
 
 

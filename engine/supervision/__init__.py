@@ -6,10 +6,12 @@ Public API:
 * :class:`Supervision` — the engine listener and the scheduler's ``ladder`` / ``tier_due``
   handlers; ``resume_clock(case_no, actor)``, ``recompute_deadlines()``.
 * :func:`build_supervision` — from settings: the policy file, the calendar, the default jobs.
-* :class:`SupervisionConfig`, :func:`default_jobs`.
 * The periodic reports as stored: :func:`list_reports`, :func:`get_report`.
 * 零报告: :class:`ZeroReportForm` (the worker's attestation), :func:`my_zero_reports`,
   :func:`open_for_day` (what the daily ``zero_report_open`` job does on a working day).
+* Human 督办 (``orders.py``): ``issue_order``, ``answer_order``, ``record_outcome``,
+  ``list_orders``, ``get_order``; the rule triggers (``triggers.py``): ``run_triggers``.
+* :class:`SupervisionConfig`, :func:`default_jobs`, :data:`ISSUERS`, :data:`ORDER_KINDS`.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from engine.settings import Settings
 from engine.storage.database import Database
 from engine.supervision.core import SupervisionConfig
 from engine.supervision.housekeeping import CHANGE_FEED_CRON, change_feed_job
-from engine.supervision.report_reads import KINDS, StoredReport, get_report, list_reports
+from engine.supervision.orders import ISSUERS
+from engine.supervision.orders import KINDS as ORDER_KINDS
+from engine.supervision.report_reads import KINDS as REPORT_KINDS
+from engine.supervision.report_reads import StoredReport, get_report, list_reports
 from engine.supervision.reports import default_jobs
 from engine.supervision.service import Supervision
+from engine.supervision.triggers import TRIGGERS_CRON
 from engine.supervision.zero_reports import (
     OPEN_CRON,
     ZeroReportForm,
@@ -67,13 +73,17 @@ def build_supervision(
     service = Supervision(
         policy, cal, config=config, db=db, clock=clock, jobs=jobs, refresher=refresher
     )
+    service.answer_days = settings.supervision_answer_days
+    service.jobs.append(PeriodicJob("rule_triggers", TRIGGERS_CRON, service.rule_triggers_job))
     check = calendar_check_job(refresher, service.recompute_deadlines)
     service.jobs.append(PeriodicJob("calendar_check", CALENDAR_CHECK_CRON, check))
     return service
 
 
 __all__ = [
-    "KINDS",
+    "ISSUERS",
+    "ORDER_KINDS",
+    "REPORT_KINDS",
     "StoredReport",
     "Supervision",
     "SupervisionConfig",

@@ -22,7 +22,7 @@ from engine.runtime.projection import case_changes, case_snapshot
 from engine.scheduler import items
 from engine.scheduler.periodic import PeriodicJob
 from engine.storage.database import Database
-from engine.storage.models import Case, HumanTask, Instance
+from engine.storage.models import Case, HumanTask, Instance, OrgUnit, User, UserRole
 from engine.supervision import records
 from engine.vocabulary import CLOSED_CASE_STATUSES, OPEN_TASK_STATES
 from engine.workdays import DeadlinePolicy, RuleSpec, WorkCalendar
@@ -59,11 +59,16 @@ class SupervisionConfig:
     #: Wait after 约谈 before 督查 when the case has not improved (``inspection`` trigger).
     inspection_wait: RuleSpec = field(default_factory=lambda: RuleSpec("working_days", 5))
     circular_window: timedelta = timedelta(days=90)
-    unit_leader_role: str = "unit_leader"
+    #: Who receives the copies of 警示/约谈/督查 (抄送分管领导): the holder of this role at the
+    #: handling unit or, failing one there, at the nearest unit above it (the 包案领导 of the
+    #: street or the county). No holder anywhere: the copy goes to the whole unit.
+    unit_leader_role: str = "case_leader"
     supervisor_role: str = "supervisor"
     party_role: str = "party"
     extension_tasks: frozenset[str] = frozenset({"approve_extension"})
     hang_tasks: frozenset[str] = frozenset({"approve_hang"})
+    #: The 退单 review: ``return_approved`` false means the return was improper (通报).
+    return_review_tasks: frozenset[str] = frozenset({"return_review"})
 
 
 @dataclass
@@ -240,6 +245,26 @@ class SupervisionCore:
             recipient_user=user,
             payload=payload,
         )
+
+    def _leader_of(self, session: Session, unit: str | None) -> tuple[str | None, str | None]:
+        """(org, role) to address a copy to the unit's leader (分管领导): see
+        :attr:`SupervisionConfig.unit_leader_role`."""
+        if unit is None:
+            return None, self.config.supervisor_role
+        path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == unit))
+        chain = [p for p in (path or f"/{unit}/").split("/") if p]
+        role = self.config.unit_leader_role
+        held = set(
+            session.scalars(
+                select(UserRole.org_id)
+                .join(User, User.id == UserRole.user_id)
+                .where(UserRole.role == role, UserRole.org_id.in_(chain), User.active.is_(True))
+            )
+        )
+        for org in reversed(chain):
+            if org in held:
+                return org, role
+        return unit, None
 
     def _severity(self, case: Case) -> str:
         return case.severity or self.config.default_severity

@@ -3,16 +3,14 @@ an interview), extension approvals (延期)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.clock import as_utc
 from engine.errors import Conflict
 from engine.storage.models import HumanTask
 from engine.supervision import records, texts
 from engine.supervision.clock import DeadlineClock
 from engine.supervision.core import Scope, decision, truthy
-from engine.supervision.tiers import Tiers
-from engine.workdays import ExtensionRefused, RuleSpec
+from engine.supervision.tiers import Tiers, amount_in_unit
+from engine.workdays import ExtensionRefused
 
 
 class Decisions(DeadlineClock, Tiers):
@@ -75,6 +73,15 @@ class Decisions(DeadlineClock, Tiers):
             }
             self._apply_rung(sc, "interview", target_rec, None, trigger="reopen_count")
 
+    # ---------------------------------------------------------------- 挂账 stops the tier clock too
+    def _suspend(self, sc: Scope, reason: str) -> None:
+        super()._suspend(sc, reason)
+        self._tier_clock_stopped(sc, reason)
+
+    def _resume(self, sc: Scope, reason: str | None) -> bool:
+        resumed = super()._resume(sc, reason)
+        return self._tier_clock_resumed(sc, reason) or resumed
+
     # ---------------------------------------------------------------- extension (延期)
     def _extension_decided(self, sc: Scope, task: HumanTask) -> None:
         data = sc.data
@@ -93,7 +100,7 @@ class Decisions(DeadlineClock, Tiers):
                     "案件尚无办理时限，无需延期 (the case has no deadline)", reason="no_deadline"
                 )
             current = records.due_result(rec)
-            amount = _amount_in_unit(current.rule, decision(data, "extension", "days"))
+            amount = amount_in_unit(current.rule, decision(data, "extension", "days"))
             new = self.policy.extend(current, amount, requested_at, self.calendar)
         except ExtensionRefused as exc:
             sc.audit.add(
@@ -128,23 +135,7 @@ class Decisions(DeadlineClock, Tiers):
             extensions=len(history),
             changes={"extensions": history},
         )
+        self._tier_clock_extended(sc, decision(data, "extension", "days"), reason)
         title, body = texts.extension_notice(sc.case.case_no, new.due, reason)
         self._notify(sc, "extension_notice", title, body, role=self.config.party_role)
         self._notify(sc, "extension_granted", title, body, org=unit)
-
-
-def _amount_in_unit(rule: RuleSpec, days: Any) -> float:
-    """The form asks for days; express them in the limit's own unit."""
-    if isinstance(days, bool) or not isinstance(days, int | float | str):
-        raise ExtensionRefused("延期天数无效 (the number of days is missing)", reason="bad_amount")
-    try:
-        value = float(days)
-    except ValueError:
-        raise ExtensionRefused(f"延期天数无效: {days!r}", reason="bad_amount") from None
-    if value <= 0:
-        raise ExtensionRefused("延期天数必须大于 0 (days must be positive)", reason="bad_amount")
-    factor = {"days": 1, "working_days": 1, "hours": 24, "minutes": 1440}.get(rule.unit)
-    if factor is None:  # working hours: a working day of office time
-        factor = 8
-    amount = value * factor
-    return int(amount) if amount.is_integer() else amount

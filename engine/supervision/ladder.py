@@ -139,15 +139,8 @@ class Ladder(SupervisionCore):
         else:
             self._notify(sc, f"ladder_{kind}", title, body, org=unit, payload=payload)
         if kind in ("warning", "interview", "inspection"):  # 抄送分管领导 / 单位负责人
-            self._notify(
-                sc,
-                f"ladder_{kind}_cc",
-                title,
-                body,
-                org=unit,
-                role=self.config.unit_leader_role,
-                payload=payload,
-            )
+            org, role = self._leader_of(sc.session, unit)
+            self._notify(sc, f"ladder_{kind}_cc", title, body, org=org, role=role, payload=payload)
         if kind in ("circular", "interview", "inspection"):
             self._notify(
                 sc,

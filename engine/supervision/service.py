@@ -37,12 +37,13 @@ from engine.storage.models import HumanTask
 from engine.supervision import records
 from engine.supervision.core import CLOCK_STARTS, CLOSED, Scope, decision, truthy
 from engine.supervision.decisions import Decisions
+from engine.supervision.triggers import Triggers
 from engine.vocabulary import InstanceStatus, TaskState
 
 
-class Supervision(Decisions):
+class Supervision(Decisions, Triggers):
     """Deadline listener + ladder/tier handlers + periodic reports (the face of the rooms:
-    core, ladder, tiers, clock, decisions)."""
+    core, ladder, tiers, clock, decisions, orders, triggers)."""
 
     # ================================================================ TaskListener
     def task_opened(self, ctx: CommandContext, task: HumanTask, properties: dict[str, str]) -> None:
@@ -82,6 +83,14 @@ class Supervision(Decisions):
             reason = str(decision(ctx.data, "hang", "reason") or "挂账")
             _suspend_case(ctx, reason)
             self._suspend(sc, reason=reason)
+        elif (
+            outcome == TaskState.COMPLETED
+            and task.element_id in self.config.return_review_tasks
+            and not truthy(ctx.data.get("return_approved"))
+        ):  # the 退单 was judged improper: 通报
+            opinion = str(ctx.data.get("return_review_opinion") or "")
+            self.improper_return(ctx.session, ctx.case, ctx.audit, ctx.actor, task.id, opinion,
+                                 ctx.now)  # fmt: skip
         sc.save()
 
     def case_changed(self, ctx: CommandContext) -> None:
@@ -92,7 +101,7 @@ class Supervision(Decisions):
 
     # ================================================================ due item handlers
     def due_handlers(self) -> Mapping[str, Handler]:
-        return {"ladder": self.fire_rung, "tier_due": self.fire_tier}
+        return {"ladder": self.fire_rung, "tier_due": self.fire_tier, "order_due": self.fire_order}
 
     def periodic_jobs(self) -> Sequence[PeriodicJob]:
         return self.jobs

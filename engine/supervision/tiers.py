@@ -16,7 +16,7 @@ from engine.errors import NotFound
 from engine.scheduler import items
 from engine.scheduler.items import ClaimedItem
 from engine.storage.models import Definition, Instance, MessageWait
-from engine.supervision import texts
+from engine.supervision import records, texts
 from engine.supervision.core import (
     CLOSED,
     HANDED_IN,
@@ -26,6 +26,11 @@ from engine.supervision.core import (
     log,
 )
 from engine.vocabulary import TIERS
+from engine.workdays import DueResult, Extend, ExtensionRefused, RuleSpec
+from engine.workdays.rules import parse_instant
+
+#: The case's tier time limit in the supervision state (a deadline record plus ``tier``).
+TIER_CLOCK = "tier_clock"
 
 
 class Tiers(SupervisionCore):
@@ -37,6 +42,8 @@ class Tiers(SupervisionCore):
             return
         if sc.case.tier != item.payload.get("tier"):
             return  # the case moved on in time
+        if not self._tier_item_current(sc, item):
+            return  # the tier clock is stopped (挂账) or was moved (延期) since
         name = self.config.tier_message
         waiting = session.scalar(
             select(MessageWait.id)
@@ -128,6 +135,7 @@ class Tiers(SupervisionCore):
                     "step": payload.get("step"),
                     "rule": payload.get("rule"),
                     "recheck": True,
+                    "gen": payload.get("gen"),
                 },
             )
 
@@ -154,25 +162,92 @@ class Tiers(SupervisionCore):
     # ---------------------------------------------------------------- tiers
     def _tier_entered(self, sc: Scope, tier: str) -> None:
         sc.writes.cancel_tier_timers()  # every tier timer of the case (key ``tier:<case>:…``)
+        sc.state.pop(TIER_CLOCK, None)
         step = f"{self._prefix(sc)}.{self.config.tier_step_prefix}{tier}"
         if step not in self.policy.steps or tier == TIERS[-1]:
             return
         result = self.policy.due(
             step, self._severity(sc.case), sc.now, self.calendar, sc.case.category
         )
-        key = f"tier:{sc.case.case_no}:{tier}:{sc.now.isoformat()}"
+        sc.state[TIER_CLOCK] = records.record(
+            result, step=step, severity=self._severity(sc.case), gen=1, tier=tier
+        )
+        self._schedule_tier(sc, sc.state[TIER_CLOCK])
+
+    def _schedule_tier(self, sc: Scope, rec: dict[str, Any]) -> None:
+        tier, due = str(rec["tier"]), records.due_of(rec)
+        key = f"tier:{sc.case.case_no}:{tier}:{sc.now.isoformat()}:{rec['gen']}"
         sc.writes.rows.setdefault(
             key,
             items.item_row(
                 kind="tier_due",
                 dedupe_key=key,
-                due_at=result.due,
+                due_at=due,
                 now=sc.now,
                 instance_id=sc.case.instance_id,
                 case_no=sc.case.case_no,
-                payload={"tier": tier, "step": step, "rule": result.text},
+                payload={"tier": tier, "step": rec["step"], "rule": rec["text"], "gen": rec["gen"]},
             ),
         )
+
+    def _tier_item_current(self, sc: Scope, item: ClaimedItem) -> bool:
+        """Whether a firing ``tier_due`` item still stands: not while the tier clock is stopped
+        (挂账), and not an item of an older generation (the clock was resumed or extended)."""
+        rec = sc.state.get(TIER_CLOCK)
+        if sc.case.status == "SUSPENDED":
+            return False
+        if rec is None or item.payload.get("gen") is None:
+            return True  # an item scheduled before the tier clock was recorded
+        if rec.get("suspended_at"):
+            return False
+        return bool(item.payload.get("gen") == rec.get("gen"))
+
+    def _tier_clock_stopped(self, sc: Scope, reason: str) -> None:
+        """挂账: the tier's time stops with the case's (domain §5.2, §6)."""
+        rec = sc.state.get(TIER_CLOCK)
+        if rec is None or rec.get("suspended_at"):
+            return
+        sc.state[TIER_CLOCK] = {**rec, "suspended_at": sc.now.isoformat()}
+        sc.writes.cancel_tier_timers()
+        sc.audit.add("tier_clock_suspended", sc.actor, tier=rec["tier"], step=rec["step"],
+                     due_at=rec["due"], reason=reason)  # fmt: skip
+
+    def _tier_clock_resumed(self, sc: Scope, reason: str | None) -> bool:
+        rec = sc.state.get(TIER_CLOCK)
+        if rec is None or not rec.get("suspended_at"):
+            return False
+        since = parse_instant(rec["suspended_at"])
+        new = self.policy.after_resume(records.due_result(rec), since, sc.now, self.calendar)
+        self._move_tier_clock(sc, rec, new, "tier_clock_resumed", reason=reason,
+                              suspended_at=rec["suspended_at"])  # fmt: skip
+        return True
+
+    def _tier_clock_extended(self, sc: Scope, days: Any, reason: str) -> None:
+        """An approved 延期 moves the tier's time limit by the days granted, in its own unit."""
+        rec = sc.state.get(TIER_CLOCK)
+        if rec is None:
+            return
+        current = records.due_result(rec)
+        try:
+            amount = amount_in_unit(current.rule, days)
+        except ExtensionRefused:
+            return
+        new = self.calendar.due(current.rule.with_adjustment(Extend(amount)), current.start)
+        self._move_tier_clock(sc, rec, new, "tier_deadline_extended", reason=reason,
+                              amount=amount)  # fmt: skip
+
+    def _move_tier_clock(
+        self, sc: Scope, rec: dict[str, Any], new: DueResult, event: str, **details: Any
+    ) -> None:
+        moved = records.updated(rec, new, suspended_at=rec.get("suspended_at"))
+        if event == "tier_clock_resumed":
+            moved["suspended_at"] = None
+        sc.state[TIER_CLOCK] = moved
+        sc.writes.cancel_tier_timers()
+        if not moved.get("suspended_at"):
+            self._schedule_tier(sc, moved)
+        sc.audit.add(event, sc.actor, tier=rec["tier"], step=rec["step"], due_before=rec["due"],
+                     due_after=moved["due"], rule=moved["text"], **details)  # fmt: skip
 
     def _escalate(self, sc: Scope, reason: str) -> None:
         case = sc.case
@@ -223,3 +298,20 @@ def _catches_message(spec: Any, name: str) -> bool:
     if isinstance(spec, list):
         return any(_catches_message(v, name) for v in spec)
     return False
+
+
+def amount_in_unit(rule: RuleSpec, days: Any) -> float:
+    """A form asks for days; express them in the limit's own unit (raises ExtensionRefused)."""
+    if isinstance(days, bool) or not isinstance(days, int | float | str):
+        raise ExtensionRefused("延期天数无效 (the number of days is missing)", reason="bad_amount")
+    try:
+        value = float(days)
+    except ValueError:
+        raise ExtensionRefused(f"延期天数无效: {days!r}", reason="bad_amount") from None
+    if value <= 0:
+        raise ExtensionRefused("延期天数必须大于 0 (days must be positive)", reason="bad_amount")
+    factor = {"days": 1, "working_days": 1, "hours": 24, "minutes": 1440}.get(rule.unit)
+    if factor is None:  # working hours: a working day of office time
+        factor = 8
+    amount = value * factor
+    return int(amount) if amount.is_integer() else amount

@@ -57,8 +57,8 @@ def test_supervision_dashboard_and_suspend_resume(
     page.reload()  # the token expired meanwhile (it is timed by the same clock): sign in again
     expect(page.get_by_role("button", name="登录")).to_be_visible()
     sign_in(page, console.base, "county01")
-    page.get_by_role("link", name="督办").click()
-    expect(page.get_by_role("heading", name="督办")).to_be_visible()
+    page.get_by_role("link", name="督办", exact=True).click()
+    expect(page.get_by_role("heading", name="督办", exact=True)).to_be_visible()
     units = page.get_by_test_id("supervision-unit")
     expect(units.filter(has_text="DEMO-2026-0003")).to_be_visible()
     expect(units.filter(has_text="DEMO-2026-0001")).to_have_count(0)  # closed: not supervised

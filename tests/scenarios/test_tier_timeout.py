@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
-from engine.clock import ManualClock
+from engine.audit import Actor
+from engine.clock import CHINA, ManualClock
 from engine.runtime import Engine
 from engine.scheduler import Scheduler
 from engine.settings import Settings
@@ -142,3 +143,71 @@ def test_a_case_waiting_for_dispatch_is_escalated_once_it_reaches_a_handling_ste
         "tier_timeout": 1,
         "tier_timeout_deferred": 1,
     }
+
+
+def pending_tier_items(dispute: Engine, case_no: str) -> list[DueItem]:
+    return [i for i in tier_items(dispute, case_no) if i.state == "pending"]
+
+
+def test_an_approved_hang_stops_the_tier_clock_and_resume_restores_its_remaining_time(
+    dispute: Engine, driver: Driver, scheduler: Scheduler, clock: ManualClock
+) -> None:
+    """Reproduced in issue 15: the grid's tier timer fired during the 挂账 and the case was
+    escalated within two hours of resuming."""
+    now = clock.now()
+    driver.start("MD-TCH-1", sc.report("MD-TCH-1"), GRID_WORKER)
+    driver.run_all("MD-TCH-1", [sc.screen(), *sc.handling("qs-dc-hp-01", now)[:3]])
+    [item] = pending_tier_items(dispute, "MD-TCH-1")
+    driver.message("MD-TCH-1", "hang_request", {"requested_days": 90, "reason": "待法院判决。"})
+    driver.run_all("MD-TCH-1", [sc.approve_hang(True, 90)])
+    assert pending_tier_items(dispute, "MD-TCH-1") == []  # the tier clock is stopped
+    [stopped] = details(dispute.db, "MD-TCH-1", "tier_clock_suspended")
+    assert (stopped["tier"], stopped["due_at"]) == ("grid", item.due_at.isoformat())
+    # thirty days of suspension: nothing fires, the case stays with the grid
+    clock.advance(timedelta(days=30))
+    scheduler.sweep_once()
+    assert case(dispute.db, "MD-TCH-1").tier == "grid"
+    inst = instance(dispute.db, "MD-TCH-1")
+    driver._fresh()
+    dispute.resume(inst.id, "判决已下达", Actor("county01", "county_center", "qs-zzzx"))
+    [resumed] = pending_tier_items(dispute, "MD-TCH-1")
+    assert resumed.due_at > clock.now() + timedelta(hours=2)  # not escalated right after
+    assert resumed.due_at - item.due_at >= timedelta(days=30)
+    [event] = details(dispute.db, "MD-TCH-1", "tier_clock_resumed")
+    assert event["due_before"] == item.due_at.isoformat()
+    assert event["due_after"] == resumed.due_at.isoformat()
+    scheduler.sweep_once(resumed.due_at - timedelta(minutes=1))
+    assert case(dispute.db, "MD-TCH-1").tier == "grid"
+    clock.set(resumed.due_at + timedelta(seconds=1))
+    scheduler.sweep_once()
+    c = case(dispute.db, "MD-TCH-1")
+    assert (c.tier, c.escalation_count) == ("village", 1)
+    assert counts(dispute.db, "MD-TCH-1", "tier_timeout") == {"tier_timeout": 1}
+
+
+def test_an_approved_extension_moves_the_tier_deadline_by_the_days_granted(
+    dispute: Engine, driver: Driver, scheduler: Scheduler, clock: ManualClock
+) -> None:
+    """Reproduced in issue 15: a grid case granted 5 days was escalated after 1."""
+    now = clock.now()
+    driver.start("MD-TCE-1", sc.report("MD-TCE-1"), GRID_WORKER)
+    driver.run_all("MD-TCE-1", [sc.screen(), *sc.handling("qs-dc-hp-01", now)[:3]])
+    [item] = pending_tier_items(dispute, "MD-TCE-1")
+    driver.message("MD-TCE-1", "extension_request", {"requested_days": 5, "reason": "外出务工。"})
+    driver.run_all("MD-TCE-1", [sc.approve_extension(True, 5)])
+    [moved] = pending_tier_items(dispute, "MD-TCE-1")
+    [event] = details(dispute.db, "MD-TCE-1", "tier_deadline_extended")
+    assert (event["amount"], event["due_before"]) == (5, item.due_at.isoformat())
+    assert event["due_after"] == moved.due_at.isoformat()
+    # five more working days: at least a calendar week later, on the working-day calendar
+    assert moved.due_at - item.due_at >= timedelta(days=7)
+    supervision = next(x for x in dispute.listeners if isinstance(x, Supervision))
+    assert supervision.calendar.is_workday(moved.due_at.astimezone(CHINA).date())
+    # the old due time passes without escalation; the new one escalates
+    clock.set(item.due_at + timedelta(days=1))
+    scheduler.sweep_once()
+    assert case(dispute.db, "MD-TCE-1").tier == "grid"
+    clock.set(moved.due_at + timedelta(seconds=1))
+    scheduler.sweep_once()
+    c = case(dispute.db, "MD-TCE-1")
+    assert (c.tier, c.escalation_count) == ("village", 1)

@@ -43,7 +43,8 @@ def test_blue_case_climbs_prompt_warning_circular(db: Database, clock: ManualClo
     assert warning.details["ladder_level_before"] == 0 and warning.details["label"] == "警示"
     notes = {n.kind: n for n in r.notes("B-1", "ladder_")}
     assert notes["ladder_warning"].title.startswith("【警示·催办通知书】")
-    assert notes["ladder_warning_cc"].recipient_role == "unit_leader"  # 抄送分管领导
+    # no handling unit in this rig: the copy (抄送分管领导) goes to the 督办员, never to nobody
+    assert notes["ladder_warning_cc"].recipient_role == "supervisor"
     assert notes["ladder_circular_supervisor"].recipient_role == "supervisor"
     assert r.pending("B-1") == []
 

@@ -190,4 +190,14 @@ export const api = {
   zeroReports: (state: "open" | "all" = "open") => request<T.ZeroReportOut[]>("/zero-reports", { query: { state } }),
   attestZeroReport: (id: number, body: Record<string, unknown>) =>
     request<T.ZeroReportOut>(`/zero-reports/${id}/attest`, { body }),
+  // 督办 (human supervision orders) and notices
+  orders: (query: Query) => request<T.OrderList>("/supervision/orders", { query }),
+  issueOrder: (body: T.OrderIn) => request<T.OrderOut>("/supervision/orders", { body }),
+  answerForm: () => request<T.AnswerFormOut>("/supervision/answer-form"),
+  answerOrder: (id: string, form: Record<string, unknown>) =>
+    request<T.OrderOut>(`/supervision/orders/${encodeURIComponent(id)}/answer`, { body: form }),
+  orderOutcome: (id: string, outcome: string, improved: boolean) =>
+    request<T.OrderOut>(`/supervision/orders/${encodeURIComponent(id)}/outcome`, { body: { outcome, improved } }),
+  notices: (query: Query) => request<T.NoticeList>("/notifications", { query }),
+  ackNotice: (id: number) => request<T.NoticeOut>(`/notifications/${id}/ack`, { method: "POST" }),
 };

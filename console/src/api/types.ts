@@ -47,3 +47,10 @@ export type JsonObject = Record<string, unknown>;
 
 export type AttachmentOut = S["AttachmentOut"];
 export type AttachmentList = S["AttachmentList"];
+// 督办 and notices
+export type OrderIn = S["OrderIn"];
+export type OrderOut = S["OrderOut"];
+export type OrderList = S["OrderList"];
+export type AnswerFormOut = S["AnswerFormOut"];
+export type NoticeOut = S["NoticeOut"];
+export type NoticeList = S["NoticeList"];

@@ -12,6 +12,7 @@ import { ReportPage } from "../pages/Report";
 import { CasesPage } from "../pages/Cases";
 import { CasePage } from "../pages/Case";
 import { SupervisionPage } from "../pages/Supervision";
+import { OrdersPage } from "../pages/Orders";
 import { DashboardPage } from "../pages/Dashboard";
 import { PeriodicPage } from "../pages/Periodic";
 import { AuditPage } from "../pages/Audit";
@@ -33,6 +34,7 @@ function Nav({ route }: { route: Route }) {
     { path: "report", label: "上报", show: can.report },
     { path: "cases", label: "案件", show: can.readCases },
     { path: "supervision", label: "督办", show: can.supervise },
+    { path: "orders", label: "督办单", show: can.work },
     { path: "dashboard", label: "统计", show: can.kpis },
     { path: "reports", label: "报表", show: can.reports },
     { path: "audit", label: "审计", show: can.audit },
@@ -90,6 +92,8 @@ function Screen({ route }: { route: Route }): ReactNode {
       return second ? <CasePage key={second} caseNo={second} /> : <CasesPage />;
     case "supervision":
       return <SupervisionPage />;
+    case "orders":
+      return <OrdersPage />;
     case "dashboard":
       return <DashboardPage />;
     case "reports":

@@ -47,6 +47,11 @@ export function InboxPage({ route }: { route: Route }) {
   }, [scope, sort, overdue, severity, tier]);
 
   useEffect(load, [load]);
+  // 督办 my units must answer (情况说明): a task of the unit, answered on the 督办单 screen
+  const [orders, setOrders] = useState(0);
+  useEffect(() => {
+    api.orders({ mine: true, state: "open" }).then((p) => setOrders(p.items.length)).catch(() => setOrders(0));
+  }, []);
   const reload = useCoalesced(load);
   const live = useLiveEvents(
     (e) => {
@@ -86,6 +91,11 @@ export function InboxPage({ route }: { route: Route }) {
     <section>
       <h1>待办</h1>
       {can.attest && <ZeroReports />}
+      {orders > 0 && (
+        <div className="banner warn" data-testid="orders-due">
+          本单位有 {orders} 件督办待回复情况说明：<a href={href("orders")}>前往督办单</a>
+        </div>
+      )}
       <div className="chips" role="group" aria-label="视图">
         {chip(scope === "mine", "我的", { scope: "mine" }, "scope-mine")}
         {chip(scope === "candidate", "本单位待领", { scope: "candidate" }, "scope-candidate")}

@@ -17,6 +17,7 @@ from engine.storage.models.evidence import Attachment
 from engine.storage.models.feed import ChangeEvent, IdempotencyRecord, Notification
 from engine.storage.models.kpi import CaseFactsRow, KpiWatermark, Report, ZeroReport
 from engine.storage.models.orgs import OrgUnit, User, UserRole
+from engine.storage.models.oversight import NotificationReceipt, SupervisionOrder
 from engine.storage.models.scheduling import DueItem, Firing, SchedulerLease
 
 __all__ = [
@@ -42,10 +43,12 @@ __all__ = [
     "KpiWatermark",
     "MessageWait",
     "Notification",
+    "NotificationReceipt",
     "NullableJson",
     "OrgUnit",
     "Report",
     "SchedulerLease",
+    "SupervisionOrder",
     "TaskComment",
     "UTCDateTime",
     "User",

@@ -1,7 +1,7 @@
 """KPI facts of the feedback, 回访 and first contact; the grid workers' 零报告 attestations
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-03 22:00:00
 
 * ``case_facts`` gains the 承办单位 (``handling_unit``) and the round's feedback (``fed_back_at``,
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

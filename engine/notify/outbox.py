@@ -2,8 +2,11 @@
 
 Writers call :func:`enqueue` inside their own transaction, so a notification exists exactly when
 the change that caused it committed. Front-ends read the ``notifications`` table directly (the
-inbox bell); :func:`deliver_pending` hands pending rows to a :class:`Sender` (SMS, 政务微信, e-mail
-— none shipped; :class:`LoggingSender` is the default). Delivery is at-least-once: a sender that
+inbox bell; ``engine.notify.inbox`` lists, reads and acknowledges them for a recipient);
+:func:`deliver_pending` hands pending rows to a :class:`Sender` (:class:`LoggingSender` by default;
+``engine.notify.webhook.WebhookSender`` posts them to a 政务微信 / SMS gateway). A failed send is
+retried with exponential backoff; after ``max_attempts`` the row goes to the dead-letter state
+``dead`` (listed and re-queued through the API). Delivery is at-least-once: a sender that
 crashes after sending but before the row is marked may send it again, so senders that talk to the
 outside world should pass the row id on as an idempotency key.
 """
@@ -26,6 +29,10 @@ from engine.storage.models import Notification
 log = logging.getLogger("engine.notify")
 
 MAX_ATTEMPTS = 8
+#: The first retry waits this long; each further one twice as long (capped at an hour).
+RETRY_BASE_SECONDS = 10.0
+#: The dead-letter state: attempts exhausted; kept for inspection and ``requeue``.
+DEAD = "dead"
 
 
 class Sender(Protocol):
@@ -95,12 +102,21 @@ def enqueue(
     return row
 
 
-def deliver_pending(db: Database, sender: Sender, *, now: datetime, batch_size: int = 100) -> int:
+def deliver_pending(
+    db: Database,
+    sender: Sender,
+    *,
+    now: datetime,
+    batch_size: int = 100,
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_base_seconds: float = RETRY_BASE_SECONDS,
+) -> int:
     """Deliver up to ``batch_size`` pending notifications; returns how many were delivered.
 
     Rows are locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that several schedulers can
     deliver at once without sending a row twice at the same moment. A failed send counts an
-    attempt; after :data:`MAX_ATTEMPTS` the row is marked ``failed`` and stays for inspection.
+    attempt and waits ``retry_base_seconds × 2^(attempts-1)`` (at most an hour) before the next;
+    after ``max_attempts`` the row is marked :data:`DEAD` (dead letter) with the last error.
     """
     delivered = 0
     now = as_utc(now)
@@ -120,10 +136,12 @@ def deliver_pending(db: Database, sender: Sender, *, now: datetime, batch_size: 
                 sender.send(row)
             except Exception as exc:
                 row.attempts += 1
+                wait = min(3600.0, retry_base_seconds * 2 ** (row.attempts - 1))
                 # delivered_at doubles as "not before" while the row is pending.
-                row.delivered_at = now + timedelta(seconds=min(3600, 10 * 2**row.attempts))
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.state = "failed"
+                row.delivered_at = now + timedelta(seconds=wait)
+                row.payload = {**(row.payload or {}), "last_error": str(exc)[:500]}
+                if row.attempts >= max_attempts:
+                    row.state = DEAD
                 log.warning("notification %s not delivered: %s", row.id, exc)
                 continue
             row.state, row.delivered_at = "delivered", now
