@@ -13,11 +13,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import UnsupportedMediaType
+from api.errors import RequestInvalid, UnsupportedMediaType
 from api.metrics import Metrics
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
-from engine.errors import InputInvalid
+from engine.jsondata import scan_json
 from engine.runtime import Engine
 from engine.settings import Settings
 
@@ -153,7 +153,8 @@ def media_type(request: Request) -> str | None:
 
 def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency refusing a body of any other media type with 415 (no body: anything goes),
-    and JSON holding a NUL character (no database column can store one) with 422."""
+    and JSON holding a value no database stores exactly (NaN, Infinity, numbers beyond 64 bits,
+    lone surrogates, NUL characters: ``engine.jsondata``) with 422 naming its path."""
 
     async def check(request: Request) -> None:
         has_body = request.headers.get("content-length", "0") != "0" or (
@@ -167,8 +168,14 @@ def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
                 f"expected {' or '.join(types)}, got {media or 'no Content-Type'}",
                 accepted=list(types),
             )
-        if media == "application/json" and b"\\u0000" in await request.body():
-            raise InputInvalid("text must not contain NUL characters (\\u0000)")
+        if media == "application/json":
+            found = scan_json(await request.body())
+            if found:
+                raise RequestInvalid(
+                    f"the request is invalid: {found[0].message}",
+                    errors=[{"path": "/body" + p.path.rstrip("/"), "message": p.message}
+                            for p in found],
+                )  # fmt: skip
 
     return check
 

@@ -25,6 +25,7 @@ from engine.errors import (
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
+from engine.jsondata import clean, clean_mapping
 from engine.runtime import definitions as defs
 from engine.runtime.cache import WorkflowCache
 from engine.runtime.candidates import CandidateResolver, PropertyResolver
@@ -90,6 +91,8 @@ class Engine(Transaction):
     ) -> Instance:
         if not business_key or len(business_key) > 100:
             raise InputInvalid("a case number (business key) of 1–100 characters is required")
+        clean(business_key, "case_no")
+        data = clean_mapping(data, "data")
         now = self.clock.now()
         with self.db.session() as s:
             definition = (
@@ -323,7 +326,7 @@ class Engine(Transaction):
         expected_version: int | None = None,
     ) -> HumanTask:
         """Complete a claimed (or assigned) task with form data, validated on the server."""
-        submitted = dict(data)
+        submitted = clean_mapping(data, "data")
         refused: list[DeadlinePassed] = []
         done: list[HumanTask] = []
 
@@ -382,6 +385,8 @@ class Engine(Transaction):
     def deliver_message(
         self, name: str, correlation_key: str, payload: Mapping[str, Any], actor: Actor
     ) -> str:
+        clean([name, correlation_key], "message")
+        payload = clean_mapping(payload, "payload")
         with self.db.session() as s:
             instance_id = s.scalar(
                 select(MessageWait.instance_id)
