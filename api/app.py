@@ -39,7 +39,7 @@ from api.routes import (
 from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
 from api.threads import limit_threads
-from engine.access import Access, JwksCache
+from engine.access import Access, JwksCache, load_message_policy
 from engine.bootstrap import build_engine
 from engine.clock import Clock
 from engine.runtime import Engine
@@ -91,6 +91,7 @@ def create_app(
         metrics=metrics,
         sse_poll_seconds=sse_poll_seconds,
         sse_heartbeat_seconds=sse_heartbeat_seconds,
+        messages=load_message_policy(settings.messages_file, engine.engine_messages),
     )
     errors.install(app)
     for module in (auth, definitions, cases, tasks, messages, events, users, directory, ops, audit):

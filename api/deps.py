@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from typing import Annotated, Any
@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import RequestInvalid, UnsupportedMediaType
 from api.metrics import Metrics
-from engine.access import Access, AuthenticationFailed, Principal
+from engine.access import Access, AuthenticationFailed, MessagePolicy, Principal
 from engine.clock import Clock
 from engine.jsondata import scan_json
 from engine.runtime import Engine
@@ -33,6 +33,8 @@ class AppState:
     metrics: Metrics
     sse_poll_seconds: float = 1.0
     sse_heartbeat_seconds: float = 15.0
+    #: who may send which message (Settings.messages_file; engine-only names refused)
+    messages: MessagePolicy = field(default_factory=MessagePolicy)
 
 
 async def get_state(request: Request) -> AppState:

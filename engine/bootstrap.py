@@ -79,6 +79,7 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
         helpers=make_workday_helpers(calendar, clock.now),
     )
     supervision.bind(engine)  # tier time-outs reach the workflow as the tier_timeout message
+    engine.engine_messages.add(supervision.config.tier_message)  # never from a client
     start_calendar(supervision.refresher, db, clock)
     return engine
 

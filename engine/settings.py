@@ -110,3 +110,7 @@ class Settings(BaseSettings):
 
     def secret_is_unsafe(self) -> bool:
         return not self.demo and (self.secret_key == DEMO_SECRET or len(self.secret_key) < 32)
+
+    # -- inputs: the messages a client may send through the API (engine/access/messages.py)
+    #: message name → roles that may send it; a message not listed there is refused (403)
+    messages_file: Path = ROOT / "processes" / "messages.yaml"

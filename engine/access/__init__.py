@@ -16,6 +16,11 @@ Rooms: ``roles``, ``principal``, ``passwords``, ``tokens`` (sign-in, JWT/JWKS), 
 one may do), ``users`` (administration).
 """
 
+from engine.access.messages import (
+    MessageConfigError,
+    MessagePolicy,
+    load_message_policy,
+)
 from engine.access.passwords import PASSWORD_SLOTS, hash_password, verify_password
 from engine.access.principal import Grant, Principal, load_principal
 from engine.access.roles import (
@@ -83,6 +88,9 @@ __all__ = [
     "can_manage_users",
     "can_report",
     "can_send_message",
+    "load_message_policy",
+    "MessageConfigError",
+    "MessagePolicy",
     "can_unclaim",
     "can_work_on",
     "claim_check",

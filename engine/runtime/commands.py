@@ -70,6 +70,9 @@ class Engine(Transaction):
         self.workflows = WorkflowCache()
         self._definitions: dict[int, Definition] = {}
         self._org_paths: dict[str, tuple[str, float]] = {}
+        #: messages only the engine sends (the supervision's ``tier_timeout``): refused from
+        #: anyone but a system actor, whatever the caller (the API's policy refuses them too)
+        self.engine_messages: set[str] = set()
 
     # ================================================================ definitions
     def validate(self, files: list[BundleFile]) -> None:
@@ -386,6 +389,10 @@ class Engine(Transaction):
         self, name: str, correlation_key: str, payload: Mapping[str, Any], actor: Actor
     ) -> str:
         clean([name, correlation_key], "message")
+        if name in self.engine_messages and not actor.is_system:
+            raise PermissionDenied(
+                f"消息 {name!r} 只能由系统发送 (the message {name!r} is sent only by the engine)"
+            )
         payload = clean_mapping(payload, "payload")
         with self.db.session() as s:
             instance_id = s.scalar(

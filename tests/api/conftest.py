@@ -192,7 +192,11 @@ def make_world(
 ) -> tuple[World, Database]:
     db = Database(db_url)
     settings = Settings(
-        database_url=db_url, secret_key=SECRET, demo=False, max_request_bytes=256 * 1024
+        database_url=db_url,
+        secret_key=SECRET,
+        demo=False,
+        max_request_bytes=256 * 1024,
+        messages_file=FIXTURES / "messages.yaml",
     )
     engine = Engine(db, clock=clock, resolver=LaneResolver())
     seed_people(db, clock)
