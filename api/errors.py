@@ -111,7 +111,9 @@ def problem(
     if context:
         body["context"] = context
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(_printable(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(
+        _printable(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _printable(value: Any) -> Any:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -79,13 +80,20 @@ def pointer(path: tuple[str, ...]) -> str:
     return "/" + "/".join(printable(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _text_problem(text: str) -> str | None:
+def _text_problem(text: str, refused: re.Pattern[str] | None = None) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return "a lone UTF-16 surrogate (\\ud800–\\udfff) is not a character and cannot be stored"
     if "\x00" in text:
         return "text must not contain NUL characters (\\u0000)"
+    if refused is not None:
+        found = refused.search(text)
+        if found is not None:
+            return (
+                f"the text {found.group(0)[:60]!r}… is how Python shows an object that is not data "
+                "(a function, method, class, module or object): store data, not its representation"
+            )
     return None
 
 
@@ -119,10 +127,12 @@ def _key(key: Any, path: tuple[str, ...]) -> str:
     raise _Refused(path, f"a key of type {type(key).__name__} is not text")
 
 
-def _walk(value: Any, path: tuple[str, ...], depth: int) -> Any:
+def _walk(
+    value: Any, path: tuple[str, ...], depth: int, refused: re.Pattern[str] | None = None
+) -> Any:
     kind = type(value)
     if kind is str:
-        problem = _text_problem(value)
+        problem = _text_problem(value, refused)
         if problem is not None:
             raise _Refused(path, problem)
         return value
@@ -141,7 +151,7 @@ def _walk(value: Any, path: tuple[str, ...], depth: int) -> Any:
         out: dict[str, Any] | None = None
         for k, item in value.items():
             key = _key(k, path)
-            new = _walk(item, (*path, key), depth + 1)
+            new = _walk(item, (*path, key), depth + 1, refused)
             if out is None and (new is not item or key is not k):
                 out = {}
                 for k0, v0 in value.items():
@@ -152,14 +162,14 @@ def _walk(value: Any, path: tuple[str, ...], depth: int) -> Any:
                 out[key] = new
         return value if out is None else out
     if isinstance(value, list | tuple):
-        items = [_walk(item, (*path, str(i)), depth + 1) for i, item in enumerate(value)]
+        items = [_walk(item, (*path, str(i)), depth + 1, refused) for i, item in enumerate(value)]
         if kind is list and all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items
     if isinstance(value, _Literal):
         raise _Refused(path, value.why)
     if isinstance(value, str):  # subclasses (enums and the like): their plain form
-        return _walk(str.__str__(value), path, depth)
+        return _walk(str.__str__(value), path, depth, refused)
     if isinstance(value, int):
         return _walk(int(value), path, depth)
     if isinstance(value, float):
@@ -168,10 +178,20 @@ def _walk(value: Any, path: tuple[str, ...], depth: int) -> Any:
     raise _Refused(path, f"a value of type {what} is not data (use text, numbers, lists, dicts)")
 
 
-def find_problem(value: Any) -> DataProblem | None:
-    """The first refused value of ``value``, if any (see the module's docstring)."""
+#: what Python prints for a value that is not data: ``<bound method …>``, ``<function …>``,
+#: ``<class '…'>``, ``<module '…'>``, ``<… object at 0x…>`` (refused in a script's results)
+OBJECT_TEXT: Final = re.compile(
+    r"<(?:bound method|built-in (?:function|method)|function|class|module|method(?:-wrapper)?"
+    r"|slot wrapper|wrapper_descriptor|generator object|coroutine object|code object"
+    r"|frame|cell|property object|member|attribute) |<[\w.]+ object at 0x[0-9a-fA-F]+>"
+)
+
+
+def find_problem(value: Any, refused: re.Pattern[str] | None = None) -> DataProblem | None:
+    """The first refused value of ``value``, if any (see the module's docstring); texts that
+    ``refused`` finds something in are refused too."""
     try:
-        _walk(value, (), 0)
+        _walk(value, (), 0, refused)
     except _Refused as exc:
         return DataProblem(pointer(exc.path), exc.message)
     return None
@@ -230,6 +250,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_INT",
     "MIN_INT",
+    "OBJECT_TEXT",
     "DataProblem",
     "clean",
     "clean_mapping",

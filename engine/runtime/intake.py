@@ -16,7 +16,6 @@ from engine.errors import Conflict, InputInvalid
 from engine.runtime.commands import Engine
 from engine.storage.models import Case
 
-
 #: the engine's own numbers (``next_case_no``), in any case and with any count of digits
 ENGINE_NUMBER = re.compile(r"BH-\d+-\d+", re.IGNORECASE)
 

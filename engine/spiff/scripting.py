@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 from engine.clock import SystemClock
-from engine.jsondata import clean, find_problem, printable
+from engine.jsondata import OBJECT_TEXT, clean, find_problem, printable
 from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
 
 TIMER_ZONE = timezone(timedelta(hours=8), "CST")
@@ -63,7 +63,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         result = self.sandbox.evaluate(expression, scope)
         if type(result) is bool or result is None:  # conditions: the common case, no walk
             return result
-        problem = find_problem(result)
+        problem = find_problem(result, OBJECT_TEXT)
         if problem is not None:
             where = "" if problem.path == "/" else f" at {problem.path}"
             raise SandboxRuntimeError(f"the expression's value{where}: {problem.message}")
@@ -91,7 +91,7 @@ def _check_results(context: dict[str, Any], before: dict[str, Any]) -> None:
     for name, value in context.items():
         if before.get(name, _ABSENT) is value and type(value) not in (dict, list):
             continue
-        problem = find_problem(value)
+        problem = find_problem(value, OBJECT_TEXT)
         if problem is not None:
             inside = "" if problem.path == "/" else f" at {problem.path}"
             raise SandboxRuntimeError(
