@@ -1,6 +1,7 @@
 """The HTTP API: ``create_app(settings)`` builds everything; nothing happens at import time.
 
-    request → metrics (count, time) → body limit (413) → idempotency (replay) → routes
+    request → metrics (count, time) → body limit (413) → JSON values (422) → idempotency
+              (replay) → routes
     routes:  parse → authorise (engine.access) → call the engine → answer a schema
 
 ``serve(settings)`` runs uvicorn with ``settings.workers`` workers on the factory
@@ -20,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from api import errors
 from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
-from api.limits import BodyLimitMiddleware
+from api.limits import BodyLimitMiddleware, JsonValuesMiddleware
 from api.logs import log_config
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import (
@@ -103,6 +104,7 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
     )
+    app.add_middleware(JsonValuesMiddleware)  # after the size limit, before idempotency
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:  # off by default; outermost, so a preflight is answered first

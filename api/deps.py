@@ -13,11 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import RequestInvalid, UnsupportedMediaType
+from api.errors import UnsupportedMediaType
 from api.metrics import Metrics
 from engine.access import Access, AuthenticationFailed, MessagePolicy, Principal
 from engine.clock import Clock
-from engine.jsondata import scan_json
 from engine.runtime import Engine
 from engine.settings import Settings
 
@@ -154,9 +153,8 @@ def media_type(request: Request) -> str | None:
 
 
 def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency refusing a body of any other media type with 415 (no body: anything goes),
-    and JSON holding a value no database stores exactly (NaN, Infinity, numbers beyond 64 bits,
-    lone surrogates, NUL characters: ``engine.jsondata``) with 422 naming its path."""
+    """A dependency refusing a body of any other media type with 415 (no body: anything goes);
+    a JSON body's values were checked before (``api.limits.JsonValuesMiddleware``)."""
 
     async def check(request: Request) -> None:
         has_body = request.headers.get("content-length", "0") != "0" or (
@@ -170,14 +168,6 @@ def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
                 f"expected {' or '.join(types)}, got {media or 'no Content-Type'}",
                 accepted=list(types),
             )
-        if media == "application/json":
-            found = scan_json(await request.body())
-            if found:
-                raise RequestInvalid(
-                    f"the request is invalid: {found[0].message}",
-                    errors=[{"path": "/body" + p.path.rstrip("/"), "message": p.message}
-                            for p in found],
-                )  # fmt: skip
 
     return check
 

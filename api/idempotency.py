@@ -36,6 +36,7 @@ from starlette.responses import Response
 
 from api.deps import remember_principal
 from api.errors import IdempotencyKeyReused, RequestInProgress, RequestInvalid, problem_for
+from api.limits import replaying
 from api.metrics import ASGIApp, Message, Receive, Scope, Send
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
@@ -163,20 +164,6 @@ def reservation_of(request: Request) -> Reservation | None:
     return found if isinstance(found, Reservation) else None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read, then whatever comes next."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -223,7 +210,7 @@ class IdempotencyMiddleware:
         try:
             who, stored = await anyio.to_thread.run_sync(reserve)
         except AuthenticationFailed:
-            await self.app(scope, _replay(body, receive), send)  # the route answers 401
+            await self.app(scope, replaying(body, receive), send)  # the route answers 401
             return
         except BihuanError as exc:
             await problem_for(exc, path)(scope, receive, send)
@@ -256,7 +243,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay(body, receive), capture)
+            await self.app(scope, replaying(body, receive), capture)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self.store.finish, principal, key, None)

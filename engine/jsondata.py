@@ -67,12 +67,13 @@ class _Literal:
 
 
 def printable(text: str) -> str:
-    """``text`` with lone surrogates shown as ``\\udXXX`` escapes (safe to encode and echo)."""
+    """``text`` with lone surrogates and NUL shown as escapes (``\\ud800``, ``\\u0000``): safe
+    to encode, store and echo."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\u0000") if "\x00" in text else text
 
 
 def pointer(path: tuple[str, ...]) -> str:

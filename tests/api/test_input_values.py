@@ -1,0 +1,195 @@
+"""Values no database stores exactly: refused with 422 naming the field path on every route that
+takes a body, or stored in the one form both databases give back — never a 500, never a
+corrupted audit chain (``/audit/verify`` stays ok after each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.audit.log import Actor
+from engine.storage.models import AuditEvent, Case
+from tests.api.conftest import World, case_body
+from tests.api.test_messages_users_ops import _deploy_feedback
+
+#: (JSON text of a value, what the refusal says)
+BAD_VALUES = [
+    ("NaN", "NaN"),
+    ("Infinity", "Infinity"),
+    ("-Infinity", "-Infinity"),
+    ("1e400", "too large"),
+    ("-1e400", "too large"),
+    ("18446744073709551616", "64-bit"),  # 2**64
+    ("-9223372036854775809", "64-bit"),  # one below the 64-bit minimum
+    ("1e20", "64-bit"),  # a float beyond the integer range
+    ("9" * 5000, "64-bit"),  # beyond Python's own digit limit for int()
+    ('"\\ud800"', "surrogate"),
+    ('"a\\udfffb"', "surrogate"),
+    ('"a\\u0000b"', "NUL"),
+    ('[1, [2, {"k": NaN}]]', "NaN"),
+]
+
+
+def _counts(world: World) -> tuple[int, int]:
+    with world.db.session() as s:
+        return s.query(Case).count(), s.query(AuditEvent).count()
+
+
+def _verified(world: World) -> None:
+    r = world.get("auditor_county", "/api/v1/audit/verify")
+    assert r.status_code == 200 and r.json() == {"ok": True, "problems": []}, r.text
+
+
+def _raw(world: World, user: str, url: str, body: str) -> Any:
+    headers = {**world.h(user), "Content-Type": "application/json"}
+    return world.client.post(url, content=body.encode("utf-8"), headers=headers)
+
+
+def _refused(r: Any, path: str, words: str) -> None:
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["code"] == "invalid_request"
+    assert len(problem["errors"]) == 1 and problem["errors"][0]["path"].startswith(path), problem
+    assert words in problem["detail"] and words in problem["errors"][0]["message"], problem
+
+
+@pytest.mark.parametrize(("value", "words"), BAD_VALUES)
+def test_report_refuses_values_in_data_and_fields(world: World, value: str, words: str) -> None:
+    before = _counts(world)
+    template = '{"process_id": "loop", "title": "t", "grid_code": "grid_a1", %s}'
+    where = {
+        '"data": {"rounds": 0, "x": %s}': "/body/data/x",
+        '"data": {"rounds": 0}, "parties": [{"name": "甲"}, {"name": %s}]': "/body/parties/1/name",
+        '"data": {"rounds": 0, "nested": {"list": [0, %s]}}': "/body/data/nested/list/1",
+    }
+    for fragment, path in where.items():
+        r = _raw(world, "grid_a", "/api/v1/cases", template % (fragment % value))
+        _refused(r, path, words)
+    assert _counts(world) == before
+    _verified(world)
+
+
+@pytest.mark.parametrize("key", ['"\\ud800"', '"x\\udc00"', '"a\\u0000"'])
+def test_keys_are_checked_and_echoed_safely(world: World, key: str) -> None:
+    """A refused key is named in the answer as an escape: the answer itself always encodes."""
+    for body in (
+        '{"process_id": "loop", "title": "t", "data": {"rounds": 0, %s: 1}}' % key,
+        '{"process_id": "loop", "title": "t", "data": {"rounds": 0}, %s: 1}' % key,
+        '{"process_id": "loop", "title": "t", "data": {"rounds": 0}, "parties": [{%s: 1}]}' % key,
+    ):
+        r = _raw(world, "grid_a", "/api/v1/cases", body)
+        assert r.status_code == 422, r.text
+        path = r.json()["errors"][0]["path"]
+        assert path.startswith("/body/") and "\\u" in path, path
+    assert _counts(world) == (0, 0)
+
+
+@pytest.mark.parametrize(("value", "words"), BAD_VALUES[:4] + BAD_VALUES[5:6] + BAD_VALUES[9:10])
+def test_every_body_route_refuses_the_values(world: World, value: str, words: str) -> None:
+    _deploy_feedback(world)
+    case_no = world.report()
+    feedback = world.report(process_id="feedback")
+    task = world.open_task(case_no)
+    assert world.post("handler_a", f"/api/v1/tasks/{task}/claim").status_code == 200
+    before = _counts(world)
+    routes = [
+        ("handler_a", f"/api/v1/tasks/{task}/complete", '{"data": {"result": %s}}', "/data/result"),
+        ("handler_a", f"/api/v1/tasks/{task}/comments", '{"text": %s}', "/text"),
+        ("town_a_staff", f"/api/v1/tasks/{task}/assign",
+         '{"assignee": "handler_a2", "reason": %s}', "/reason"),  # fmt: skip
+        ("town_a_staff", "/api/v1/messages",
+         '{"name": "citizen_feedback", "correlation_key": "%s", "payload": {"p": %%s}}' % feedback,
+         "/payload/p"),  # fmt: skip
+        ("town_a_staff", "/api/v1/messages",
+         '{"name": %s, "correlation_key": "x", "payload": {}}', "/name"),  # fmt: skip
+        ("town_a_staff", f"/api/v1/cases/{case_no}/suspend", '{"reason": %s}', "/reason"),
+        ("admin", "/api/v1/users",
+         '{"id": "u1", "display_name": %s, "password": "long enough", "roles": []}',
+         "/display_name"),  # fmt: skip
+    ]
+    for user, url, template, path in routes:
+        _refused(_raw(world, user, url, template % value), "/body" + path, words)
+    assert _counts(world) == before
+    detail = world.get("handler_a", f"/api/v1/tasks/{task}").json()
+    assert detail["task"]["state"] == "claimed" and detail["comments"] == []
+    _verified(world)
+
+
+def test_numbers_are_stored_as_both_databases_give_them_back(world: World) -> None:
+    """-0.0 and whole floats written with an exponent come back from PostgreSQL's jsonb as 0.0
+    and integers: they are stored in that form, so the audit hash holds on both databases."""
+    data = {"rounds": 0, "neg_zero": -0.0, "big": 1.2345678901234567e17, "e16": 1e16,
+            "tiny": 1.5e-7, "max": 9223372036854775807, "min": -9223372036854775808,
+            "frac": 0.1 + 0.2, "deep": {"l": [-0.0, 2e18]}}  # fmt: skip
+    case_no = world.report(data=data)
+    task = world.open_task(case_no)
+    assert world.post("handler_a", f"/api/v1/tasks/{task}/claim").status_code == 200
+    r = world.post("handler_a", f"/api/v1/tasks/{task}/complete",
+                   json={"data": {"result": "ok", "round": 1e17}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = world.post("handler_a", f"/api/v1/tasks/{task}/comments", json={"text": "-0.0"})
+    assert r.status_code == 201, r.text
+    with world.db.session() as s:
+        stored = s.get(Case, case_no)
+        assert stored is not None
+    detail = world.get("county_staff", f"/api/v1/cases/{case_no}").json()
+    assert detail["case"]["case_no"] == case_no
+    _verified(world)
+    # the engine's own callers get the same treatment
+    engine_case = world.engine.start("loop", "E-1", data, Actor("grid_a", "grid_worker", "grid_a1"))
+    assert engine_case.business_key == "E-1"
+    _verified(world)
+
+
+def test_engine_refuses_the_values_from_any_caller(world: World) -> None:
+    """Not only the HTTP edge: the engine's commands check the data they are handed."""
+    actor = Actor("grid_a", "grid_worker", "grid_a1")
+    from engine.errors import InputInvalid
+
+    for bad in (float("nan"), float("inf"), 2**64, "\ud800", {"k\ud800": 1}, [object()]):
+        with pytest.raises(InputInvalid) as refused:
+            world.engine.start("loop", "E-2", {"rounds": 0, "x": bad}, actor)
+        assert refused.value.details["field"].startswith("data/x")
+    assert _counts(world) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [b"\x01\x02", b"\xff\xfe latin-1", b"a" * 201, b"", b"\x7f", b"key with spaces", b"\xe4\xb8\xad"],
+)
+def test_odd_idempotency_keys_never_give_500(world: World, key: bytes) -> None:
+    headers = {**world.h("grid_a"), "Idempotency-Key": key}  # type: ignore[dict-item]
+    first = world.client.post("/api/v1/cases", json=case_body(), headers=headers)
+    assert first.status_code in (201, 422), first.text
+    again = world.client.post("/api/v1/cases", json=case_body(), headers=headers)
+    assert again.status_code == first.status_code, again.text
+    if first.status_code == 201:  # the retry is the stored answer, not a second case
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.json()["case"]["case_no"] == first.json()["case"]["case_no"]
+    _verified(world)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=99999999999999999999999",
+        "offset=18446744073709551616",
+        "limit=1e400",
+        "limit=NaN",
+        "text=%ED%A0%80",
+        "text=%FF%FE",
+        "status=%C0%AF",
+        "org=%ED%B0%80",
+        "reported_from=99999-01-01",
+        "reported_from=2026-13-45",
+    ],
+)
+def test_odd_query_parameters_never_give_500(world: World, query: str) -> None:
+    world.report()
+    for url in ("/api/v1/cases", "/api/v1/tasks", "/api/v1/audit/events", "/api/v1/orgs"):
+        r = world.get("county_staff", f"{url}?{query}")
+        assert r.status_code < 500, (url, r.text)
+    for path in ("/api/v1/cases/%ED%A0%80", "/api/v1/tasks/99999999999999999999999999",
+                 "/api/v1/cases/%FF/history"):  # fmt: skip
+        assert world.get("county_staff", path).status_code in (404, 422)
