@@ -33,9 +33,7 @@ numbers = st.one_of(
 scalars = st.one_of(st.none(), st.booleans(), numbers, text)
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)),
     max_leaves=12,
 )
 objects = st.dictionaries(text, values, max_size=5)

@@ -57,15 +57,15 @@ def _refused(r: Any, path: str, words: str) -> None:
 @pytest.mark.parametrize(("value", "words"), BAD_VALUES)
 def test_report_refuses_values_in_data_and_fields(world: World, value: str, words: str) -> None:
     before = _counts(world)
-    template = '{"process_id": "loop", "title": "t", "grid_code": "grid_a1", %s}'
+    template = '{"process_id": "loop", "title": "t", "grid_code": "grid_a1", FIELDS}'
     where = {
-        '"data": {"rounds": 0, "x": %s}': "/body/data/x",
-        '"data": {"rounds": 0}, "parties": [{"name": "甲"}, {"name": %s}]': "/body/parties/1/name",
-        '"data": {"rounds": 0, "nested": {"list": [0, %s]}}': "/body/data/nested/list/1",
+        '"data": {"rounds": 0, "x": @}': "/body/data/x",
+        '"data": {"rounds": 0}, "parties": [{"name": "甲"}, {"name": @}]': "/body/parties/1/name",
+        '"data": {"rounds": 0, "nested": {"list": [0, @]}}': "/body/data/nested/list/1",
     }
     for fragment, path in where.items():
-        r = _raw(world, "grid_a", "/api/v1/cases", template % (fragment % value))
-        _refused(r, path, words)
+        body = template.replace("FIELDS", fragment).replace("@", value)
+        _refused(_raw(world, "grid_a", "/api/v1/cases", body), path, words)
     assert _counts(world) == before
     _verified(world)
 
@@ -73,11 +73,12 @@ def test_report_refuses_values_in_data_and_fields(world: World, value: str, word
 @pytest.mark.parametrize("key", ['"\\ud800"', '"x\\udc00"', '"a\\u0000"'])
 def test_keys_are_checked_and_echoed_safely(world: World, key: str) -> None:
     """A refused key is named in the answer as an escape: the answer itself always encodes."""
-    for body in (
-        '{"process_id": "loop", "title": "t", "data": {"rounds": 0, %s: 1}}' % key,
-        '{"process_id": "loop", "title": "t", "data": {"rounds": 0}, %s: 1}' % key,
-        '{"process_id": "loop", "title": "t", "data": {"rounds": 0}, "parties": [{%s: 1}]}' % key,
+    for template in (
+        '{"process_id": "loop", "title": "t", "data": {"rounds": 0, @: 1}}',
+        '{"process_id": "loop", "title": "t", "data": {"rounds": 0}, @: 1}',
+        '{"process_id": "loop", "title": "t", "data": {"rounds": 0}, "parties": [{@: 1}]}',
     ):
+        body = template.replace("@", key)
         r = _raw(world, "grid_a", "/api/v1/cases", body)
         assert r.status_code == 422, r.text
         path = r.json()["errors"][0]["path"]
@@ -93,23 +94,22 @@ def test_every_body_route_refuses_the_values(world: World, value: str, words: st
     task = world.open_task(case_no)
     assert world.post("handler_a", f"/api/v1/tasks/{task}/claim").status_code == 200
     before = _counts(world)
+    message = '{"name": "citizen_feedback", "correlation_key": "KEY", "payload": {"p": @}}'
     routes = [
-        ("handler_a", f"/api/v1/tasks/{task}/complete", '{"data": {"result": %s}}', "/data/result"),
-        ("handler_a", f"/api/v1/tasks/{task}/comments", '{"text": %s}', "/text"),
+        ("handler_a", f"/api/v1/tasks/{task}/complete", '{"data": {"result": @}}', "/data/result"),
+        ("handler_a", f"/api/v1/tasks/{task}/comments", '{"text": @}', "/text"),
         ("town_a_staff", f"/api/v1/tasks/{task}/assign",
-         '{"assignee": "handler_a2", "reason": %s}', "/reason"),  # fmt: skip
+         '{"assignee": "handler_a2", "reason": @}', "/reason"),
+        ("town_a_staff", "/api/v1/messages", message.replace("KEY", feedback), "/payload/p"),
         ("town_a_staff", "/api/v1/messages",
-         '{"name": "citizen_feedback", "correlation_key": "%s", "payload": {"p": %%s}}' % feedback,
-         "/payload/p"),  # fmt: skip
-        ("town_a_staff", "/api/v1/messages",
-         '{"name": %s, "correlation_key": "x", "payload": {}}', "/name"),  # fmt: skip
-        ("town_a_staff", f"/api/v1/cases/{case_no}/suspend", '{"reason": %s}', "/reason"),
+         '{"name": @, "correlation_key": "x", "payload": {}}', "/name"),
+        ("town_a_staff", f"/api/v1/cases/{case_no}/suspend", '{"reason": @}', "/reason"),
         ("admin", "/api/v1/users",
-         '{"id": "u1", "display_name": %s, "password": "long enough", "roles": []}',
-         "/display_name"),  # fmt: skip
-    ]
+         '{"id": "u1", "display_name": @, "password": "long enough", "roles": []}',
+         "/display_name"),
+    ]  # fmt: skip
     for user, url, template, path in routes:
-        _refused(_raw(world, user, url, template % value), "/body" + path, words)
+        _refused(_raw(world, user, url, template.replace("@", value)), "/body" + path, words)
     assert _counts(world) == before
     detail = world.get("handler_a", f"/api/v1/tasks/{task}").json()
     assert detail["task"]["state"] == "claimed" and detail["comments"] == []
@@ -156,7 +156,15 @@ def test_engine_refuses_the_values_from_any_caller(world: World) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    [b"\x01\x02", b"\xff\xfe latin-1", b"a" * 201, b"", b"\x7f", b"key with spaces", b"\xe4\xb8\xad"],
+    [
+        b"\x01\x02",
+        b"\xff\xfe latin-1",
+        b"a" * 201,
+        b"",
+        b"\x7f",
+        b"key with spaces",
+        b"\xe4\xb8\xad",
+    ],
 )
 def test_odd_idempotency_keys_never_give_500(world: World, key: bytes) -> None:
     headers = {**world.h("grid_a"), "Idempotency-Key": key}  # type: ignore[dict-item]
