@@ -183,8 +183,11 @@ class IdempotencyMiddleware:
         if key is None or scope.get("method") != "POST" or path.endswith(EXEMPT_SUFFIXES):
             await self.app(scope, receive, send)
             return
-        if not 1 <= len(key) <= MAX_KEY:
-            bad_key = RequestInvalid(f"Idempotency-Key must be 1–{MAX_KEY} characters")
+        if not 1 <= len(key) <= MAX_KEY or any(ord(c) < 0x20 or c == "\x7f" for c in key):
+            bad_key = RequestInvalid(
+                f"Idempotency-Key must be 1–{MAX_KEY} characters, none of them a control "
+                "character (NUL included: no database stores it)"
+            )
             await problem_for(bad_key, path)(scope, receive, send)
             return
         authorization = _header(scope, b"authorization") or ""

@@ -164,6 +164,8 @@ def test_engine_refuses_the_values_from_any_caller(world: World) -> None:
         b"\x7f",
         b"key with spaces",
         b"\xe4\xb8\xad",
+        b"a\x00b",
+        b"\x00",
     ],
 )
 def test_odd_idempotency_keys_never_give_500(world: World, key: bytes) -> None:
