@@ -49,10 +49,23 @@ class DataProblem:
     message: str
 
 
+#: where a value is, as a chain of (parent, key) pairs built as the walk descends (cheap: no
+#: copying); turned into segments only when something is refused
+Trail = tuple[Any, Any] | None
+
+
+def _segments(trail: Trail) -> tuple[str, ...]:
+    out: list[str] = []
+    while trail is not None:
+        trail, key = trail
+        out.append(str(key))
+    return tuple(reversed(out))
+
+
 class _Refused(Exception):
-    def __init__(self, path: tuple[str, ...], message: str) -> None:
+    def __init__(self, trail: Trail, message: str) -> None:
         super().__init__(message)
-        self.path = path
+        self.path = _segments(trail)
         self.message = message
 
 
@@ -104,7 +117,7 @@ def _range_problem(number: float) -> str | None:
     return None
 
 
-def _number(value: float, path: tuple[str, ...]) -> float:
+def _number(value: float, path: Trail) -> float:
     if math.isnan(value) or math.isinf(value):
         raise _Refused(path, f"{value!r} is not a JSON number (NaN and Infinity cannot be stored)")
     problem = _range_problem(value)
@@ -117,11 +130,11 @@ def _number(value: float, path: tuple[str, ...]) -> float:
     return value
 
 
-def _key(key: Any, path: tuple[str, ...]) -> str:
+def _key(key: Any, path: Trail) -> str:
     if isinstance(key, str):
         problem = _text_problem(key)
         if problem is not None:
-            raise _Refused((*path, key), f"the key: {problem}")
+            raise _Refused((path, key), f"the key: {problem}")
         return key
     if key is None or isinstance(key, bool | int | float):
         return json.dumps(key)  # as JSON writes a key that is not text
@@ -129,7 +142,7 @@ def _key(key: Any, path: tuple[str, ...]) -> str:
 
 
 def _walk(
-    value: Any, path: tuple[str, ...], depth: int, refused: re.Pattern[str] | None = None
+    value: Any, path: Trail, depth: int, refused: re.Pattern[str] | None = None
 ) -> Any:
     kind = type(value)
     if kind is str:
@@ -152,7 +165,7 @@ def _walk(
         out: dict[str, Any] | None = None
         for k, item in value.items():
             key = _key(k, path)
-            new = _walk(item, (*path, key), depth + 1, refused)
+            new = _walk(item, (path, key), depth + 1, refused)
             if out is None and (new is not item or key is not k):
                 out = {}
                 for k0, v0 in value.items():
@@ -163,7 +176,7 @@ def _walk(
                 out[key] = new
         return value if out is None else out
     if isinstance(value, list | tuple):
-        items = [_walk(item, (*path, str(i)), depth + 1, refused) for i, item in enumerate(value)]
+        items = [_walk(item, (path, i), depth + 1, refused) for i, item in enumerate(value)]
         if kind is list and all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items
@@ -192,7 +205,7 @@ def find_problem(value: Any, refused: re.Pattern[str] | None = None) -> DataProb
     """The first refused value of ``value``, if any (see the module's docstring); texts that
     ``refused`` finds something in are refused too."""
     try:
-        _walk(value, (), 0, refused)
+        _walk(value, None, 0, refused)
     except _Refused as exc:
         return DataProblem(pointer(exc.path), exc.message)
     return None
@@ -201,7 +214,7 @@ def find_problem(value: Any, refused: re.Pattern[str] | None = None) -> DataProb
 def clean(value: Any, where: str = "data") -> Any:
     """``value`` in its stored form, or :class:`InputInvalid` naming ``where`` and the path."""
     try:
-        return _walk(value, (), 0)
+        return _walk(value, None, 0)
     except _Refused as exc:
         field = where + (pointer(exc.path) if exc.path else "")
         raise InputInvalid(f"{field}: {exc.message}", field=field) from None
