@@ -203,3 +203,29 @@ def test_odd_query_parameters_never_give_500(world: World, query: str) -> None:
     for path in ("/api/v1/cases/%ED%A0%80", "/api/v1/tasks/99999999999999999999999999",
                  "/api/v1/cases/%FF/history"):  # fmt: skip
         assert world.get("county_staff", path).status_code in (404, 422)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Authorization", b"Bearer \xff\xfe"),
+        ("Authorization", b"Bearer " + b"a." * 300),
+        ("Authorization", b"\x01\x02"),
+        ("Content-Type", b"application/json; charset=\xff"),
+        ("Content-Type", b"application/json\x01"),
+        ("Content-Type", b"application/vnd.x+json"),
+        ("Content-Type", b";;;"),
+        ("Last-Event-ID", b"99999999999999999999999999"),
+        ("Last-Event-ID", b"-1"),
+        ("Last-Event-ID", b"NaN"),
+    ],
+)
+def test_odd_headers_never_give_500(world: World, name: str, value: bytes) -> None:
+    headers: dict[str, Any] = {**world.h("grid_a"), name: value}
+    body = b'{"process_id": "loop", "title": "t", "data": {"rounds": NaN}}'
+    r = world.client.post("/api/v1/cases", content=body, headers=headers)
+    assert r.status_code in (401, 415, 422), r.text
+    if name == "Last-Event-ID":
+        r = world.client.get("/api/v1/events", headers=headers)
+        assert r.status_code == 422, r.text
+    assert _counts(world) == (0, 0)
