@@ -141,9 +141,7 @@ def _key(key: Any, path: Trail) -> str:
     raise _Refused(path, f"a key of type {type(key).__name__} is not text")
 
 
-def _walk(
-    value: Any, path: Trail, depth: int, refused: re.Pattern[str] | None = None
-) -> Any:
+def _walk(value: Any, path: Trail, depth: int, refused: re.Pattern[str] | None = None) -> Any:
     kind = type(value)
     if kind is str:
         problem = _text_problem(value, refused)
