@@ -80,3 +80,12 @@ def test_timers() -> None:
 
     got = timers.main(["--quick", "--items", "60"]).figures
     assert got["fired"] == 60 and got["duplicates"] == 0 and got["misses"] == 0
+
+
+def test_input_checks(bench_out: Path) -> None:
+    from bench import input_checks
+
+    figures = input_checks.main(["--repeat", "1", "--number", "20"]).figures
+    assert figures["scan_over_loads"] > 0 and figures["clean_over_deepcopy"] > 0
+    assert figures["condition_us"] > 0
+    assert (bench_out / "input_checks.json").exists()
