@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> Result:
     loads = per_call_us(lambda: json.loads(raw))
     walk = per_call_us(lambda: clean(data))
     deep = per_call_us(lambda: copy.deepcopy(data))
-    condition = per_call_us(lambda: environment.evaluate("severity == 'red' and rounds < 3", context))
+    expression = "severity == 'red' and rounds < 3"
+    condition = per_call_us(lambda: environment.evaluate(expression, context))
     result.median("scan_json_us", scan)
     result.median("json_loads_us", loads)
     result.median("clean_us", walk)
