@@ -141,7 +141,13 @@ def _key(key: Any, path: Trail) -> str:
     raise _Refused(path, f"a key of type {type(key).__name__} is not text")
 
 
-def _walk(value: Any, path: Trail, depth: int, refused: re.Pattern[str] | None = None) -> Any:
+def _walk(
+    value: Any,
+    path: Trail,
+    depth: int,
+    refused: re.Pattern[str] | None = None,
+    strict: bool = True,
+) -> Any:
     kind = type(value)
     if kind is str:
         problem = _text_problem(value, refused)
@@ -163,7 +169,7 @@ def _walk(value: Any, path: Trail, depth: int, refused: re.Pattern[str] | None =
         out: dict[str, Any] | None = None
         for k, item in value.items():
             key = _key(k, path)
-            new = _walk(item, (path, key), depth + 1, refused)
+            new = _walk(item, (path, key), depth + 1, refused, strict)
             if out is None and (new is not item or key is not k):
                 out = {}
                 for k0, v0 in value.items():
@@ -174,18 +180,20 @@ def _walk(value: Any, path: Trail, depth: int, refused: re.Pattern[str] | None =
                 out[key] = new
         return value if out is None else out
     if isinstance(value, list | tuple):
-        items = [_walk(item, (path, i), depth + 1, refused) for i, item in enumerate(value)]
+        items = [_walk(item, (path, i), depth + 1, refused, strict) for i, item in enumerate(value)]
         if kind is list and all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items
     if isinstance(value, _Literal):
         raise _Refused(path, value.why)
     if isinstance(value, str):  # subclasses (enums and the like): their plain form
-        return _walk(str.__str__(value), path, depth, refused)
+        return _walk(str.__str__(value), path, depth, refused, strict)
     if isinstance(value, int):
         return _walk(int(value), path, depth)
     if isinstance(value, float):
         return _walk(float(value), path, depth)
+    if not strict:
+        return value  # a date, a duration…: the caller takes such values as they are
     what = type(value).__name__
     raise _Refused(path, f"a value of type {what} is not data (use text, numbers, lists, dicts)")
 
@@ -202,11 +210,19 @@ OBJECT_TEXT: Final = re.compile(
 def find_problem(value: Any, refused: re.Pattern[str] | None = None) -> DataProblem | None:
     """The first refused value of ``value``, if any (see the module's docstring); texts that
     ``refused`` finds something in are refused too."""
+    return checked(value, refused)[1]
+
+
+def checked(
+    value: Any, refused: re.Pattern[str] | None = None, *, strict: bool = True
+) -> tuple[Any, DataProblem | None]:
+    """``value`` in its stored form and no problem, or ``None`` and the first problem, in one
+    walk. Not ``strict``: values of other types (a timer expression's datetime) pass as they
+    are, only the refusals of the module's docstring apply to the data around them."""
     try:
-        _walk(value, None, 0, refused)
+        return _walk(value, None, 0, refused, strict), None
     except _Refused as exc:
-        return DataProblem(pointer(exc.path), exc.message)
-    return None
+        return None, DataProblem(pointer(exc.path), exc.message)
 
 
 def clean(value: Any, where: str = "data") -> Any:
@@ -264,6 +280,7 @@ __all__ = [
     "MIN_INT",
     "OBJECT_TEXT",
     "DataProblem",
+    "checked",
     "clean",
     "clean_mapping",
     "find_problem",

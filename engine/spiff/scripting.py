@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 from engine.clock import SystemClock
-from engine.jsondata import OBJECT_TEXT, clean, find_problem, printable
+from engine.jsondata import OBJECT_TEXT, checked, printable
 from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
 
 TIMER_ZONE = timezone(timedelta(hours=8), "CST")
@@ -63,11 +63,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         result = self.sandbox.evaluate(expression, scope)
         if type(result) is bool or result is None:  # conditions: the common case, no walk
             return result
-        problem = find_problem(result, OBJECT_TEXT)
+        value, problem = checked(result, OBJECT_TEXT, strict=False)
         if problem is not None:
             where = "" if problem.path == "/" else f" at {problem.path}"
             raise SandboxRuntimeError(f"the expression's value{where}: {problem.message}")
-        return clean(result)
+        return value
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
         before = dict(context)
@@ -91,14 +91,14 @@ def _check_results(context: dict[str, Any], before: dict[str, Any]) -> None:
     for name, value in context.items():
         if before.get(name, _ABSENT) is value and type(value) not in (dict, list):
             continue
-        problem = find_problem(value, OBJECT_TEXT)
+        stored, problem = checked(value, OBJECT_TEXT)
         if problem is not None:
             inside = "" if problem.path == "/" else f" at {problem.path}"
             raise SandboxRuntimeError(
                 f"variable '{printable(str(name))}'{inside}: {problem.message} "
                 "(a script's results must be data: text, numbers, booleans, None, lists, dicts)"
             )
-        context[name] = clean(value)
+        context[name] = stored
 
 
 _ABSENT = object()

@@ -98,3 +98,21 @@ def test_functions_are_dropped_and_numbers_stored_exactly(engine: Engine) -> Non
 
     with engine.db.session() as s:
         assert verify(s, "k" * 40).ok
+
+
+def test_expression_values_are_checked_and_dates_pass(engine: Engine) -> None:
+    """Expressions (DMN cells, payloads, timers) produce values too: the same refusals, while a
+    timer's datetime or duration passes as before."""
+    from datetime import datetime
+
+    from engine.sandbox import SandboxRuntimeError
+
+    environment = engine.script_engine.environment
+    moment = "parse_datetime('2026-03-02T09:00:00+08:00')"
+    assert isinstance(environment.evaluate(moment, {}), datetime)
+    assert isinstance(environment.evaluate(f"[{moment}, 1]", {})[0], datetime)
+    assert environment.evaluate("x * -0.0", {"x": 1}) == 0.0
+    assert str(environment.evaluate("x * -0.0", {"x": 1})) == "0.0"
+    for expression in ("float('nan')", "10 ** 20", "str(sorted)", "{'a': [float('inf')]}"):
+        with pytest.raises(SandboxRuntimeError, match="the expression's value"):
+            environment.evaluate(expression, {})
