@@ -4,6 +4,7 @@ corrupted audit chain (``/audit/verify`` stays ok after each)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -229,3 +230,16 @@ def test_odd_headers_never_give_500(world: World, name: str, value: bytes) -> No
         r = world.client.get("/api/v1/events", headers=headers)
         assert r.status_code == 422, r.text
     assert _counts(world) == (0, 0)
+
+
+def test_a_problem_echoing_a_surrogate_still_encodes() -> None:
+    """The error handler echoes fields and keys: an unencodable one is shown escaped."""
+    from api.errors import problem
+
+    answer = problem(422, "invalid_request", "bad \ud800",
+                     extra={"errors": [{"path": "/body/\udc00\x00", "message": "m"}],
+                            "\ud801": "v"})  # fmt: skip
+    body = json.loads(bytes(answer.body))
+    assert body["detail"] == "bad \\ud800"
+    assert body["errors"] == [{"path": "/body/\\udc00\\u0000", "message": "m"}]
+    assert body["\\ud801"] == "v"
