@@ -243,3 +243,26 @@ def test_a_problem_echoing_a_surrogate_still_encodes() -> None:
     assert body["detail"] == "bad \\ud800"
     assert body["errors"] == [{"path": "/body/\\udc00\\u0000", "message": "m"}]
     assert body["\\ud801"] == "v"
+
+
+def test_a_script_overflowing_64_bits_fails_the_completion_and_commits_nothing(
+    world: World,
+) -> None:
+    """``rounds = rounds + 1`` on the largest 64-bit integer: 422 naming the script element and
+    the variable; the task stays claimed, the case unchanged, the chain intact."""
+    case_no = world.report(data={"rounds": 2**63 - 1, "handler_org": "town_a"})
+    handle = world.open_task(case_no)
+    assert world.post("handler_a", f"/api/v1/tasks/{handle}/claim").status_code == 200
+    r = world.post("handler_a", f"/api/v1/tasks/{handle}/complete", json={"data": {"result": "x"}})
+    assert r.status_code == 200, r.text
+    check = world.open_task(case_no, "check")
+    assert world.post("town_a_staff", f"/api/v1/tasks/{check}/claim").status_code == 200
+    before = _counts(world)
+    url = f"/api/v1/tasks/{check}/complete"
+    r = world.post("town_a_staff", url, json={"data": {"ok": True}})
+    assert r.status_code == 422 and r.json()["code"] == "script_error", r.text
+    assert "count" in r.json()["detail"] and "'rounds'" in r.json()["detail"], r.text
+    assert "64-bit" in r.json()["detail"]
+    assert _counts(world) == before
+    assert world.get("town_a_staff", f"/api/v1/tasks/{check}").json()["task"]["state"] == "claimed"
+    _verified(world)
