@@ -266,3 +266,15 @@ def test_a_script_overflowing_64_bits_fails_the_completion_and_commits_nothing(
     assert _counts(world) == before
     assert world.get("town_a_staff", f"/api/v1/tasks/{check}").json()["task"]["state"] == "claimed"
     _verified(world)
+
+
+def test_deep_nesting_is_refused_with_422(world: World) -> None:
+    for depth in (65, 5_000, 100_000):
+        data = "[" * depth + "]" * depth
+        body = '{"process_id": "loop", "title": "t", "data": {"rounds": 0, "x": ' + data + "}}"
+        r = _raw(world, "grid_a", "/api/v1/cases", body)
+        assert r.status_code == 422 and "nested deeper than 64" in r.json()["detail"], r.text
+    nested = '{"a": ' * 60 + "1" + "}" * 60  # 62 levels with the body's own: accepted
+    body = '{"process_id": "loop", "title": "t", "data": {"rounds": 0, "x": ' + nested + "}}"
+    assert _raw(world, "grid_a", "/api/v1/cases", body).status_code == 201
+    _verified(world)
