@@ -2,8 +2,9 @@
 
 Every operation gets a bounded number of generated requests, valid and invalid, sent with the
 token of a user holding several roles; no answer may be a 5xx, and every answer must match the
-documented status codes, media types and schemas; afterwards the audit chain verifies. The event stream is left out (it does not end
-by itself; tests/api/test_events.py covers it).
+documented status codes, media types and schemas; afterwards the audit chain verifies. The
+event stream is left out (it does not end by itself; tests/api/test_events.py covers it).
+tests/api/test_fuzz_data.py searches the values of data, messages, reports and queries.
 """
 
 from __future__ import annotations
