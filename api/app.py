@@ -1,6 +1,7 @@
 """The HTTP API: ``create_app(settings)`` builds everything; nothing happens at import time.
 
-    request → metrics (count, time) → body limit (413) → idempotency (replay) → routes
+    request → metrics (count, time) → body limit (413) → JSON values (422) → idempotency
+              (replay) → routes
     routes:  parse → authorise (engine.access) → call the engine → answer a schema
 
 ``serve(settings)`` runs uvicorn with ``settings.workers`` workers on the factory
@@ -20,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from api import errors
 from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
-from api.limits import BodyLimitMiddleware
+from api.limits import BodyLimitMiddleware, JsonValuesMiddleware
 from api.logs import log_config
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import (
@@ -43,7 +44,7 @@ from api.routes import (
 from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
 from api.threads import limit_threads
-from engine.access import Access, JwksCache
+from engine.access import Access, JwksCache, load_message_policy
 from engine.bootstrap import build_engine, build_evidence
 from engine.clock import Clock
 from engine.runtime import Engine
@@ -96,6 +97,7 @@ def create_app(
         evidence=build_evidence(settings, engine.db, clock),
         sse_poll_seconds=sse_poll_seconds,
         sse_heartbeat_seconds=sse_heartbeat_seconds,
+        messages=load_message_policy(settings.messages_file, engine.engine_messages),
     )
     errors.install(app)
     modules = (auth, definitions, cases, evidence, tasks, messages, events, users, directory, ops,
@@ -111,6 +113,7 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
     )
+    app.add_middleware(JsonValuesMiddleware)  # after the size limit, before idempotency
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_request_bytes,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from typing import Annotated, Any
@@ -15,9 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import UnsupportedMediaType
 from api.metrics import Metrics
-from engine.access import Access, AuthenticationFailed, Principal
+from engine.access import Access, AuthenticationFailed, MessagePolicy, Principal
 from engine.clock import Clock
-from engine.errors import InputInvalid
 from engine.evidence import Evidence
 from engine.runtime import Engine
 from engine.settings import Settings
@@ -35,6 +34,8 @@ class AppState:
     evidence: Evidence
     sse_poll_seconds: float = 1.0
     sse_heartbeat_seconds: float = 15.0
+    #: who may send which message (Settings.messages_file; engine-only names refused)
+    messages: MessagePolicy = field(default_factory=MessagePolicy)
 
 
 async def get_state(request: Request) -> AppState:
@@ -154,8 +155,8 @@ def media_type(request: Request) -> str | None:
 
 
 def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency refusing a body of any other media type with 415 (no body: anything goes),
-    and JSON holding a NUL character (no database column can store one) with 422."""
+    """A dependency refusing a body of any other media type with 415 (no body: anything goes);
+    a JSON body's values were checked before (``api.limits.JsonValuesMiddleware``)."""
 
     async def check(request: Request) -> None:
         has_body = request.headers.get("content-length", "0") != "0" or (
@@ -169,8 +170,6 @@ def accepts(*types: str) -> Callable[[Request], Awaitable[None]]:
                 f"expected {' or '.join(types)}, got {media or 'no Content-Type'}",
                 accepted=list(types),
             )
-        if media == "application/json" and b"\\u0000" in await request.body():
-            raise InputInvalid("text must not contain NUL characters (\\u0000)")
 
     return check
 

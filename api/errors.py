@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import BihuanError, Conflict, InputInvalid, StorageError
+from engine.jsondata import printable
 
 log = logging.getLogger("bihuan.api")
 PROBLEM_JSON = "application/problem+json"
@@ -110,7 +111,21 @@ def problem(
     if context:
         body["context"] = context
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(
+        _printable(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _printable(value: Any) -> Any:
+    """A problem echoes what the client sent (a field, a key): lone surrogates are shown as
+    escapes, so that the answer can always be encoded."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
 
 
 def problem_for(exc: BihuanError, instance: str | None = None) -> JSONResponse:

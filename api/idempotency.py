@@ -36,6 +36,7 @@ from starlette.responses import Response
 
 from api.deps import remember_principal
 from api.errors import IdempotencyKeyReused, RequestInProgress, RequestInvalid, problem_for
+from api.limits import replaying
 from api.metrics import ASGIApp, Message, Receive, Scope, Send
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.clock import Clock
@@ -163,20 +164,6 @@ def reservation_of(request: Request) -> Reservation | None:
     return found if isinstance(found, Reservation) else None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read, then whatever comes next."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -196,8 +183,11 @@ class IdempotencyMiddleware:
         if key is None or scope.get("method") != "POST" or path.endswith(EXEMPT_SUFFIXES):
             await self.app(scope, receive, send)
             return
-        if not 1 <= len(key) <= MAX_KEY:
-            bad_key = RequestInvalid(f"Idempotency-Key must be 1–{MAX_KEY} characters")
+        if not 1 <= len(key) <= MAX_KEY or any(ord(c) < 0x20 or c == "\x7f" for c in key):
+            bad_key = RequestInvalid(
+                f"Idempotency-Key must be 1–{MAX_KEY} characters, none of them a control "
+                "character (NUL included: no database stores it)"
+            )
             await problem_for(bad_key, path)(scope, receive, send)
             return
         authorization = _header(scope, b"authorization") or ""
@@ -223,7 +213,7 @@ class IdempotencyMiddleware:
         try:
             who, stored = await anyio.to_thread.run_sync(reserve)
         except AuthenticationFailed:
-            await self.app(scope, _replay(body, receive), send)  # the route answers 401
+            await self.app(scope, replaying(body, receive), send)  # the route answers 401
             return
         except BihuanError as exc:
             await problem_for(exc, path)(scope, receive, send)
@@ -256,7 +246,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay(body, receive), capture)
+            await self.app(scope, replaying(body, receive), capture)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self.store.finish, principal, key, None)

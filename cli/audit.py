@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from cli.common import Group, database, err, instant, out
+from cli.common import Group, database, err, instant, out, styled
 from engine.clock import SystemClock
 
 app = Group(help="审计记录：校验、锚定、检索导出、时间线、保留期清理 (the audit record).")
@@ -39,9 +39,9 @@ def verify_command(
         err.print(str(problem), markup=False, highlight=False)
     summary = f"{report.cases} case(s), {report.events} event(s), {report.anchors} anchor(s)"
     if report.ok:
-        out.print(f"[green]ok:[/green] {summary} verified")
+        out.print(styled("ok:", "green", f"{summary} verified"))
         return
-    err.print(f"[red]{len(report.problems)} problem(s)[/red] in {summary}")
+    err.print(styled(f"{len(report.problems)} problem(s)", "red", f"in {summary}"))
     raise typer.Exit(1)
 
 

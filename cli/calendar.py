@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import Group, database, err, out
+from cli.common import Group, database, err, out, styled
 from engine import BihuanError
 from engine.calendar_admin import CalendarRefresher, calendar_status, load_official_table
 from engine.clock import CHINA, Clock, SystemClock
@@ -82,8 +82,7 @@ def make_calendar_app(clock_factory: Callable[[], Clock] = SystemClock) -> Group
         out.print(table)
         out.print(f"missing-year policy: {found.missing_year_policy}; data: {found.data_version}")
         for text in found.warnings:
-            out.print("[yellow]warning:[/yellow] ", end="")
-            out.print(text, markup=False, highlight=False)
+            out.print(styled("warning:", "yellow", text))
 
     return calendar_app
 

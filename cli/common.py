@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pydantic
 import typer
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from engine import Actor, BihuanError, Settings
@@ -24,8 +25,11 @@ from engine.clock import CHINA
 from engine.errors import ValidationFailed
 from engine.storage import Database
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # a message is not cut into lines
+# Text from users and files (file names, problem texts, case titles) is printed as it is: no
+# rich markup (``[red]``, a stray ``[``), no emoji codes (``:100:``), no highlighting. Styled
+# labels are built with :func:`styled`.
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 CLI_ACTOR = Actor("cli", "admin", None)
 
@@ -33,8 +37,13 @@ CLI_ACTOR = Actor("cli", "admin", None)
 DB_HINT = "检查 BIHUAN_DATABASE_URL，并先运行 `bihuan db upgrade` (check the URL; migrate first)"
 
 
+def styled(label: str, style: str, text: str = "") -> Text:
+    """``label`` in ``style``, then ``text`` printed literally."""
+    return Text.assemble((label, style), " " + text if text else "")
+
+
 def _say(label: str, text: str) -> None:
-    err.print(f"[red]{label}[/red] {text}", highlight=False)
+    err.print(styled(label, "red", text))
 
 
 def friendly(func: F) -> F:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.common import Group, database, out, redact
+from cli.common import Group, database, out, redact, styled
 
 app = Group(help="Database commands.")
 
@@ -14,4 +14,4 @@ def db_upgrade() -> None:
 
     with database() as (settings, db), out.status("migrating…"):
         upgrade(db)
-    out.print(f"[green]database at head[/green] ({redact(settings.database_url)})")
+    out.print(styled("database at head", "green", f"({redact(settings.database_url)})"))

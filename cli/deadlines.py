@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import Group, database, out
+from cli.common import Group, database, out, styled
 
 app = Group(help="Deadlines (办理时限) and the working-day calendar.")
 
@@ -29,4 +29,4 @@ def deadlines_recompute(
         )
         with out.status("recomputing…"):
             changed = service.recompute_deadlines(only_low_confidence=not all_deadlines)
-    out.print(f"[green]{changed} deadline(s) changed[/green]")
+    out.print(styled(f"{changed} deadline(s) changed", "green"))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import CLI_ACTOR, Group, out, settings_from_env
+from cli.common import CLI_ACTOR, Group, out, settings_from_env, styled
 from engine.errors import BihuanError
 
 app = Group()
@@ -37,7 +37,7 @@ def validate(
 
     bundle = files_from_paths(_bundle_paths(files))
     check(bundle, build_sandbox(settings_from_env()))
-    out.print(f"[green]ok:[/green] {len(bundle)} file(s) are deployable")
+    out.print(styled("ok:", "green", f"{len(bundle)} file(s) are deployable"))
 
 
 @app.command()

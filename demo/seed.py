@@ -20,6 +20,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 from sqlalchemy import select
 
 from demo import scenarios as sc
@@ -168,14 +169,15 @@ DEMO_CASES: list[DemoCase] = [
 def seed_demo(
     settings: Settings, out: Console | None = None, *, clock: Clock | None = None
 ) -> None:
-    out = out or Console()
+    out = out or Console(markup=False, emoji=False, highlight=False)
     engine = build_engine(settings, clock=clock)
     db = engine.db
     with db.session() as s:
         load_organisations(
             s, settings.organisations_file, hash_password=_demo_hasher(), now=engine.clock.now
         )
-    out.print(f"[green]organisations and users loaded[/green] from {settings.organisations_file}")
+    out.print(Text.assemble(("organisations and users loaded", "green"),
+                           f" from {settings.organisations_file}"))  # fmt: skip
     paths = _bundle(settings.processes_dir, settings.forms_dir)
     versions = engine.deploy(files_from_paths(paths), Actor("system:demo", "designer", None))
     for v in versions:
@@ -197,7 +199,7 @@ def seed_demo(
             progress.advance(job)
     for demo in todo:
         out.print(f"  {demo.case_no}: {demo.state}")
-    out.print(f"[green]{len(todo)} demo case(s) created[/green]")
+    out.print(Text(f"{len(todo)} demo case(s) created", style="green"))
     engine.db.dispose()
 
 

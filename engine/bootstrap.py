@@ -113,6 +113,7 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
         budget=budget_from(settings),
     )
     supervision.bind(engine)  # tier time-outs reach the workflow as the tier_timeout message
+    engine.engine_messages.add(supervision.config.tier_message)  # never from a client
     start_calendar(supervision.refresher, db, clock)
     return engine
 

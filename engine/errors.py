@@ -7,7 +7,8 @@ mapping from the classes (``api/errors.py``). Messages are written for the perso
     ├── FormInvalid               form_invalid          422        form data against its schema
     ├── InputInvalid              invalid_input         422        any other bad argument
     │   ├── OrgConfigError        (its parent's)        422        engine/orgs/config.py
-    │   └── LaneResolutionError   (its parent's)        422        engine/orgs/lanes.py
+    │   ├── LaneResolutionError   (its parent's)        422        engine/orgs/lanes.py
+    │   └── MessageConfigError    (its parent's)        422        engine/access/messages.py
     ├── AuthenticationFailed      unauthenticated       401        no valid credentials
     ├── NotFound                  not_found             404
     │   └── UnknownOrg            (its parent's)        404        engine/orgs/tree.py

@@ -138,3 +138,6 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=8, ge=1, le=50)
     notify_retry_base_seconds: float = Field(default=10.0, gt=0)
     supervision_answer_days: int = Field(default=3, ge=1, le=30)
+    # -- inputs: the messages a client may send through the API (engine/access/messages.py)
+    #: message name → roles that may send it; a message not listed there is refused (403)
+    messages_file: Path = ROOT / "processes" / "messages.yaml"

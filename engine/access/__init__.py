@@ -16,6 +16,11 @@ Rooms: ``roles``, ``principal``, ``passwords``, ``tokens`` (sign-in, JWT/JWKS), 
 one may do), ``users`` (administration).
 """
 
+from engine.access.messages import (
+    MessageConfigError,
+    MessagePolicy,
+    load_message_policy,
+)
 from engine.access.passwords import PASSWORD_SLOTS, hash_password, verify_password
 from engine.access.principal import Grant, Principal, load_principal
 from engine.access.roles import (
@@ -75,6 +80,8 @@ __all__ = [
     "Grant",
     "IssuedToken",
     "JwksCache",
+    "MessageConfigError",
+    "MessagePolicy",
     "NewGrant",
     "Principal",
     "audit_scope",
@@ -94,6 +101,7 @@ __all__ = [
     "hash_password",
     "holds_candidacy",
     "list_users",
+    "load_message_policy",
     "load_principal",
     "require",
     "task_is_mine",

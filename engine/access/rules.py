@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.access.messages import MessagePolicy
 from engine.access.principal import Grant, Principal, load_principal
 from engine.access.roles import ADMINS, AUDIT_READERS, CENTRE_STAFF, DESIGNERS, OPERATORS, REPORTERS
 from engine.audit import Actor
@@ -94,12 +95,15 @@ def can_report(s: Session, principal: Principal, grid_code: str | None) -> tuple
     return grid_code, principal.actor(found)
 
 
-def can_send_message(s: Session, principal: Principal, correlation_key: str) -> Actor:
+def can_send_message(
+    s: Session, principal: Principal, correlation_key: str, name: str, policy: MessagePolicy
+) -> Actor:
+    """Send ``name`` to a case: a message the policy gives to clients (engine-only and unlisted
+    messages are 403 whatever the case), to a visible case (else 404), by a role the policy
+    lists for it, held over the case (403)."""
+    policy.senders_of(name)
     case = visible_case(s, principal, correlation_key)
-    grant = principal.covers(case.org_path, OPERATORS)
-    if grant is None:
-        raise PermissionDenied("无权向该案件发送消息 (you may not send messages to this case)")
-    return principal.actor(grant)
+    return principal.actor(policy.sender_grant(principal, name, case.org_path))
 
 
 # ---------------------------------------------------------------- rules: tasks

@@ -27,6 +27,7 @@ from engine.errors import (
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
+from engine.jsondata import clean, clean_mapping
 from engine.runtime import definitions as defs
 from engine.runtime.cache import WorkflowCache
 from engine.runtime.candidates import CandidateResolver, PropertyResolver
@@ -76,6 +77,9 @@ class Engine(Transaction):
         self.workflows = WorkflowCache()
         self._definitions: dict[int, Definition] = {}
         self._org_paths: dict[str, tuple[str, float]] = {}
+        #: messages only the engine sends (the supervision's ``tier_timeout``): refused from
+        #: anyone but a system actor, whatever the caller (the API's policy refuses them too)
+        self.engine_messages: set[str] = set()
 
     # ================================================================ definitions
     def validate(self, files: list[BundleFile]) -> None:
@@ -97,6 +101,8 @@ class Engine(Transaction):
     ) -> Instance:
         if not business_key or len(business_key) > 100:
             raise InputInvalid("a case number (business key) of 1–100 characters is required")
+        clean(business_key, "case_no")
+        data = clean_mapping(data, "data")
         now = self.clock.now()
         with self.db.read_session() as s:
             definition = (
@@ -343,7 +349,7 @@ class Engine(Transaction):
         expected_version: int | None = None,
     ) -> HumanTask:
         """Complete a claimed (or assigned) task with form data, validated on the server."""
-        submitted = dict(data)
+        submitted = clean_mapping(data, "data")
         refused: list[DeadlinePassed] = []
         done: list[HumanTask] = []
 
@@ -402,6 +408,12 @@ class Engine(Transaction):
     def deliver_message(
         self, name: str, correlation_key: str, payload: Mapping[str, Any], actor: Actor
     ) -> str:
+        clean([name, correlation_key], "message")
+        if name in self.engine_messages and not actor.is_system:
+            raise PermissionDenied(
+                f"消息 {name!r} 只能由系统发送 (the message {name!r} is sent only by the engine)"
+            )
+        payload = clean_mapping(payload, "payload")
         with self.db.session() as s:
             instance_id = s.scalar(
                 select(MessageWait.instance_id)

@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 from engine.clock import SystemClock
+from engine.jsondata import OBJECT_TEXT, checked, printable
 from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
 from engine.spiff.metering import current_meter
 
@@ -60,9 +61,17 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         self, expression: str, context: dict[str, Any], external_context: Any = None
     ) -> Any:
         scope = {**context, **(external_context or {})}
-        return self.sandbox.evaluate(expression, scope, deadline=_deadline())
+        result = self.sandbox.evaluate(expression, scope, deadline=_deadline())
+        if type(result) is bool or result is None:  # conditions: the common case, no walk
+            return result
+        value, problem = checked(result, OBJECT_TEXT, strict=False)
+        if problem is not None:
+            where = "" if problem.path == "/" else f" at {problem.path}"
+            raise SandboxRuntimeError(f"the expression's value{where}: {problem.message}")
+        return value
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        before = dict(context)
         if external_context:
             scope = {**context, **external_context}
             self.sandbox.execute(script, scope, deadline=_deadline())
@@ -72,7 +81,28 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             context.update(scope)
         else:
             self.sandbox.execute(script, context, deadline=_deadline())
+        _check_results(context, before)
         return True
+
+
+def _check_results(context: dict[str, Any], before: dict[str, Any]) -> None:
+    """A script's results are data that every database stores exactly (engine/jsondata.py):
+    a variable holding anything else fails the script, naming the variable (and the path in
+    it); numbers are put in their stored form. Unchanged scalars are not walked again."""
+    for name, value in context.items():
+        if before.get(name, _ABSENT) is value and type(value) not in (dict, list):
+            continue
+        stored, problem = checked(value, OBJECT_TEXT)
+        if problem is not None:
+            inside = "" if problem.path == "/" else f" at {problem.path}"
+            raise SandboxRuntimeError(
+                f"variable '{printable(str(name))}'{inside}: {problem.message} "
+                "(a script's results must be data: text, numbers, booleans, None, lists, dicts)"
+            )
+        context[name] = stored
+
+
+_ABSENT = object()
 
 
 def _deadline() -> float | None:

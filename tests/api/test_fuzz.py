@@ -2,8 +2,9 @@
 
 Every operation gets a bounded number of generated requests, valid and invalid, sent with the
 token of a user holding several roles; no answer may be a 5xx, and every answer must match the
-documented status codes, media types and schemas. The event stream is left out (it does not end
-by itself; tests/api/test_events.py covers it).
+documented status codes, media types and schemas; afterwards the audit chain verifies. The
+event stream is left out (it does not end by itself; tests/api/test_events.py covers it).
+tests/api/test_fuzz_data.py searches the values of data, messages, reports and queries.
 """
 
 from __future__ import annotations
@@ -80,3 +81,6 @@ def test_no_server_errors_and_documented_answers(fuzz_world: World) -> None:
                 failures.append(f"{where}: {exc}"[:3000])
     assert operations >= 20
     assert not failures, "\n\n".join(failures)
+    # whatever was accepted was stored so that the audit chain still verifies
+    verified = fuzz_world.get("auditor_county", "/api/v1/audit/verify")
+    assert verified.status_code == 200 and verified.json()["ok"], verified.text

@@ -88,3 +88,12 @@ def test_sandbox_cost(bench_out: Path) -> None:
     figures = sandbox_cost.main(["--loops", "20", "--runs", "1"])
     assert all(got["us"] > 0 and got["ratio"] > 0 for got in figures.values())
     assert (bench_out / "sandbox_cost.json").exists()
+
+
+def test_input_checks(bench_out: Path) -> None:
+    from bench import input_checks
+
+    figures = input_checks.main(["--repeat", "1", "--number", "20"]).figures
+    assert figures["scan_over_loads"] > 0 and figures["clean_over_deepcopy"] > 0
+    assert figures["condition_us"] > 0
+    assert (bench_out / "input_checks.json").exists()

@@ -549,8 +549,9 @@ export interface paths {
         put?: never;
         /**
          * Deliver
-         * @description Deliver a message; the correlation key is the case number. 404 if no such case is
-         *     visible, 409 if the case is not waiting for that message.
+         * @description Deliver a message; the correlation key is the case number. 403 for a message the engine
+         *     alone sends or one the message file does not give to the caller's roles, 404 if no such
+         *     case is visible, 409 if the case is not waiting for that message.
          */
         post: operations["deliver_api_v1_messages_post"];
         delete?: never;
