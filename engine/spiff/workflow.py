@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import NoMessageWaiting, ScriptError
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
+from engine.spiff.timers import due_of
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -65,6 +66,18 @@ def _with_offset(value: str) -> str:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=TIMER_ZONE).isoformat()
     return value
+
+
+def _due_text(value: Any, due: datetime) -> str:
+    """The due date as stored in the due item's key: the value as written when it is a plain
+    ISO date (keys of timers already scheduled stay the same), else the computed UTC date."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return due.isoformat()
+        return _with_offset(value)
+    return due.isoformat()
 
 
 def _element_id(task: Any) -> str:
@@ -288,7 +301,8 @@ class Workflow:
             definition = spec.event_definition
             if isinstance(definition, TimerEventDefinition):
                 value = task._get_internal_data("event_value")
-                if value is None:
+                due = due_of(value)
+                if due is None:
                     continue
                 attached = (
                     getattr(spec, "attached_to", None) if hasattr(spec, "attached_to") else None
@@ -303,7 +317,7 @@ class Workflow:
                     PendingTimer(
                         spiff_id=str(task.id),
                         element_id=_element_id(task),
-                        due_at=_with_offset(str(value)),
+                        due_at=_due_text(value, due),
                         interrupting=bool(getattr(spec, "cancel_activity", True)),
                         attached_to=host if attached is None else str(attached),
                     )
@@ -402,5 +416,4 @@ class Workflow:
         task = self._wf.get_task_from_id(UUID(spiff_id))
         if task is None:
             return None
-        value = task._get_internal_data("event_value")
-        return datetime.fromisoformat(_with_offset(value)) if isinstance(value, str) else None
+        return due_of(task._get_internal_data("event_value"))
