@@ -22,6 +22,7 @@ from engine.errors import (
     InstanceNotActive,
     NotFound,
     PermissionDenied,
+    Problem,
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
@@ -71,8 +72,8 @@ class Engine(Transaction):
         self._org_paths: dict[str, tuple[str, float]] = {}
 
     # ================================================================ definitions
-    def validate(self, files: list[BundleFile]) -> None:
-        defs.validate(files, self.sandbox)
+    def validate(self, files: list[BundleFile]) -> list[Problem]:
+        return defs.validate(files, self.sandbox, now=self.clock.now())
 
     def deploy(self, files: list[BundleFile], actor: Actor) -> list[defs.DefinitionVersion]:
         with self.db.session() as s:
@@ -340,6 +341,12 @@ class Engine(Transaction):
                 validator = self.cache.form(ctx.session, ctx.definition.bundle_id, row.form_ref)
                 if validator is not None:
                     validator.validate(submitted)
+            elif submitted:  # a task without a form is a confirmation: it takes no data
+                raise InputInvalid(
+                    "此任务没有表单，办理时不提交数据"
+                    " (the task has no form: complete it with no data)",
+                    field=f"data.{next(iter(submitted))}",
+                )
             if not wf.is_ready(row.spiff_task_id):
                 raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
             # The deadline race: fire what is due first, then see if the task survived.

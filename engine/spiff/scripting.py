@@ -95,7 +95,7 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         value = super().evaluate(task, expression, external_context)
         definition = getattr(task.task_spec, "event_definition", None)
         kind = _TIMER_KINDS.get(type(definition))
-        if kind is not None and expression == definition.expression:
+        if kind is not None and expression == getattr(definition, "expression", None):
             try:
                 check_timer_value(kind, value, self.budget, _EngineDatetime.now(UTC))
             except TimerValueError as exc:
