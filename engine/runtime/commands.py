@@ -429,10 +429,10 @@ class Engine(Transaction):
         """Fire every due BPMN timer of the instance, auditing each one; True if any fired."""
         before = wf.waiting()[0]
         wf.refresh_timers()
-        after = {t.spiff_id for t in wf.waiting()[0]}
+        after = {(t.spiff_id, t.due_at) for t in wf.waiting()[0]}  # a cycle's next: a new due
         fired = False
         for timer in before:
-            if timer.spiff_id not in after:
+            if (timer.spiff_id, timer.due_at) not in after:
                 fired = True
                 ctx.audit.add("timer_fired", actor, element_id=timer.element_id,
                               due_at=timer.due_at, interrupting=timer.interrupting,

@@ -260,6 +260,9 @@ class _Checker:
                 self.add(file, f"element id {nid!r} is reserved; rename it", node.sourceline, nid)
         for proc in root.iter(f"{{{BPMN_NS}}}process"):
             self._check_container(file, proc, lane_map(proc))
+        for store in root.iterfind(f"{{{BPMN_NS}}}dataStore"):
+            message = "data stores are not supported (bihuan has no data store connectors)"
+            self.add(file, message, store.sourceline, store.get("id"))
         # Correlation properties (outside processes) are evaluated against message payloads.
         for path in ("messagePath", "formalExpression"):
             for expr in root.iterfind(

@@ -21,8 +21,8 @@ from engine.budget import ModelBudget
 from engine.errors import Problem
 from engine.spiff.elements import BPMN_NS, SUPPORTED_FLOW_NODES, element_facts, local_name
 from engine.spiff.limits import quote_literal_timers
+from engine.spiff.normalize import make_splits_explicit, name_messages
 from engine.spiff.serializer import spec_to_dict
-from engine.spiff.splits import make_splits_explicit
 from engine.spiff.xmlsafety import parse_xml
 
 
@@ -65,6 +65,7 @@ def compile_specs(
                 root = parse_xml(f.content)
                 quote_literal_timers(root, budget)
                 make_splits_explicit(root)
+                name_messages(root)
                 parser.add_bpmn_xml(etree.ElementTree(root), filename=f.filename)
             elif f.kind == "dmn":
                 parser.add_dmn_xml(parse_xml(f.content), filename=f.filename)

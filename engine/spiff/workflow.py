@@ -193,13 +193,16 @@ class Workflow:
     def refresh_timers(self) -> None:
         """Let due timers fire; step only when one did (a timer's task left WAITING)."""
         events = self._wf.event_manager.tasks
-        before = {task_id: task.state for task_id, task in events.items()}
+        # A cycle's task stays WAITING when it fires: its next due time (event_value) moves.
+        before = {task_id: (task.state, repr(task.internal_data.get("event_value")))
+                  for task_id, task in events.items()}  # fmt: skip
         try:
             self._wf.refresh_timers()
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
-        if any(events.get(task_id) is None or events[task_id].state != state
-               for task_id, state in before.items()):  # fmt: skip
+        if any(events.get(task_id) is None
+               or (events[task_id].state, repr(events[task_id].internal_data.get("event_value")))
+               != seen for task_id, seen in before.items()):  # fmt: skip
             self._moved = True
         self.step()
 

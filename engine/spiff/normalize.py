@@ -1,12 +1,17 @@
-"""Implicit splits made explicit for SpiffWorkflow's parser.
+"""Standard BPMN made explicit for SpiffWorkflow's parser; the deployed file is kept byte for byte,
+only the tree handed to the parser changes.
 
-BPMN lets an activity have several outgoing sequence flows: without conditions every flow is
-taken (an implicit parallel split); with conditions each flow whose condition holds is taken
-(an implicit inclusive split, the activity's ``default`` flow when none does). Modelers write
+**Implicit splits.** BPMN lets an activity have several outgoing sequence flows: without
+conditions every flow is taken (an implicit parallel split); with conditions each flow whose
+condition holds is taken (an implicit inclusive split, the activity's ``default`` flow when none
+does). Modelers write
 both; SpiffWorkflow 3.2.0 refuses them ("Multiple outgoing flows are not supported…"). Before
 parsing, each such activity gets a gateway of the matching kind right after it, with the id
-``<activity id>__split``: the same behaviour, in a form the parser runs. The deployed file is
-kept byte for byte; only the tree handed to the parser changes.
+``<activity id>__split``: the same behaviour, in a form the parser runs.
+
+**Messages without a name.** A ``bpmn:message`` needs only an id; SpiffWorkflow matches messages
+by name and would wait for ``None``. A message without a name is named by its id (the name the
+API then delivers it by).
 """
 
 from __future__ import annotations
@@ -51,6 +56,13 @@ def _split(container: Any, activity: Any, flows: list[Any]) -> None:
         gateway.set("default", default)
 
 
+def name_messages(root: Any) -> None:
+    """Give each ``bpmn:message`` without a name its id as name (see the module's docstring)."""
+    for message in root.iter(_tag("message")):
+        if not (message.get("name") or "").strip() and message.get("id"):
+            message.set("name", message.get("id"))
+
+
 def make_splits_explicit(root: Any) -> list[str]:
     """Insert the gateways (see the module's docstring); the ids of the activities changed."""
     changed: list[str] = []
@@ -70,4 +82,4 @@ def make_splits_explicit(root: Any) -> list[str]:
     return changed
 
 
-__all__ = ["make_splits_explicit"]
+__all__ = ["make_splits_explicit", "name_messages"]
