@@ -74,6 +74,7 @@ EXPRESSION_TAGS = {  # tag -> mode
     "condition": "eval",  # a conditional event's condition
 }
 TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
+_CORRELATION_EXPR = ".//{{{ns}}}correlationPropertyRetrievalExpression/{{{ns}}}{tag}"
 FORBIDDEN_IDS = {"Start", "End", "Root"}
 
 
@@ -198,6 +199,10 @@ class _Checker:
             if local_name(root.tag) != "definitions" or ns_of(root.tag) != BPMN_NS:
                 self.add(f.filename, "not a BPMN 2.0 document (root must be bpmn:definitions)", 1)
                 return
+            # bpmn.io writes a correlation property's expression as formalExpression where the
+            # schema wants messagePath; SpiffWorkflow renames it before validating: so do we.
+            for expr in root.iterfind(_CORRELATION_EXPR.format(ns=BPMN_NS, tag="formalExpression")):
+                expr.tag = f"{{{BPMN_NS}}}messagePath"
             schema = VALIDATOR.validator
             if not schema.validate(etree.ElementTree(root)):
                 for err in schema.error_log:
@@ -264,12 +269,9 @@ class _Checker:
             message = "data stores are not supported (bihuan has no data store connectors)"
             self.add(file, message, store.sourceline, store.get("id"))
         # Correlation properties (outside processes) are evaluated against message payloads.
-        for path in ("messagePath", "formalExpression"):
-            for expr in root.iterfind(
-                f".//{{{BPMN_NS}}}correlationPropertyRetrievalExpression/{{{BPMN_NS}}}{path}"
-            ):
-                prop = expr.getparent().getparent()
-                self._compile(file, expr.text or "", "eval", expr.sourceline, prop.get("id"))
+        for expr in root.iterfind(_CORRELATION_EXPR.format(ns=BPMN_NS, tag="messagePath")):
+            prop = expr.getparent().getparent()
+            self._compile(file, expr.text or "", "eval", expr.sourceline, prop.get("id"))
         for expr in root.iterfind(
             f".//{{{SPIFF_NS}}}processVariableCorrelation/{{{SPIFF_NS}}}expression"
         ):

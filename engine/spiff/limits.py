@@ -15,6 +15,7 @@ that value: :func:`quote_literal_timers` quotes it in the tree handed to SpiffWo
 from __future__ import annotations
 
 import ast
+import re
 from datetime import datetime
 from typing import Any
 
@@ -32,15 +33,19 @@ def literal(text: str) -> tuple[bool, Any]:
         return False, None
 
 
+_TIMERISH = re.compile(r"[PR0-9][0-9A-Z:.,+\-/]*")
+
+
 def bare_timer(kind: str, text: str, budget: ModelBudget) -> bool:
-    """Whether ``text`` is a timer value written without quotes (``PT1H``, ``R3/PT1H``)."""
+    """Whether ``text`` is a timer value written without quotes (``PT1H``, ``R3/PT1H``,
+    ``2026-05-01T09:00:00+08:00``): ISO 8601 characters only (upper case), with a digit, and
+    not a number. Such text is the value, and is checked as one (``P-1D`` is a bad value, not an
+    expression ``P - 1D``)."""
     value = text.strip()
-    if not value or literal(value)[0]:
+    if not _TIMERISH.fullmatch(value) or not any(c.isdigit() for c in value):
         return False
-    try:
-        check_timer_value(kind, value, budget)
-    except TimerValueError:
-        return False
+    if literal(value)[0]:
+        return False  # a number: an expression whose value is checked (and refused) as such
     return True
 
 

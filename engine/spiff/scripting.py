@@ -100,6 +100,9 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
                 check_timer_value(kind, value, self.budget, _EngineDatetime.now(UTC))
             except TimerValueError as exc:
                 raise WorkflowTaskException(f"{kind}: {exc}", task=task) from None
+            if kind == "timeCycle" and value.strip().upper().startswith("R/"):
+                # An unbounded cycle repeats as often as the budget allows, then stops.
+                value = f"R{self.budget.timer_repeats}{value.strip()[1:]}"
         return value
 
     def validate(self, expression: str) -> None:
