@@ -309,7 +309,7 @@ class _Checker:
                 problem = timer_problem(ctag, child.text, self.budget, self.now)
                 if problem is not None:
                     self.add(file, problem, child.sourceline, nid)
-                if bare_timer(ctag, child.text, self.budget):
+                if bare_timer(child.text):
                     continue  # a value written without quotes: no expression to compile
             if ctag in EXPRESSION_TAGS and child.text and ns_of(child.tag) == BPMN_NS:
                 owner = child.getparent()

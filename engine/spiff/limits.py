@@ -36,7 +36,7 @@ def literal(text: str) -> tuple[bool, Any]:
 _TIMERISH = re.compile(r"[PR0-9][0-9A-Z:.,+\-/]*")
 
 
-def bare_timer(kind: str, text: str, budget: ModelBudget) -> bool:
+def bare_timer(text: str) -> bool:
     """Whether ``text`` is a timer value written without quotes (``PT1H``, ``R3/PT1H``,
     ``2026-05-01T09:00:00+08:00``): ISO 8601 characters only (upper case), with a digit, and
     not a number. Such text is the value, and is checked as one (``P-1D`` is a bad value, not an
@@ -44,16 +44,15 @@ def bare_timer(kind: str, text: str, budget: ModelBudget) -> bool:
     value = text.strip()
     if not _TIMERISH.fullmatch(value) or not any(c.isdigit() for c in value):
         return False
-    if literal(value)[0]:
-        return False  # a number: an expression whose value is checked (and refused) as such
-    return True
+    # A number is an expression whose value is checked (and refused) as such.
+    return not literal(value)[0]
 
 
 def timer_problem(kind: str, text: str, budget: ModelBudget, now: datetime | None) -> str | None:
     """Why a timer written as a literal (quoted or bare) cannot run, or None."""
     is_literal, value = literal(text)
     if not is_literal:
-        if not bare_timer(kind, text, budget):
+        if not bare_timer(text):
             return None  # an expression computed at run time: checked when it is evaluated
         value = text.strip()
     try:
@@ -97,7 +96,7 @@ def quote_literal_timers(root: Any, budget: ModelBudget) -> None:
     """Quote bare timer values in ``root`` (a parsed BPMN file) for SpiffWorkflow's parser."""
     for kind in KINDS:
         for el in root.iter(f"{{{BPMN_NS}}}{kind}"):
-            if el.text and bare_timer(kind, el.text, budget):
+            if el.text and bare_timer(el.text):
                 el.text = repr(el.text.strip())
 
 
