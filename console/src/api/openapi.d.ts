@@ -1147,6 +1147,11 @@ export interface components {
             process_id: string;
             /** Version */
             version: number;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings: components["schemas"]["BundleProblem"][];
         };
         /**
          * DirectoryUserOut
@@ -1664,6 +1669,11 @@ export interface components {
              * @constant
              */
             valid: true;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings: components["schemas"]["BundleProblem"][];
         };
         /** VerifyOut */
         VerifyOut: {
