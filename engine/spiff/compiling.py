@@ -35,10 +35,23 @@ class CompiledProcess:
     elements: dict[str, Any]
 
 
+_CLEARER = {  # SpiffWorkflow's wording → ours
+    "Multiple outgoing flows are not supported for tasks of type":
+        "this element cannot split the flow: draw a gateway after it",
+    "Non-default exclusive outgoing sequence flow without condition":
+        "an exclusive gateway's outgoing flow has no condition and is not the default flow:"
+        " the engine cannot choose (give it a condition, or make it the default)",
+}  # fmt: skip
+
+
 def _problem(exc: Exception, severity: str = "error", prefix: str = "") -> Problem:
     if isinstance(exc, ValidationException):
         line = exc.line_number if isinstance(exc.line_number, int) else None
-        return Problem(exc.file_name or "<bundle>", prefix + str(exc), line, exc.id or None,
+        text = str(exc).strip()
+        for theirs, ours in _CLEARER.items():
+            if theirs in text:
+                text = ours
+        return Problem(exc.file_name or "<bundle>", prefix + text, line, exc.id or None,
                        severity)  # fmt: skip
     if isinstance(exc, SpiffWorkflowException):
         return Problem("<bundle>", f"{prefix}cannot build the process: {exc}", severity=severity)

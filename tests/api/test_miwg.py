@@ -30,7 +30,7 @@ REASONS = {
     "no called process": "call activity names no called process",
     "decision": "business rule task names no decision",
     "data store": "data stores are not supported",
-    "no condition": "Non-default exclusive outgoing sequence flow without condition",
+    "no condition": "has no condition and is not the default flow",
     "no start": "Exactly one start event is required",
 }
 # What the engine truly cannot run in each refused file (reasons above), and why:
@@ -137,3 +137,65 @@ def test_miwg_warnings_list_confirmations_and_non_executable_processes(world: Wo
     status, body = _deploy(world, MIWG / "A.1.0.bpmn")
     assert status == 201
     assert "isExecutable" in body[0]["warnings"][0]["message"]
+
+
+STANDARD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="standard" isExecutable="false">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="visit"/>
+    <bpmn:subProcess id="visit" name="逐户走访">
+      <bpmn:incoming>f0</bpmn:incoming>
+      <bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="true">
+        <bpmn:loopCardinality>3</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
+      <bpmn:startEvent id="vs"><bpmn:outgoing>vf</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:sequenceFlow id="vf" sourceRef="vs" targetRef="ok"/>
+      <bpmn:userTask id="ok" name="确认走访"><bpmn:incoming>vf</bpmn:incoming></bpmn:userTask>
+      <bpmn:sequenceFlow id="vg" sourceRef="ok" targetRef="ve"/>
+      <bpmn:endEvent id="ve"/>
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f1" sourceRef="visit" targetRef="a"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="visit" targetRef="b"/>
+    <bpmn:scriptTask id="a"><bpmn:script>left = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:scriptTask id="b"><bpmn:script>right = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="a" targetRef="j"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="b" targetRef="j"/>
+    <bpmn:parallelGateway id="j"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="j" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_modelers_multi_instance_sub_process_and_implicit_split_run(world: World) -> None:
+    files = [("files", ("standard.bpmn", STANDARD, "text/xml"))]
+    r = world.post("designer", "/api/v1/definitions", files=files)
+    assert r.status_code == 201, r.text
+    warned = {w["element_id"] for w in r.json()[0]["warnings"]}
+    assert {"ok", "standard"} <= warned  # a confirmation task; a non-executable process
+    r = world.post("grid_a", "/api/v1/cases", json={
+        "process_id": "standard", "title": "走访", "category": "other", "severity": "yellow",
+        "grid_code": "grid_a1", "data": {}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case"]["case_no"]
+    scheduler = Scheduler(world.db, engine=world.engine, clock=world.clock)
+    confirmations = 0
+    for _ in range(5):
+        detail = world.get("county_staff", f"/api/v1/cases/{case_no}").json()
+        if detail["instance_status"] != "running":
+            break
+        [task] = detail["open_tasks"]
+        assert task["element_id"] == "ok"
+        assert world.post("county_staff", f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+        r = world.post("county_staff", f"/api/v1/tasks/{task['id']}/complete", json={"data": {}})
+        assert r.status_code == 200, r.text
+        confirmations += 1
+    assert _drive(world, case_no, scheduler)["instance_status"] == "completed"
+    assert confirmations == 3  # one per instance of the multi-instance sub-process
+    detail = world.get("county_staff", f"/api/v1/cases/{case_no}").json()
+    elements = detail["elements"]
+    assert elements["a"] == elements["b"] == elements["j"] == "completed", elements  # both branches
