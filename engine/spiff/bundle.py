@@ -305,6 +305,17 @@ class _Checker:
             ctag = local_name(child.tag)
             if ctag in UNSUPPORTED_EVENT_DEFINITIONS and ns_of(child.tag) == BPMN_NS:
                 self.add(file, UNSUPPORTED_EVENT_DEFINITIONS[ctag], child.sourceline, nid)
+            if (
+                ctag == "timerEventDefinition"
+                and ns_of(child.tag) == BPMN_NS
+                and not any(
+                    (t.text or "").strip()
+                    for tag in TIMER_TAGS
+                    for t in child.iter(f"{{{BPMN_NS}}}{tag}")
+                )
+            ):
+                self.add(file, "timer event has no timeDate, timeDuration or timeCycle: it could"
+                         " never fire", child.sourceline, nid)  # fmt: skip
             if ctag in TIMER_TAGS and child.text and ns_of(child.tag) == BPMN_NS:
                 problem = timer_problem(ctag, child.text, self.budget, self.now)
                 if problem is not None:

@@ -41,6 +41,12 @@ _CLEARER = {  # SpiffWorkflow's wording → ours
     "Non-default exclusive outgoing sequence flow without condition":
         "an exclusive gateway's outgoing flow has no condition and is not the default flow:"
         " the engine cannot choose (give it a condition, or make it the default)",
+    "Cannot resolve dataOutputAssociation":
+        "a data output association points at something the engine cannot resolve here"
+        " (a data store, or a data object outside this process)",
+    "Cannot resolve dataInputAssociation":
+        "a data input association points at something the engine cannot resolve here"
+        " (a data store, or a data object outside this process)",
 }  # fmt: skip
 
 

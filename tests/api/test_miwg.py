@@ -32,31 +32,48 @@ REASONS = {
     "data store": "data stores are not supported",
     "no condition": "has no condition and is not the default flow",
     "no start": "Exactly one start event is required",
+    "no timer": "timer event has no timeDate, timeDuration or timeCycle",
+    "association": "association points at something the engine cannot resolve",
 }
 # What the engine truly cannot run in each refused file (reasons above), and why:
 # service tasks need connectors bihuan does not have; JUEL/EL conditions (${…}) are not Python;
 # a call activity or business rule task needs its process or decision in the bundle; an exclusive
-# gateway whose flows have no conditions cannot choose; a sub-process needs a start event.
+# gateway whose flows have no conditions cannot choose; a sub-process needs a start event; a timer
+# needs a date, duration or cycle; a data association needs a target the engine can resolve.
 REFUSED = {
     "A.2.0.bpmn": {"no condition"},
     "A.2.1.bpmn": {"no condition"},
     "A.3.0.bpmn": {"no start"},
-    "B.1.0.bpmn": {"data store", "service", "called"},
-    "B.2.0.bpmn": {"data store", "service", "called", "link"},
-    "C.1.0.bpmn": {"service", "juel"},
-    "C.1.1.bpmn": {"data store", "service", "juel"},
+    "B.1.0.bpmn": {"called", "data store", "service", "no timer"},
+    "B.2.0.bpmn": {"called", "data store", "link", "service", "no timer"},
+    "C.1.0.bpmn": {"juel", "service", "no timer"},
+    "C.1.1.bpmn": {"data store", "juel", "service"},
     "C.3.0.bpmn": {"juel"},
     "C.4.0.bpmn": {"data store", "service"},
     "C.5.0.bpmn": {"data store"},
-    "C.6.0.bpmn": {"compensation", "service"},
-    "C.7.0.bpmn": {"service", "decision"},
-    "C.8.0.bpmn": {"service", "decision", "juel"},
-    "C.8.1.bpmn": {"service", "decision", "juel"},
-    "C.9.0.bpmn": {"service", "juel", "called", "decision"},
+    "C.6.0.bpmn": {"compensation", "service", "no timer"},
+    "C.7.0.bpmn": {"decision", "service"},
+    "C.8.0.bpmn": {"juel", "decision", "service"},
+    "C.8.1.bpmn": {"juel", "decision", "service"},
+    "C.9.0.bpmn": {"called", "juel", "decision", "service"},
     "C.9.2.bpmn": {"called", "juel"},
     "A.2.0-export.bpmn": {"no condition"},
+    "A.2.1-export.bpmn": {"no condition"},
     "A.3.0-export.bpmn": {"no start"},
-    "B.1.0-export.bpmn": {"service", "no called process"},
+    "B.1.0-export.bpmn": {"no called process", "service", "no timer"},
+    "B.2.0-export.bpmn": {"link", "no called process", "service", "no timer"},
+    "C.1.0-export.bpmn": {"service", "no timer"},
+    "C.1.1-export.bpmn": {"service"},
+    "C.3.0-export.bpmn": {"no timer"},
+    "C.4.0-export.bpmn": {"association"},
+    "C.5.0-export.bpmn": {"no called process"},
+    "C.6.0-export.bpmn": {"compensation", "service", "no timer"},
+    "C.7.0-export.bpmn": {"decision", "service"},
+    "C.8.0-export.bpmn": {"decision", "service"},
+    "C.8.1-export.bpmn": {"decision", "service"},
+    "C.9.0-export.bpmn": {"no called process", "decision", "service"},
+    "C.9.1-export.bpmn": {"no timer"},
+    "C.9.2-export.bpmn": {"no called process", "no timer"},
 }
 
 
