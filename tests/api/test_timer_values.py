@@ -196,3 +196,44 @@ def test_a_literal_timer_that_cannot_run_is_refused_at_deploy(
     [problem] = r.json()["problems"]
     assert problem["element_id"] == "wait" and problem["line"] == 7, problem
     assert kind in problem["message"]
+
+
+def confirm_then_wait() -> bytes:
+    """A confirmation ``confirm``, then a timer ``wait`` whose value a script computes."""
+    return (
+        HEAD
+        + """  <bpmn:process id="later" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="confirm"/>
+    <bpmn:userTask id="confirm" name="确认"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="confirm" targetRef="plan"/>
+    <bpmn:scriptTask id="plan"><bpmn:script>when = "P" + str(years) + "Y"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="plan" targetRef="wait"/>
+    <bpmn:intermediateCatchEvent id="wait" name="等待">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>when</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    ).encode()
+
+
+@pytest.mark.parametrize("years", [999999999, 11])
+def test_a_timer_computed_by_a_later_command_fails_that_command(world: World, years: int) -> None:
+    assert deploy(world, confirm_then_wait()).status_code == 201
+    r = start(world, "later", {"years": years})
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case"]["case_no"]
+    [task] = world.get("county_staff", f"/api/v1/cases/{case_no}").json()["open_tasks"]
+    url = f"/api/v1/tasks/{task['id']}"
+    assert world.post("county_staff", f"{url}/claim").status_code == 200
+    r = world.post("county_staff", f"{url}/complete", json={"data": {}})
+    assert r.status_code == 422, r.text
+    assert "wait" in r.json()["detail"] and "longer than the limit" in r.json()["detail"]
+    detail = world.get("county_staff", f"/api/v1/cases/{case_no}").json()  # nothing committed
+    assert [t["id"] for t in detail["open_tasks"]] == [task["id"]]
+    assert detail["elements"].get("plan") is None
