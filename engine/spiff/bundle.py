@@ -316,6 +316,10 @@ class _Checker:
             ):
                 self.add(file, "timer event has no timeDate, timeDuration or timeCycle: it could"
                          " never fire", child.sourceline, nid)  # fmt: skip
+            if ctag == "timeCycle" and ns_of(child.tag) == BPMN_NS and tag != "boundaryEvent":
+                self.add(file, "a timeCycle repeats on a boundary event only; a start or"
+                         " intermediate event takes a timeDate or timeDuration",
+                         child.sourceline, nid)  # fmt: skip
             if ctag in TIMER_TAGS and child.text and ns_of(child.tag) == BPMN_NS:
                 problem = timer_problem(ctag, child.text, self.budget, self.now)
                 if problem is not None:

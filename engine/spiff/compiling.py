@@ -82,7 +82,7 @@ def compile_specs(
         for f in files:
             if f.kind == "bpmn":
                 root = parse_xml(f.content)
-                quote_literal_timers(root, budget)
+                quote_literal_timers(root)
                 make_splits_explicit(root)
                 name_messages(root)
                 parser.add_bpmn_xml(etree.ElementTree(root), filename=f.filename)

@@ -92,7 +92,7 @@ def loop_problems(node: Any, budget: ModelBudget) -> list[tuple[int | None, str]
     return found
 
 
-def quote_literal_timers(root: Any, budget: ModelBudget) -> None:
+def quote_literal_timers(root: Any) -> None:
     """Quote bare timer values in ``root`` (a parsed BPMN file) for SpiffWorkflow's parser."""
     for kind in KINDS:
         for el in root.iter(f"{{{BPMN_NS}}}{kind}"):

@@ -100,9 +100,10 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
                 check_timer_value(kind, value, self.budget, _EngineDatetime.now(UTC))
             except TimerValueError as exc:
                 raise WorkflowTaskException(f"{kind}: {exc}", task=task) from None
-            if kind == "timeCycle" and value.strip().upper().startswith("R/"):
+            value = value.strip()  # as checked (SpiffWorkflow trips on surrounding blanks)
+            if kind == "timeCycle" and value.upper().startswith("R/"):
                 # An unbounded cycle repeats as often as the budget allows, then stops.
-                value = f"R{self.budget.timer_repeats}{value.strip()[1:]}"
+                value = f"R{self.budget.timer_repeats}{value[1:]}"
         return value
 
     def validate(self, expression: str) -> None:

@@ -80,6 +80,12 @@ def _due_text(value: Any, due: datetime) -> str:
     return due.isoformat()
 
 
+def _spent_cycle(task: Any) -> bool:
+    """A cycle timer that fired its last repetition and ends at its next update."""
+    value = task.internal_data.get("event_value")
+    return isinstance(value, dict) and value.get("cycles") == 0
+
+
 def _element_id(task: Any) -> str:
     spec = task.task_spec
     return str(getattr(spec, "bpmn_id", None) or spec.name)
@@ -198,6 +204,8 @@ class Workflow:
                   for task_id, task in events.items()}  # fmt: skip
         try:
             self._wf.refresh_timers()
+            if any(_spent_cycle(task) for task in events.values()):
+                self._wf.refresh_timers()  # a spent cycle ends now, not at a later refresh
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
         if any(events.get(task_id) is None

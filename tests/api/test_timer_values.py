@@ -22,22 +22,31 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def timer_model(kind: str, expression: str, pid: str = "timed") -> bytes:
-    """start → a timer catch event ``wait`` (名称 等待) → end."""
+    """start → a timer catch event ``wait`` (名称 等待) → end; a cycle (which repeats on boundary
+    events only) is an interrupting boundary event ``wait`` on a confirmation ``work``."""
     expression = expression.replace("&", "&amp;").replace("<", "&lt;").replace("'", "&apos;")
-    return (
-        HEAD
-        + f"""  <bpmn:process id="{pid}" isExecutable="true">
+    timer = f"<bpmn:timerEventDefinition><bpmn:{kind}>{expression}</bpmn:{kind}>"
+    if kind == "timeCycle":
+        event = f"""<bpmn:userTask id="work"/>
+    <bpmn:boundaryEvent id="wait" name="等待" attachedToRef="work">
+      {timer}</bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="fw" sourceRef="work" targetRef="e"/>"""
+    else:
+        event = f"""<bpmn:intermediateCatchEvent id="wait" name="等待">
+      {timer}</bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>"""
+    first = "work" if kind == "timeCycle" else "wait"
+    body = f"""  <bpmn:process id="{pid}" isExecutable="true">
     <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="wait"/>
-    <bpmn:intermediateCatchEvent id="wait" name="等待">
-      <bpmn:timerEventDefinition><bpmn:{kind}>{expression}</bpmn:{kind}></bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="{first}"/>
+    {event}
     <bpmn:sequenceFlow id="f1" sourceRef="wait" targetRef="e"/>
     <bpmn:endEvent id="e"/>
   </bpmn:process>
 </bpmn:definitions>
 """
-    ).encode()
+    return (HEAD + body).encode()
 
 
 def reminder_model(cycle: str) -> bytes:
@@ -115,6 +124,8 @@ def test_a_computed_timer_that_cannot_run_is_422_naming_the_element(
     ("kind", "value", "due_in"),
     [
         ("timeDuration", "PT2H", timedelta(hours=2)),
+        ("timeDuration", " pt2h\n", timedelta(hours=2)),  # blanks and lower case
+        ("timeCycle", " R1/PT3H ", timedelta(hours=3)),
         ("timeDuration", "P0D", timedelta(0)),
         ("timeDate", "2026-03-02T13:00:00", timedelta(hours=4)),  # no offset: Beijing time
         ("timeDate", "2026-03-02T05:00:00Z", timedelta(hours=4)),
@@ -191,10 +202,12 @@ def test_a_cycle_fires_each_repetition_then_stops(world: World, cycle: str, fire
 def test_a_literal_timer_that_cannot_run_is_refused_at_deploy(
     world: World, kind: str, value: str
 ) -> None:
-    r = deploy(world, timer_model(kind, value))
+    content = timer_model(kind, value)
+    r = deploy(world, content)
     assert r.status_code == 422, r.text
     [problem] = r.json()["problems"]
-    assert problem["element_id"] == "wait" and problem["line"] == 7, problem
+    line = 1 + content[: content.index(f"<bpmn:{kind}>".encode())].count(b"\n")
+    assert problem["element_id"] == "wait" and problem["line"] == line, problem
     assert kind in problem["message"]
 
 

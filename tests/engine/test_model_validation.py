@@ -119,11 +119,35 @@ def test_non_executable_process_deploys_with_a_warning() -> None:
 def test_bare_timer_values_as_modelers_write_them_deploy() -> None:
     for kind, value in (("timeDuration", "PT1H"), ("timeDate", "2026-12-24T09:00:00+08:00"),
                         ("timeCycle", "R3/PT1H"), ("timeDate", "2027-W02-1")):  # fmt: skip
-        body = f"""    <bpmn:intermediateCatchEvent id="a">
-      <bpmn:timerEventDefinition><bpmn:{kind}>{value}</bpmn:{kind}></bpmn:timerEventDefinition>
+        assert set(compile_one(model(timer_body(kind, value))).processes) == {"p"}, value
+
+
+def timer_body(kind: str, value: str) -> str:
+    """A timer ``a`` (名称 等待): an intermediate event, or for a cycle a boundary event on ``w``."""
+    definition = f"""<bpmn:timerEventDefinition id="td"><bpmn:{kind}>{value}</bpmn:{kind}>
+      </bpmn:timerEventDefinition>"""
+    if kind != "timeCycle":
+        return f"""    <bpmn:intermediateCatchEvent id="a" name="等待">
+      {definition}
     </bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e"/>"""
-        assert set(compile_one(model(body)).processes) == {"p"}, value
+    return f"""    <bpmn:task id="a_host"/>
+    <bpmn:sequenceFlow id="fw" sourceRef="a_host" targetRef="e"/>
+    <bpmn:boundaryEvent id="a" name="等待" attachedToRef="a_host" cancelActivity="false">
+      {definition}
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e"/>""".replace(
+        'targetRef="a"', 'targetRef="a_host"'
+    )
+
+
+@pytest.mark.parametrize("where", ["intermediateCatchEvent", "startEvent"])
+def test_a_cycle_outside_a_boundary_event_is_refused(where: str) -> None:
+    body = f"""    <bpmn:{where} id="a">
+      <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition>
+    </bpmn:{where}>
+    <bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e"/>"""
+    assert "boundary event only" in only(refused(model(body)), "a").message
 
 
 # ------------------------------------------------------------------ expressions compiled at deploy
@@ -259,10 +283,5 @@ TIMERS_REFUSED = [
 def test_literal_timer_over_budget_or_malformed_is_refused(
     kind: str, value: str, message: str
 ) -> None:
-    body = f"""    <bpmn:intermediateCatchEvent id="a" name="等待">
-      <bpmn:timerEventDefinition id="td"><bpmn:{kind}>{value.replace("'", "&apos;")}</bpmn:{kind}>
-      </bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e"/>"""
-    problem = only(refused(model(body)), "a")
+    problem = only(refused(model(timer_body(kind, value.replace("'", "&apos;")))), "a")
     assert message in problem.message and kind in problem.message, problem
