@@ -58,3 +58,5 @@ def deploy(
         table.add_row(v.process_id, str(v.version), "new" if v.created else "unchanged",
                       v.content_hash[:12])  # fmt: skip
     out.print(table)
+    for warning in versions[0].warnings if versions else []:
+        out.print(f"warning: {warning}", markup=False)
