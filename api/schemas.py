@@ -162,11 +162,14 @@ class DeployedOut(Out):
     content_hash: str
     created_at: datetime
     created: bool
+    warnings: list[BundleProblem] = []
+    """What deploys but deserves a look (e.g. a user task without a form: a confirmation)."""
 
 
 class ValidationOut(Out):
     valid: Literal[True] = True
     files: list[str]
+    warnings: list[BundleProblem] = []
 
 
 # ---------------------------------------------------------------- tasks

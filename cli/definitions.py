@@ -32,11 +32,14 @@ def validate(
 ) -> None:
     """Check a bundle; exit 0 if it is deployable, else 1 with every problem."""
     from engine.bootstrap import build_sandbox
+    from engine.clock import SystemClock
     from engine.runtime import files_from_paths
     from engine.runtime import validate as check
 
     bundle = files_from_paths(_bundle_paths(files))
-    check(bundle, build_sandbox(settings_from_env()))
+    warnings = check(bundle, build_sandbox(settings_from_env()), now=SystemClock().now())
+    for warning in warnings:
+        out.print(f"warning: {warning}", markup=False)
     out.print(styled("ok:", "green", f"{len(bundle)} file(s) are deployable"))
 
 
@@ -55,3 +58,5 @@ def deploy(
         table.add_row(v.process_id, str(v.version), "new" if v.created else "unchanged",
                       v.content_hash[:12])  # fmt: skip
     out.print(table)
+    for warning in versions[0].warnings if versions else []:
+        out.print(f"warning: {warning}", markup=False)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
 from api.deps import MULTIPART, PREFIX, EngineDep, PrincipalDep, SessionDep, StateDep
 from api.schemas import (
+    BundleProblem,
     CatalogOut,
     DefinitionFileOut,
     DefinitionOut,
@@ -65,8 +66,11 @@ def validate(files: Files, engine: EngineDep, principal: PrincipalDep) -> Valida
     """Check a bundle without deploying it: 200, or 422 listing every problem."""
     access.can_deploy(principal)
     bundle = _bundle(files)
-    engine.validate(bundle)
-    return ValidationOut(files=[f.filename for f in bundle])
+    warnings = engine.validate(bundle)
+    return ValidationOut(
+        files=[f.filename for f in bundle],
+        warnings=[BundleProblem.model_validate(w) for w in warnings],
+    )
 
 
 @router.get("/definitions", response_model=list[DefinitionOut])

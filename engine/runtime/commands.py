@@ -24,6 +24,7 @@ from engine.errors import (
     InstanceNotActive,
     NotFound,
     PermissionDenied,
+    Problem,
     TaskAlreadyClaimed,
     TaskNotOpen,
 )
@@ -82,8 +83,8 @@ class Engine(Transaction):
         self.engine_messages: set[str] = set()
 
     # ================================================================ definitions
-    def validate(self, files: list[BundleFile]) -> None:
-        defs.validate(files, self.sandbox)
+    def validate(self, files: list[BundleFile]) -> list[Problem]:
+        return defs.validate(files, self.sandbox, now=self.clock.now())
 
     def deploy(self, files: list[BundleFile], actor: Actor) -> list[defs.DefinitionVersion]:
         with self.db.session() as s:
@@ -366,6 +367,12 @@ class Engine(Transaction):
                 validator = self.cache.form(ctx.session, ctx.definition.bundle_id, row.form_ref)
                 if validator is not None:
                     validator.validate(submitted)
+            elif submitted:  # a task without a form is a confirmation: it takes no data
+                raise InputInvalid(
+                    "此任务没有表单，办理时不提交数据"
+                    " (the task has no form: complete it with no data)",
+                    field=f"data.{next(iter(submitted))}",
+                )
             if not wf.is_ready(row.spiff_task_id):
                 raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
             # The deadline race: fire what is due first, then see if the task survived.
@@ -454,10 +461,10 @@ class Engine(Transaction):
         """Fire every due BPMN timer of the instance, auditing each one; True if any fired."""
         before = wf.waiting()[0]
         wf.refresh_timers()
-        after = {t.spiff_id for t in wf.waiting()[0]}
+        after = {(t.spiff_id, t.due_at) for t in wf.waiting()[0]}  # a cycle's next: a new due
         fired = False
         for timer in before:
-            if timer.spiff_id not in after:
+            if (timer.spiff_id, timer.due_at) not in after:
                 fired = True
                 ctx.audit.add("timer_fired", actor, element_id=timer.element_id,
                               due_at=timer.due_at, interrupting=timer.interrupting,

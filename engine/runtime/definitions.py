@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, NotFound, Problem
 from engine.runtime.forms import FormValidator
 from engine.sandbox import Sandbox
 from engine.spiff import BundleFile, RestoredSpec, compile_bundle
@@ -36,32 +36,39 @@ class DefinitionVersion:
     content_hash: str
     created_at: datetime
     created: bool  # False when the same content was deployed before
+    warnings: list[Problem] = field(default_factory=list)  # deployed, but worth a look
 
     @classmethod
-    def of(cls, row: Definition, created: bool = False) -> DefinitionVersion:
+    def of(
+        cls, row: Definition, created: bool = False, warnings: list[Problem] | None = None
+    ) -> DefinitionVersion:
         return cls(
-            row.id, row.process_id, row.version, row.name, row.content_hash, row.created_at, created
-        )
+            row.id, row.process_id, row.version, row.name, row.content_hash, row.created_at,
+            created, list(warnings or []),
+        )  # fmt: skip
 
 
 def files_from_paths(paths: list[Path]) -> list[BundleFile]:
     return [BundleFile(p.name, p.read_bytes()) for p in paths]
 
 
-def validate(files: list[BundleFile], sandbox: Sandbox) -> None:
-    """Raise :class:`~engine.errors.ValidationFailed` listing every problem, or return."""
-    compile_bundle(files, sandbox)
+def validate(files: list[BundleFile], sandbox: Sandbox, *, now: datetime) -> list[Problem]:
+    """Raise :class:`~engine.errors.ValidationFailed` listing every problem, or return the
+    warnings (what deploys but deserves a look, e.g. a user task without a form)."""
+    return compile_bundle(files, sandbox, now=now).warnings
 
 
 def deploy(
     session: Session, files: list[BundleFile], sandbox: Sandbox, *, actor: str | None, now: datetime
 ) -> list[DefinitionVersion]:
-    compiled = compile_bundle(files, sandbox)
+    compiled = compile_bundle(files, sandbox, now=now)
+    warned = compiled.warnings
     existing = session.scalars(
         select(Definition).where(Definition.content_hash == compiled.content_hash)
     ).all()
     if existing and {d.process_id for d in existing} == set(compiled.processes):
-        return [DefinitionVersion.of(d) for d in sorted(existing, key=lambda d: d.process_id)]
+        return [DefinitionVersion.of(d, warnings=warned)
+                for d in sorted(existing, key=lambda d: d.process_id)]  # fmt: skip
     bundle = session.scalar(select(Bundle).where(Bundle.content_hash == compiled.content_hash))
     if bundle is None:
         bundle = Bundle(content_hash=compiled.content_hash, created_at=now, deployed_by=actor)
@@ -81,7 +88,7 @@ def deploy(
     for pid, proc in sorted(compiled.processes.items()):
         same = next((d for d in existing if d.process_id == pid), None)
         if same is not None:
-            out.append(DefinitionVersion.of(same))
+            out.append(DefinitionVersion.of(same, warnings=warned))
             continue
         latest = session.scalar(
             select(func.max(Definition.version)).where(Definition.process_id == pid)
@@ -105,7 +112,7 @@ def deploy(
             raise Conflict(
                 f"process {pid!r} was deployed concurrently; retry the deployment"
             ) from None
-        out.append(DefinitionVersion.of(row, created=True))
+        out.append(DefinitionVersion.of(row, created=True, warnings=warned))
     return out
 
 

@@ -12,35 +12,37 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine.budget import DEFAULT_BUDGET, ModelBudget
 from engine.errors import Problem, ValidationFailed
 from engine.sandbox.restricted import Sandbox, SandboxViolation
-from engine.spiff.serializer import spec_to_dict
+from engine.spiff.compiling import CompiledProcess, compile_specs
+from engine.spiff.elements import (
+    BPMN_NS,
+    FORM_PROPERTY,
+    SPIFF_NS,
+    SUPPORTED_FLOW_NODES,
+    UI_FORM_PROPERTY,
+    lane_map,
+    local_name,
+    ns_of,
+    properties_of,
+    spiff_ext,
+)
+from engine.spiff.limits import bare_timer, loop_problems, timer_problem
 from engine.spiff.xmlsafety import UnsafeXml, parse_xml
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 DMN_NAMESPACES = (
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
 )
-FORM_PROPERTY = "formJsonSchemaFilename"
-UI_FORM_PROPERTY = "formUiSchemaFilename"
-
-SUPPORTED_FLOW_NODES = {
-    "startEvent", "endEvent", "userTask", "task", "manualTask", "scriptTask", "subProcess",
-    "transaction", "callActivity", "businessRuleTask", "exclusiveGateway", "parallelGateway",
-    "inclusiveGateway", "eventBasedGateway", "intermediateCatchEvent", "intermediateThrowEvent",
-    "boundaryEvent", "receiveTask", "sendTask",
-}  # fmt: skip
 UNSUPPORTED_FLOW_NODES = {
     "complexGateway": "complex gateways are not supported",
     "serviceTask": "service tasks are not supported (bihuan has no connectors); use a script task",
@@ -53,8 +55,14 @@ UNSUPPORTED_EVENT_DEFINITIONS = {
 KNOWN_PROCESS_CHILDREN = {
     "sequenceFlow", "laneSet", "extensionElements", "documentation", "dataObject",
     "dataObjectReference", "dataStoreReference", "ioSpecification", "textAnnotation",
-    "association", "group", "property", "correlationSubscription",
+    "association", "group", "property", "correlationSubscription", "auditing", "monitoring",
+    "categoryValueRef", "supports", "resourceRole", "performer", "humanPerformer",
+    "potentialOwner",
+    # what an activity (a sub-process here) holds besides its flow: every modeler writes these
+    "incoming", "outgoing", "dataInputAssociation", "dataOutputAssociation",
+    "standardLoopCharacteristics", "multiInstanceLoopCharacteristics",
 }  # fmt: skip
+FLOW = SUPPORTED_FLOW_NODES | set(UNSUPPORTED_FLOW_NODES) | {"sequenceFlow"}
 EXPRESSION_TAGS = {  # tag -> mode
     "conditionExpression": "eval",
     "timeDate": "eval",
@@ -62,7 +70,11 @@ EXPRESSION_TAGS = {  # tag -> mode
     "timeCycle": "eval",
     "loopCardinality": "eval",
     "completionCondition": "eval",
+    "loopCondition": "eval",
+    "condition": "eval",  # a conditional event's condition
 }
+TIMER_TAGS = ("timeDate", "timeDuration", "timeCycle")
+_CORRELATION_EXPR = ".//{{{ns}}}correlationPropertyRetrievalExpression/{{{ns}}}{tag}"
 FORBIDDEN_IDS = {"Start", "End", "Root"}
 
 
@@ -88,15 +100,6 @@ class BundleFile:
 
 
 @dataclass
-class CompiledProcess:
-    process_id: str
-    name: str | None
-    source_file: str
-    spec: dict[str, Any]
-    elements: dict[str, Any]
-
-
-@dataclass
 class CompiledBundle:
     files: list[BundleFile]
     content_hash: str
@@ -112,42 +115,28 @@ def bundle_hash(files: Iterable[BundleFile]) -> str:
     return h.hexdigest()
 
 
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
-def _ns(tag: Any) -> str:
-    return etree.QName(tag).namespace or "" if isinstance(tag, str) else ""
-
-
-def _properties(node: Any) -> dict[str, str]:
-    props: dict[str, str] = {}
-    for prop in node.iterfind(
-        f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}properties/{{{SPIFF_NS}}}property"
-    ):
-        if prop.get("name"):
-            props[prop.get("name")] = prop.get("value", "")
-    return props
-
-
-def _spiff_ext(node: Any, name: str) -> Any:
-    return node.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}{name}")
-
-
-def _lane_map(process: Any) -> dict[str, str]:
-    lanes: dict[str, str] = {}
-    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
-        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
-            if ref.text:
-                lanes[ref.text.strip()] = lane.get("name") or lane.get("id", "")
-    return lanes
+def _own(node: Any) -> Iterable[Any]:
+    """``node`` and what belongs to it, without the flow nodes and flows a sub-process holds
+    (each is checked on its own)."""
+    yield node
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue
+        if local_name(child.tag) in FLOW and ns_of(child.tag) == BPMN_NS:
+            continue
+        yield from child.iter()
 
 
 class _Checker:
-    def __init__(self, files: list[BundleFile], sandbox: Sandbox) -> None:
+    def __init__(
+        self, files: list[BundleFile], sandbox: Sandbox, budget: ModelBudget, now: datetime | None
+    ) -> None:
         self.files = files
         self.sandbox = sandbox
+        self.budget = budget
+        self.now = now
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.trees: dict[str, Any] = {}
         self.forms: dict[str, Any] = {}
         self.decisions: dict[str, str] = {}  # decision id -> file
@@ -207,9 +196,13 @@ class _Checker:
             self.add(f.filename, exc.message, line=exc.line)
             return
         if f.kind == "bpmn":
-            if _local(root.tag) != "definitions" or _ns(root.tag) != BPMN_NS:
+            if local_name(root.tag) != "definitions" or ns_of(root.tag) != BPMN_NS:
                 self.add(f.filename, "not a BPMN 2.0 document (root must be bpmn:definitions)", 1)
                 return
+            # bpmn.io writes a correlation property's expression as formalExpression where the
+            # schema wants messagePath; SpiffWorkflow renames it before validating: so do we.
+            for expr in root.iterfind(_CORRELATION_EXPR.format(ns=BPMN_NS, tag="formalExpression")):
+                expr.tag = f"{{{BPMN_NS}}}messagePath"
             schema = VALIDATOR.validator
             if not schema.validate(etree.ElementTree(root)):
                 for err in schema.error_log:
@@ -227,11 +220,11 @@ class _Checker:
                     )
                 self.process_files[pid] = f.filename
         else:
-            if _ns(root.tag) not in DMN_NAMESPACES or _local(root.tag) != "definitions":
+            if ns_of(root.tag) not in DMN_NAMESPACES or local_name(root.tag) != "definitions":
                 self.add(f.filename, "not a DMN document (root must be dmn:definitions)", 1)
                 return
             self.trees[f.filename] = root
-            for dec in root.iter(f"{{{_ns(root.tag)}}}decision"):
+            for dec in root.iter(f"{{{ns_of(root.tag)}}}decision"):
                 did = dec.get("id")
                 if did in self.decisions:
                     self.add(f.filename, f"decision id {did!r} is defined twice", dec.sourceline)
@@ -258,23 +251,41 @@ class _Checker:
             self.sandbox.compile(source, "exec" if mode == "exec" else "eval", filename=file)
         except SandboxViolation as exc:
             at = line + (exc.line or 1) - 1 if line is not None else exc.line
-            self.add(file, f"expression refused: {exc.message}", at, element)
+            hint = ""
+            if source.strip()[:2] in ("${", "#{"):
+                hint = " (a JUEL/EL expression: bihuan evaluates Python expressions)"
+            self.add(file, f"expression refused: {exc.message}{hint}", at, element)
 
     def _check_bpmn(self, file: str, root: Any) -> None:
         for node in root.iter():
             if not isinstance(node.tag, str):
                 continue
             nid = node.get("id")
-            if nid in FORBIDDEN_IDS and _ns(node.tag) == BPMN_NS:
+            if nid in FORBIDDEN_IDS and ns_of(node.tag) == BPMN_NS:
                 self.add(file, f"element id {nid!r} is reserved; rename it", node.sourceline, nid)
         for proc in root.iter(f"{{{BPMN_NS}}}process"):
-            self._check_container(file, proc, _lane_map(proc))
+            self._check_container(file, proc, lane_map(proc))
+        for store in root.iterfind(f"{{{BPMN_NS}}}dataStore"):
+            message = "data stores are not supported (bihuan has no data store connectors)"
+            self.add(file, message, store.sourceline, store.get("id"))
+        # Correlation properties (outside processes) are evaluated against message payloads.
+        for expr in root.iterfind(_CORRELATION_EXPR.format(ns=BPMN_NS, tag="messagePath")):
+            prop = expr.getparent().getparent()
+            self._compile(file, expr.text or "", "eval", expr.sourceline, prop.get("id"))
+        for expr in root.iterfind(
+            f".//{{{SPIFF_NS}}}processVariableCorrelation/{{{SPIFF_NS}}}expression"
+        ):
+            self._compile(file, expr.text or "", "eval", expr.sourceline, None)
 
-    def _check_container(self, file: str, container: Any, lanes: dict[str, str]) -> None:
+    def _check_container(
+        self, file: str, container: Any, lanes: dict[str, str], top: bool = True
+    ) -> None:
         for node in container:
-            if not isinstance(node.tag, str) or _ns(node.tag) != BPMN_NS:
+            if not isinstance(node.tag, str) or ns_of(node.tag) != BPMN_NS:
                 continue
-            tag, nid = _local(node.tag), node.get("id")
+            tag, nid = local_name(node.tag), node.get("id")
+            if not top and tag not in FLOW:
+                continue  # the sub-process's own parts: checked with the sub-process
             if tag in UNSUPPORTED_FLOW_NODES:
                 self.add(file, UNSUPPORTED_FLOW_NODES[tag], node.sourceline, nid)
                 continue
@@ -283,22 +294,47 @@ class _Checker:
                 continue
             self._check_node(file, node, tag, nid)
             if tag in ("subProcess", "transaction"):
-                self._check_container(file, node, lanes)
+                self._check_container(file, node, lanes, top=False)
 
     def _check_node(self, file: str, node: Any, tag: str, nid: str | None) -> None:
-        for child in node.iter():
+        for line, message in loop_problems(node, self.budget):
+            self.add(file, message, line, nid)
+        for child in _own(node):
             if not isinstance(child.tag, str):
                 continue
-            ctag = _local(child.tag)
-            if ctag in UNSUPPORTED_EVENT_DEFINITIONS and _ns(child.tag) == BPMN_NS:
+            ctag = local_name(child.tag)
+            if ctag in UNSUPPORTED_EVENT_DEFINITIONS and ns_of(child.tag) == BPMN_NS:
                 self.add(file, UNSUPPORTED_EVENT_DEFINITIONS[ctag], child.sourceline, nid)
-            if ctag in EXPRESSION_TAGS and child.text and child.getparent() is not None:
+            if (
+                ctag == "timerEventDefinition"
+                and ns_of(child.tag) == BPMN_NS
+                and not any(
+                    (t.text or "").strip()
+                    for tag in TIMER_TAGS
+                    for t in child.iter(f"{{{BPMN_NS}}}{tag}")
+                )
+            ):
+                self.add(file, "timer event has no timeDate, timeDuration or timeCycle: it could"
+                         " never fire", child.sourceline, nid)  # fmt: skip
+            if ctag == "timeCycle" and ns_of(child.tag) == BPMN_NS and tag != "boundaryEvent":
+                self.add(file, "a timeCycle repeats on a boundary event only; a start or"
+                         " intermediate event takes a timeDate or timeDuration",
+                         child.sourceline, nid)  # fmt: skip
+            if ctag in TIMER_TAGS and child.text and ns_of(child.tag) == BPMN_NS:
+                problem = timer_problem(ctag, child.text, self.budget, self.now)
+                if problem is not None:
+                    self.add(file, problem, child.sourceline, nid)
+                if bare_timer(child.text):
+                    continue  # a value written without quotes: no expression to compile
+            if ctag in EXPRESSION_TAGS and child.text and ns_of(child.tag) == BPMN_NS:
                 owner = child.getparent()
-                owner_id = owner.get("id") or nid
+                owner_id = (owner.get("id") if owner is not None else None) or nid
+                if ctag in TIMER_TAGS or ctag == "condition":
+                    owner_id = nid  # the event, not its event definition
                 self._compile(file, child.text, EXPRESSION_TAGS[ctag], child.sourceline, owner_id)
-            if _ns(child.tag) == SPIFF_NS and ctag in ("preScript", "postScript") and child.text:
+            if ns_of(child.tag) == SPIFF_NS and ctag in ("preScript", "postScript") and child.text:
                 self._compile(file, child.text, "exec", child.sourceline, nid)
-            if _ns(child.tag) == SPIFF_NS and ctag == "messagePayload" and child.text:
+            if ns_of(child.tag) == SPIFF_NS and ctag == "messagePayload" and child.text:
                 self._compile(file, child.text, "eval", child.sourceline, nid)
         if tag == "scriptTask":
             script = node.find(f"{{{BPMN_NS}}}script")
@@ -307,22 +343,22 @@ class _Checker:
             else:
                 self._compile(file, script.text, "exec", script.sourceline, nid)
         if tag == "userTask":
-            props = _properties(node)
+            props = properties_of(node)
             form = props.get(FORM_PROPERTY)
             if not form:
-                self.add(
-                    file,
-                    f"user task has no form: set the property {FORM_PROPERTY}",
-                    node.sourceline,
-                    nid,
-                )
+                self.warnings.append(Problem(
+                    file=file,
+                    message="user task has no form: it is a confirmation, completed with no data"
+                    f" (to ask for data, set the property {FORM_PROPERTY})",
+                    line=node.sourceline, element_id=nid, severity="warning",
+                ))  # fmt: skip
             elif form not in self.forms:
                 self.add(file, f"form {form!r} is not in the bundle", node.sourceline, nid)
             ui = props.get(UI_FORM_PROPERTY)
             if ui and ui not in self.forms:
                 self.add(file, f"UI schema {ui!r} is not in the bundle", node.sourceline, nid)
         if tag == "businessRuleTask":
-            ref = _spiff_ext(node, "calledDecisionId")
+            ref = spiff_ext(node, "calledDecisionId")
             did = (ref.text or "").strip() if ref is not None else ""
             if not did:
                 self.add(file, "business rule task names no decision", node.sourceline, nid)
@@ -338,7 +374,7 @@ class _Checker:
                 )
 
     def _check_dmn(self, file: str, root: Any) -> None:
-        ns = _ns(root.tag)
+        ns = ns_of(root.tag)
         for table in root.iter(f"{{{ns}}}decisionTable"):
             decision = table.getparent()
             did = decision.get("id") if decision is not None else None
@@ -376,76 +412,36 @@ class _Checker:
         except SandboxViolation as exc:
             self.add(file, f"DMN input entry refused: {exc.message}", line, element)
 
-    # -- pass 3: the SpiffWorkflow parser itself
-    def compile_specs(self) -> dict[str, CompiledProcess]:
-        parser = SpiffBpmnParser(validator=None)
-        compiled: dict[str, CompiledProcess] = {}
-        try:
-            for f in self.files:
-                if f.kind == "bpmn":
-                    parser.add_bpmn_xml(
-                        etree.ElementTree(parse_xml(f.content)), filename=f.filename
-                    )
-                elif f.kind == "dmn":
-                    parser.add_dmn_xml(parse_xml(f.content), filename=f.filename)
-            for pid in parser.get_process_ids():
-                spec = parser.get_spec(pid)
-                subs = parser.get_subprocess_specs(pid)
-                root = self.trees[self.process_files[pid]]
-                proc = next(p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id") == pid)
-                compiled[pid] = CompiledProcess(
-                    process_id=pid,
-                    name=proc.get("name"),
-                    source_file=self.process_files[pid],
-                    spec=spec_to_dict(spec, subs),
-                    elements=self._elements(self.trees),
-                )
-        except ValidationException as exc:
-            line = exc.line_number if isinstance(exc.line_number, int) else None
-            self.add(exc.file_name or "<bundle>", str(exc), line, exc.id or None)
-        except SpiffWorkflowException as exc:
-            self.add("<bundle>", f"cannot build the process: {exc}")
-        except Exception as exc:
-            self.add("<bundle>", f"the BPMN parser failed: {type(exc).__name__}: {exc}")
-        return compiled
 
-    def _elements(self, trees: dict[str, Any]) -> dict[str, Any]:
-        elements: dict[str, Any] = {}
-        for file, root in trees.items():
-            if not file.lower().endswith(".bpmn"):
-                continue
-            for proc in root.iter(f"{{{BPMN_NS}}}process"):
-                lanes = _lane_map(proc)
-                for node in proc.iter():
-                    if not isinstance(node.tag, str) or _ns(node.tag) != BPMN_NS:
-                        continue
-                    tag = _local(node.tag)
-                    if tag not in SUPPORTED_FLOW_NODES and tag != "sequenceFlow":
-                        continue
-                    nid = node.get("id")
-                    elements[nid] = {
-                        "type": tag,
-                        "name": node.get("name") or nid,
-                        "process": proc.get("id"),
-                        "lane": lanes.get(nid),
-                        "properties": _properties(node),
-                        "top_level": node.getparent() is proc,
-                    }
-        return elements
+def compile_bundle(
+    files: list[BundleFile],
+    sandbox: Sandbox,
+    *,
+    budget: ModelBudget = DEFAULT_BUDGET,
+    now: datetime | None = None,
+) -> CompiledBundle:
+    """Check everything, then compile; raise :class:`ValidationFailed` listing every problem.
 
-
-def compile_bundle(files: list[BundleFile], sandbox: Sandbox) -> CompiledBundle:
-    """Check everything, then compile; raise :class:`ValidationFailed` listing every problem."""
-    checker = _Checker(files, sandbox)
+    ``budget`` bounds what a model may ask of the engine (engine/budget.py); ``now``, the engine's
+    time, lets a timer date written in the model be checked against ``budget.timer_years``.
+    What deploys but deserves a look (a user task without a form…) is in ``warnings``.
+    """
+    checker = _Checker(files, sandbox, budget, now)
     checker.load()
     checker.check()
     if checker.problems:
         raise ValidationFailed(checker.problems)
-    processes = checker.compile_specs()
-    if checker.problems:
-        raise ValidationFailed(checker.problems)
+    processes, problems, warnings = compile_specs(
+        files, checker.trees, checker.process_files, budget
+    )
+    if problems:
+        raise ValidationFailed(problems)
     return CompiledBundle(
-        files=files, content_hash=bundle_hash(files), processes=processes, forms=checker.forms
+        files=files,
+        content_hash=bundle_hash(files),
+        processes=processes,
+        forms=checker.forms,
+        warnings=checker.warnings + warnings,
     )
 
 

@@ -7,17 +7,20 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
+from engine.budget import DEFAULT_BUDGET, ModelBudget
 from engine.clock import SystemClock
 from engine.jsondata import OBJECT_TEXT, checked, printable
 from engine.sandbox.restricted import Sandbox, SandboxRuntimeError, SandboxViolation
 from engine.spiff.metering import current_meter
+from engine.spiff.timers import TimerValueError, check_timer_value
 
 TIMER_ZONE = timezone(timedelta(hours=8), "CST")
 """The zone of a timer date written without an offset: Beijing time (no daylight saving)."""
@@ -111,9 +114,34 @@ def _deadline() -> float | None:
     return meter.deadline if meter is not None else None
 
 
+_TIMER_KINDS = {
+    _timer_module.TimeDateEventDefinition: "timeDate",
+    _timer_module.DurationTimerEventDefinition: "timeDuration",
+    _timer_module.CycleTimerEventDefinition: "timeCycle",
+}
+
+
 class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, budget: ModelBudget = DEFAULT_BUDGET) -> None:
         super().__init__(environment=SandboxEnvironment(sandbox))
+        self.budget = budget
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        """Evaluate; a timer's value is checked before SpiffWorkflow reads it (engine/spiff/
+        timers.py), so a computed timer that is malformed or over budget fails the command."""
+        value = super().evaluate(task, expression, external_context)
+        definition = getattr(task.task_spec, "event_definition", None)
+        kind = _TIMER_KINDS.get(type(definition))
+        if kind is not None and expression == getattr(definition, "expression", None):
+            try:
+                check_timer_value(kind, value, self.budget, _EngineDatetime.now(UTC))
+            except TimerValueError as exc:
+                raise WorkflowTaskException(f"{kind}: {exc}", task=task) from None
+            value = value.strip()  # as checked (SpiffWorkflow trips on surrounding blanks)
+            if kind == "timeCycle" and value.upper().startswith("R/"):
+                # An unbounded cycle repeats as often as the budget allows, then stops.
+                value = f"R{self.budget.timer_repeats}{value[1:]}"
+        return value
 
     def validate(self, expression: str) -> None:
         """SpiffWorkflow's DMN engine probes expressions and expects ``SyntaxError``."""

@@ -26,6 +26,7 @@ from engine.errors import BihuanError, NoMessageWaiting, ScriptError
 from engine.spiff.metering import budget_error, current_meter, runaway
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
+from engine.spiff.timers import due_of
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -66,6 +67,24 @@ def _with_offset(value: str) -> str:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=TIMER_ZONE).isoformat()
     return value
+
+
+def _due_text(value: Any, due: datetime) -> str:
+    """The due date as stored in the due item's key: the value as written when it is a plain
+    ISO date (keys of timers already scheduled stay the same), else the computed UTC date."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return due.isoformat()
+        return _with_offset(value)
+    return due.isoformat()
+
+
+def _spent_cycle(task: Any) -> bool:
+    """A cycle timer that fired its last repetition and ends at its next update."""
+    value = task.internal_data.get("event_value")
+    return isinstance(value, dict) and value.get("cycles") == 0
 
 
 def _element_id(task: Any) -> str:
@@ -204,13 +223,18 @@ class Workflow:
     def refresh_timers(self) -> None:
         """Let due timers fire; step only when one did (a timer's task left WAITING)."""
         events = self._wf.event_manager.tasks
-        before = {task_id: task.state for task_id, task in events.items()}
+        # A cycle's task stays WAITING when it fires: its next due time (event_value) moves.
+        before = {task_id: (task.state, repr(task.internal_data.get("event_value")))
+                  for task_id, task in events.items()}  # fmt: skip
         try:
             self._wf.refresh_timers()
+            if any(_spent_cycle(task) for task in events.values()):
+                self._wf.refresh_timers()  # a spent cycle ends now, not at a later refresh
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
-        if any(events.get(task_id) is None or events[task_id].state != state
-               for task_id, state in before.items()):  # fmt: skip
+        if any(events.get(task_id) is None
+               or (events[task_id].state, repr(events[task_id].internal_data.get("event_value")))
+               != seen for task_id, seen in before.items()):  # fmt: skip
             self._moved = True
         self.step()
 
@@ -312,7 +336,8 @@ class Workflow:
             definition = spec.event_definition
             if isinstance(definition, TimerEventDefinition):
                 value = task._get_internal_data("event_value")
-                if value is None:
+                due = due_of(value)
+                if due is None:
                     continue
                 attached = (
                     getattr(spec, "attached_to", None) if hasattr(spec, "attached_to") else None
@@ -327,7 +352,7 @@ class Workflow:
                     PendingTimer(
                         spiff_id=str(task.id),
                         element_id=_element_id(task),
-                        due_at=_with_offset(str(value)),
+                        due_at=_due_text(value, due),
                         interrupting=bool(getattr(spec, "cancel_activity", True)),
                         attached_to=host if attached is None else str(attached),
                     )
@@ -426,5 +451,4 @@ class Workflow:
         task = self._wf.get_task_from_id(UUID(spiff_id))
         if task is None:
             return None
-        value = task._get_internal_data("event_value")
-        return datetime.fromisoformat(_with_offset(value)) if isinstance(value, str) else None
+        return due_of(task._get_internal_data("event_value"))

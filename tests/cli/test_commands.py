@@ -73,3 +73,16 @@ def test_deadlines_recompute_reports_the_calendar(env: dict[str, str]) -> None:
     done = runner.invoke(app, ["deadlines", "recompute"])
     assert done.exit_code == 0, done.output
     assert "2004–2026" in done.output and "0 deadline(s) changed" in done.output
+
+
+def test_validate_and_deploy_list_warnings_as_plain_text(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    model = FIXTURES / "miwg" / "C.9.1.bpmn"
+    ok = runner.invoke(app, ["validate", str(model)])
+    assert ok.exit_code == 0, ok.output
+    assert "warning: C.9.1.bpmn:29 [UserTask_CallCustomer]: user task has no form" in ok.output
+    assert "deployable" in ok.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    deployed = runner.invoke(app, ["deploy", str(model)])
+    assert deployed.exit_code == 0, deployed.output
+    assert "warning: C.9.1.bpmn:29 [UserTask_CallCustomer]" in deployed.output

@@ -1582,6 +1582,11 @@ export interface components {
             process_id: string;
             /** Version */
             version: number;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings: components["schemas"]["BundleProblem"][];
         };
         /**
          * DirectoryUserOut
@@ -2337,6 +2342,11 @@ export interface components {
              * @constant
              */
             valid: true;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings: components["schemas"]["BundleProblem"][];
         };
         /** VerifyOut */
         VerifyOut: {
