@@ -198,9 +198,12 @@ def make_world(
 ) -> tuple[World, Database]:
     db = Database(db_url)
     settings = Settings(
-        database_url=db_url, secret_key=SECRET, demo=False, max_request_bytes=256 * 1024,
-        messages_file=FIXTURES / "messages.yaml",
-        evidence_dir=Path(tempfile.mkdtemp(prefix="bihuan-evidence-")), **(settings_kw or {}),
+        **{
+            "database_url": db_url, "secret_key": SECRET, "demo": False,
+            "max_request_bytes": 256 * 1024, "messages_file": FIXTURES / "messages.yaml",
+            "evidence_dir": Path(tempfile.mkdtemp(prefix="bihuan-evidence-")),
+            **(settings_kw or {}),
+        }
     )  # fmt: skip
     engine = Engine(db, clock=clock, resolver=LaneResolver())
     seed_people(db, clock)

@@ -8,17 +8,22 @@ completed with no data, due timers fired by the scheduler, waiting messages deli
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
+from lxml import etree
 from sqlalchemy import select
 
+from engine.clock import ManualClock
 from engine.scheduler import Scheduler
 from engine.storage.models import Case, Instance
-from tests.api.conftest import FIXTURES, World
+from tests.api.conftest import FIXTURES, World, make_world
 
 MIWG = FIXTURES / "miwg"
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 FILES = sorted(MIWG.glob("*.bpmn")) + sorted((MIWG / "bpmnio").glob("*.bpmn"))
 
 REASONS = {
@@ -75,6 +80,27 @@ REFUSED = {
     "C.9.1-export.bpmn": {"no timer"},
     "C.9.2-export.bpmn": {"no called process", "no timer"},
 }
+
+
+@pytest.fixture
+def world(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[World]:
+    """The API world, with every message of the MIWG models deliverable by the county centre
+    (the message file is deny-by-default: docs/api.md)."""
+    names: set[str] = set()
+    for path in FILES:
+        root = etree.parse(str(path)).getroot()
+        for message in root.iter(f"{BPMN}message"):
+            names.update(filter(None, (message.get("name"), message.get("id"))))
+        for definition in root.iter(f"{BPMN}messageEventDefinition"):  # named by their event
+            event = definition.getparent()
+            names.update(filter(None, (event.get("name"), event.get("id"))))
+    policy = {"version": 1, "messages": {n: {"roles": ["county_center"]} for n in names}}
+    messages_file = tmp_path / "messages.yaml"
+    messages_file.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+    w, db = make_world(db_url, clock, settings_kw={"messages_file": messages_file})
+    with w.client:
+        yield w
+    db.dispose()
 
 
 def _deploy(world: World, path: Path) -> tuple[int, dict | list]:  # type: ignore[type-arg]
