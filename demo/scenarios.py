@@ -238,15 +238,21 @@ def mediate(agreement_date: str | None = None, jc_requested: bool = False) -> St
     return ("mediate_case", form)
 
 
-def judicial_confirmation(now: datetime, result: str = "confirmed") -> Step:
-    form: dict[str, Any] = {
-        "jc_court": "西河人民法庭",
-        "jc_applied_at": now.date().isoformat(),
-        "jc_result": result,
-    }
+def judicial_confirmation(now: datetime) -> Step:
+    """司法确认, step 1: both parties apply to the court (within 30 days of the agreement)."""
+    form = {"jc_court": "西河人民法庭", "jc_applied_at": now.date().isoformat(),
+            "jc_joint_application": True}  # fmt: skip
+    return ("judicial_confirmation", form)
+
+
+def jc_ruling(now: datetime, result: str = "confirmed") -> Step:
+    """司法确认, step 2: the court's ruling, recorded when it arrives."""
+    form: dict[str, Any] = {"jc_result": result}
+    if result != "withdrawn":
+        form["jc_ruled_at"] = now.date().isoformat()
     if result == "confirmed":
         form["jc_ruling_no"] = "(2026)青西民特1号"
-    return ("judicial_confirmation", form)
+    return ("jc_ruling", form)
 
 
 def summon(departments: list[str]) -> Step:

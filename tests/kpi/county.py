@@ -64,6 +64,7 @@ def mediation() -> list[StepAt]:
         at(sc.handle("mediate")),
         lambda now: sc.mediate(now.date().isoformat(), jc_requested=True),
         sc.judicial_confirmation,
+        sc.jc_ruling,
         at(sc.feedback()),
         *closing(5),
     ]

@@ -254,10 +254,11 @@ def test_mediation_with_agreement_and_judicial_confirmation(
     driver.run_all("MD-MED-1", steps)
     [jc] = driver.open_tasks("MD-MED-1")
     assert jc.element_id == "judicial_confirmation"
-    driver.run_all("MD-MED-1", [sc.judicial_confirmation(now), sc.feedback(), *sc.closing(now, 5)])
+    steps = [sc.judicial_confirmation(now), sc.jc_ruling(now), sc.feedback(), *sc.closing(now, 5)]
+    driver.run_all("MD-MED-1", steps)
     assert driver.holders("MD-MED-1") == [
         "town01", "village01", "grid01", "grid01", "grid01", "grid01", "grid01", "grid01",
-        "grid01", "grid01", "village01", "revisit01",
+        "grid01", "grid01", "grid01", "village01", "revisit01",
     ]  # fmt: skip
     c = case(dispute.db, "MD-MED-1")
     assert (c.status, c.resolved_tier, c.satisfaction) == ("CLOSED", "grid", 5)
