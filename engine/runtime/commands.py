@@ -126,6 +126,19 @@ class Engine(Transaction):
                 if validator is not None:
                     validator.validate(dict(data))
 
+    def _validate_message(
+        self, s: Session, definition: Definition, name: str, payload: Mapping[str, Any]
+    ) -> None:
+        """A message whose catching event names a form (延期 and 挂账 requests) has its payload
+        validated like a task's form: a bad request is refused, naming the field."""
+        for element in (definition.elements or {}).values():
+            form = (element.get("properties") or {}).get("formJsonSchemaFilename")
+            if element.get("message") == name and form:
+                validator = self.cache.form(s, definition.bundle_id, form)
+                if validator is not None:
+                    validator.validate(dict(payload))
+                return
+
     def _record_start(
         self,
         s: Session,
@@ -397,6 +410,7 @@ class Engine(Transaction):
             )
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
+            self._validate_message(ctx.session, ctx.definition, name, payload)
             wf.send_message(name, dict(payload))
             ctx.audit.add("message_delivered", actor, data_after=dict(payload), message=name)
 

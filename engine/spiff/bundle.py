@@ -431,7 +431,21 @@ class _Checker:
                         "properties": _properties(node),
                         "top_level": node.getparent() is proc,
                     }
+                    message = _message_name(root, node)
+                    if message:
+                        elements[nid]["message"] = message
         return elements
+
+
+def _message_name(root: Any, node: Any) -> str | None:
+    """The name of the message a catching event waits for (its form validates the payload)."""
+    definition = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    if definition is None or not definition.get("messageRef"):
+        return None
+    for message in root.iter(f"{{{BPMN_NS}}}message"):
+        if message.get("id") == definition.get("messageRef"):
+            return str(message.get("name") or message.get("id"))
+    return None
 
 
 def compile_bundle(files: list[BundleFile], sandbox: Sandbox) -> CompiledBundle:

@@ -62,7 +62,7 @@ class SupervisionConfig:
     unit_leader_role: str = "unit_leader"
     supervisor_role: str = "supervisor"
     party_role: str = "party"
-    extension_tasks: frozenset[str] = frozenset({"approve_extension"})
+    extension_tasks: frozenset[str] = frozenset({"approve_extension", "leader_approve_extension"})
     hang_tasks: frozenset[str] = frozenset({"approve_hang"})
 
 

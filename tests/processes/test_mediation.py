@@ -101,7 +101,9 @@ def test_mediation_with_agreement_and_judicial_confirmation(
     apply(d)
     assert d.ready_ids() == ["jc_ruling"]
     assert not d.timers()  # the window's timer left with the application it guarded
-    d.do("jc_ruling", jc_result="confirmed", jc_ruled_at=d.today(), jc_ruling_no="(2026)青西民特1号")
+    d.do(
+        "jc_ruling", jc_result="confirmed", jc_ruled_at=d.today(), jc_ruling_no="(2026)青西民特1号"
+    )
     assert d.ready_ids() == ["feedback_result"]
     assert d.data["jc_result"] == "confirmed"
     d.feedback()
@@ -182,7 +184,9 @@ def test_parties_who_applied_on_day_25_wait_for_the_ruling_past_the_window(
     d.advance(timedelta(days=15))  # day 40: long past the window
     assert d.ready_ids() == ["jc_ruling"]
     assert d.data["jc_result"] == ""
-    d.do("jc_ruling", jc_result="confirmed", jc_ruled_at=d.today(), jc_ruling_no="(2026)青西民特2号")
+    d.do(
+        "jc_ruling", jc_result="confirmed", jc_ruled_at=d.today(), jc_ruling_no="(2026)青西民特2号"
+    )
     assert d.ready_ids() == ["feedback_result"]
     assert d.data["jc_result"] == "confirmed"
 

@@ -3,16 +3,17 @@ databases; the driver reloads every step from the database (save → reload at e
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from demo import scenarios as sc
 from demo.scenarios import Driver
 from engine.clock import ManualClock
+from engine.errors import FormInvalid
 from engine.runtime import Engine
 from tests.engine.support import case, instance
-from tests.scenarios.support import GRID_WORKER
+from tests.scenarios.support import GRID_WORKER, details
 
 pytestmark = pytest.mark.clock
 
@@ -63,3 +64,93 @@ def test_without_an_application_the_window_expires_on_day_31_not_before(
     assert open_ids(driver, "MD-JC31-1") == ["feedback_result"]
     assert instance(dispute.db, "MD-JC31-1").data["jc_result"] == "expired"
     assert case(dispute.db, "MD-JC31-1").status == "FEEDBACK"
+
+
+# ---------------------------------------------------------------- 延期: the dispatching tier
+
+
+def in_progress(driver: Driver, case_no: str, clock: ManualClock) -> None:
+    """A grid's 小事 (blue, neighbourhood), dispatched by the village, now being handled."""
+    start(driver, case_no)
+    driver.run_all(case_no, [sc.screen(), *sc.handling("qs-dc-hp-01", clock.now())[:3]])
+
+
+def approve(driver: Driver, case_no: str, element: str, days: int) -> str:
+    [holder] = driver.run_all(case_no, [(element, sc.approve_extension(True, days)[1])])
+    return holder
+
+
+def test_a_grid_cases_extension_is_approved_by_the_village_and_a_second_one_level_up(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    in_progress(driver, "MD-EXT-T1", clock)
+    due = case(dispute.db, "MD-EXT-T1").due_at
+    assert due is not None
+    driver.message(
+        "MD-EXT-T1", "extension_request", {"requested_days": 3, "reason": "当事人外出。"}
+    )
+    task = driver.open_task("MD-EXT-T1", "approve_extension")
+    assert (task.candidate_org, task.candidate_role) == ("qs-dc-hp", "village_cmte")
+    assert approve(driver, "MD-EXT-T1", "approve_extension", 3) == "village01"
+    first = case(dispute.db, "MD-EXT-T1").due_at
+    assert first is not None and first > due
+    # a second request is not refused: it goes to the township centre, which may grant it
+    driver.message("MD-EXT-T1", "extension_request", {"requested_days": 2, "reason": "仍未返回。"})
+    task = driver.open_task("MD-EXT-T1", "approve_extension")
+    assert task.candidate_role == "township_center"
+    assert approve(driver, "MD-EXT-T1", "approve_extension", 2) == "town01"
+    second = case(dispute.db, "MD-EXT-T1").due_at
+    assert second is not None and second > first
+    assert [e["extensions"] for e in details(dispute.db, "MD-EXT-T1", "deadline_extended")] == [
+        1, 2,
+    ]  # fmt: skip
+    assert details(dispute.db, "MD-EXT-T1", "extension_refused") == []
+
+
+def test_an_extension_longer_than_the_tiers_limit_goes_one_level_up(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    in_progress(driver, "MD-EXT-T2", clock)
+    due = case(dispute.db, "MD-EXT-T2").due_at
+    assert due is not None
+    # blue: 7 days to resolve; 10 more days is beyond what the village may grant
+    driver.message("MD-EXT-T2", "extension_request", {"requested_days": 10, "reason": "需鉴定。"})
+    task = driver.open_task("MD-EXT-T2", "approve_extension")
+    assert task.candidate_role == "township_center"
+    assert approve(driver, "MD-EXT-T2", "approve_extension", 10) == "town01"
+    [event] = details(dispute.db, "MD-EXT-T2", "deadline_extended")
+    assert event["amount"] == 10
+    assert case(dispute.db, "MD-EXT-T2").due_at == datetime.fromisoformat(event["due_after"])
+
+
+def test_a_red_cases_extension_needs_the_case_leader(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    now = clock.now()
+    start(driver, "MD-EXT-R1", "qs-xh-sq-01", risk_flags=["group"], party_count=35)
+    steps = [sc.screen_red(), *sc.leader_steps(now), *sc.handling("qs-rsj", now)[:3]]
+    driver.run_all("MD-EXT-R1", steps)
+    driver.message("MD-EXT-R1", "extension_request", {"requested_days": 5, "reason": "群体协商。"})
+    assert "approve_extension" not in open_ids(driver, "MD-EXT-R1")
+    task = driver.open_task("MD-EXT-R1", "leader_approve_extension")
+    assert task.assignee == "leader01"
+    assert approve(driver, "MD-EXT-R1", "leader_approve_extension", 5) == "leader01"
+    assert len(details(dispute.db, "MD-EXT-R1", "deadline_extended")) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"requested_days": 0, "reason": "外出。"}, "requested_days"),
+        ({"requested_days": 3}, "reason"),
+    ],
+)
+def test_a_bad_extension_request_is_refused_naming_the_field(
+    dispute: Engine, driver: Driver, clock: ManualClock, payload: dict[str, object], field: str
+) -> None:
+    in_progress(driver, "MD-EXT-B1", clock)
+    with pytest.raises(FormInvalid) as refused:
+        driver.message("MD-EXT-B1", "extension_request", payload)
+    assert field in str(refused.value.details) + refused.value.message
+    assert "approve_extension" not in open_ids(driver, "MD-EXT-B1")
+    assert details(dispute.db, "MD-EXT-B1", "message_delivered") == []

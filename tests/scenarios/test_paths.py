@@ -464,14 +464,14 @@ def test_extension_request_moves_the_due_time(
     assert due is not None
     driver.message("MD-EXT-1", "extension_request", {"requested_days": 5, "reason": "外出务工。"})
     approval = driver.open_task("MD-EXT-1", "approve_extension")
-    assert (approval.candidate_org, approval.candidate_role) == ("qs-zzzx", "county_center")
+    assert (approval.candidate_org, approval.candidate_role) == ("qs-dc-hp", "village_cmte")
     driver.run_all("MD-EXT-1", [sc.approve_extension(True, 5)])
     extended = case(dispute.db, "MD-EXT-1").due_at
     assert extended is not None and extended - due == timedelta(days=7)  # 5 days, 民法典 203
     [event] = details(dispute.db, "MD-EXT-1", "deadline_extended")
     assert (event["amount"], event["step"], event["extensions"]) == (5, "dispute.resolve", 1)
     assert event["due_after"] == extended.isoformat()
-    # a second request is refused by the approver: the due time stays
+    # a second request goes one level up (township); its approver refuses it: the due time stays
     driver.message("MD-EXT-1", "extension_request", {"requested_days": 10, "reason": "再次申请。"})
     driver.run_all("MD-EXT-1", [sc.approve_extension(False)])
     assert case(dispute.db, "MD-EXT-1").due_at == extended
@@ -481,8 +481,8 @@ def test_extension_request_moves_the_due_time(
     }
     driver.run_all("MD-EXT-1", [sc.handle(), sc.feedback(), *sc.closing(now)])
     assert [u for e, u in driver.trail("MD-EXT-1") if e == "approve_extension"] == [
-        "county01",
-        "county01",
+        "village01",
+        "town01",
     ]
     c = case(dispute.db, "MD-EXT-1")
     assert (c.status, c.resolved_tier, c.due_at) == ("CLOSED", "grid", extended)
