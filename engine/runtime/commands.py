@@ -30,6 +30,7 @@ from engine.runtime.cache import WorkflowCache
 from engine.runtime.candidates import CandidateResolver, PropertyResolver
 from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.projection import project_case
+from engine.runtime.references import check_case_references
 from engine.runtime.transaction import Transaction
 from engine.sandbox import Limits, Sandbox, make_helpers
 from engine.spiff import (
@@ -353,6 +354,9 @@ class Engine(Transaction):
                 validator = self.cache.form(ctx.session, ctx.definition.bundle_id, row.form_ref)
                 if validator is not None:
                     validator.validate(submitted)
+                    check_case_references(
+                        ctx.session, row.form_ref, validator.schema, submitted, row.case_no
+                    )
             if not wf.is_ready(row.spiff_task_id):
                 raise TaskNotOpen("任务已不在待办状态 (the task is no longer open)")
             # The deadline race: fire what is due first, then see if the task survived.

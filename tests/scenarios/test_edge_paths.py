@@ -154,3 +154,29 @@ def test_a_bad_extension_request_is_refused_naming_the_field(
     assert field in str(refused.value.details) + refused.value.message
     assert "approve_extension" not in open_ids(driver, "MD-EXT-B1")
     assert details(dispute.db, "MD-EXT-B1", "message_delivered") == []
+
+
+# ---------------------------------------------------------------- 合并: an open master case
+
+
+def test_a_merge_must_name_an_open_master_case(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    start(driver, "MD-MST-OPEN")  # open: waiting for screening
+    start(driver, "MD-MST-DONE")
+    driver.run_all("MD-MST-DONE", sc.main_path(clock.now()))
+    assert case(dispute.db, "MD-MST-DONE").status == "CLOSED"
+    start(driver, "MD-DUP-1")
+    for master, says in (
+        ("MD-MST-DONE", "not open"),
+        ("MD-NO-SUCH", "no case"),
+        ("MD-DUP-1", "cannot name itself"),
+    ):
+        with pytest.raises(FormInvalid) as refused:
+            driver.run_all("MD-DUP-1", [sc.screen_out("merge", master_case_no=master)])
+        [error] = refused.value.errors
+        assert error.path == "/master_case_no" and says in error.message
+        assert open_ids(driver, "MD-DUP-1") == ["screen_case"]  # nothing lost
+    driver.run_all("MD-DUP-1", [sc.screen_out("merge", master_case_no="MD-MST-OPEN")])
+    merged = case(dispute.db, "MD-DUP-1")
+    assert (merged.status, merged.fields["master_case_no"]) == ("MERGED", "MD-MST-OPEN")
