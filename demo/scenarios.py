@@ -50,6 +50,7 @@ def screen(
     severity: str = "blue",
     category: str = "neighbourhood",
     difficulty: str = "simple",
+    urgency: str = "normal",
     **extra: Any,
 ) -> Step:
     return (
@@ -60,6 +61,7 @@ def screen(
             "category": category,
             "severity": severity,
             "difficulty": difficulty,
+            "urgency": urgency,
             **extra,
         },
     )

@@ -142,12 +142,18 @@ class Drive:
 
     def screen(self, **form: Any) -> None:
         form = {"screen_outcome": "register", "screen_opinion": "经核实,情况属实。", **form}
+        if form["screen_outcome"] == "register":
+            form.setdefault("urgency", "normal")
         self.do("screen_case", **form)
 
     def register(
-        self, category: str = "neighbourhood", severity: str = "blue", difficulty: str = "simple"
+        self,
+        category: str = "neighbourhood",
+        severity: str = "blue",
+        difficulty: str = "simple",
+        urgency: str = "normal",
     ) -> None:
-        self.screen(category=category, severity=severity, difficulty=difficulty)
+        self.screen(category=category, severity=severity, difficulty=difficulty, urgency=urgency)
 
     def dispatch(self, unit: str) -> None:
         self.do("dispatch_case", dispatch_action="dispatch", handling_unit=unit)

@@ -170,6 +170,7 @@ def test_red_cases_require_a_case_leader_at_screening() -> None:
         "category": "labour",
         "severity": "red",
         "difficulty": "complex",
+        "urgency": "urgent",
     }
     assert "'case_leader' is a required property" in errors("screen.schema.json", base)
     ok = {**base, "case_leader": "leader01", "red_criteria": ["group"]}

@@ -180,3 +180,34 @@ def test_a_merge_must_name_an_open_master_case(
     driver.run_all("MD-DUP-1", [sc.screen_out("merge", master_case_no="MD-MST-OPEN")])
     merged = case(dispute.db, "MD-DUP-1")
     assert (merged.status, merged.fields["master_case_no"]) == ("MERGED", "MD-MST-OPEN")
+
+
+# ---------------------------------------------------------------- 四事分办: 急事 by urgency
+
+
+@pytest.mark.parametrize(
+    ("category", "urgency", "tier", "dispatcher"),
+    [
+        ("debt", "urgent", "village", "village01"),  # 急事 → 村(社区)
+        ("debt", "normal", "grid", "village01"),  # a simple matter that can wait is a 小事
+        ("neighbourhood", "urgent", "village", "village01"),
+    ],
+)
+def test_the_urgent_route_is_decided_by_urgency(
+    dispute: Engine,
+    driver: Driver,
+    category: str,
+    urgency: str,
+    tier: str,
+    dispatcher: str,
+) -> None:
+    start(driver, "MD-URG-1")
+    driver.run_all("MD-URG-1", [sc.screen(category=category, urgency=urgency)])
+    c = case(dispute.db, "MD-URG-1")
+    assert c.tier == tier
+    data = instance(dispute.db, "MD-URG-1").data
+    assert (data["urgency"], data["routing_rule"]) == (
+        urgency, "急事村(社区)办" if tier == "village" else "小事网格办",
+    )  # fmt: skip
+    [holder] = driver.run_all("MD-URG-1", [sc.dispatch("qs-dc-hp-01")])
+    assert holder == dispatcher
