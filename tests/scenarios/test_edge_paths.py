@@ -211,3 +211,52 @@ def test_the_urgent_route_is_decided_by_urgency(
     )  # fmt: skip
     [holder] = driver.run_all("MD-URG-1", [sc.dispatch("qs-dc-hp-01")])
     assert holder == dispatcher
+
+
+# ---------------------------------------------------------------- 吹哨: the report-in limits
+
+
+@pytest.mark.parametrize(
+    ("severity", "limit"),
+    [("yellow", timedelta(hours=2)), ("red", timedelta(minutes=30))],
+)
+def test_whistled_departments_report_in_within_the_configured_limit(
+    dispute: Engine, driver: Driver, clock: ManualClock, severity: str, limit: timedelta
+) -> None:
+    now = clock.now()  # a Monday 09:00 in Beijing: two working hours end at 11:00
+    start(driver, "MD-WHL-1", "qs-xh-lt-02")
+    if severity == "red":
+        steps = [sc.screen_red(category="property_mgmt"), *sc.leader_steps(now)]
+    else:
+        steps = [sc.screen("yellow", "property_mgmt", "complex")]
+    steps += [sc.dispatch("qs-xh-sfs"), sc.sign(), sc.contact(now)]
+    steps += [
+        sc.handle("whistle", whistle_request="需要派出所共同处置。"),
+        sc.summon(["qs-xh-pcs"]),
+    ]
+    driver.run_all("MD-WHL-1", steps)
+    [report_in] = driver.open_tasks("MD-WHL-1")
+    assert report_in.element_id == "report_in" and report_in.due_at is not None
+    assert report_in.due_at - clock.now() == limit
+
+
+def test_a_department_that_reported_in_without_arriving_must_arrive_within_the_limit(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    now = clock.now()
+    start(driver, "MD-WHA-1", "qs-xh-lt-02")
+    steps = [sc.screen("yellow", "property_mgmt", "complex"), sc.dispatch("qs-xh-sfs"), sc.sign()]
+    steps += [sc.contact(now), sc.handle("whistle", whistle_request="需要派出所和住建局。")]
+    driver.run_all("MD-WHA-1", [*steps, sc.summon(["qs-xh-pcs", "qs-zjj"])])
+    element, form = sc.report_in(now, "qs-zjj")
+    driver.do("MD-WHA-1", element, {**form, "report_arrived": False}, org="qs-zjj")
+    driver.do("MD-WHA-1", *sc.report_in(now, "qs-xh-pcs"), org="qs-xh-pcs")
+    [arrive] = driver.open_tasks("MD-WHA-1")
+    assert (arrive.element_id, arrive.candidate_org) == ("confirm_arrival", "qs-zjj")
+    assert arrive.due_at is not None  # dispute.whistle_arrive: one working day (yellow)
+    assert arrive.due_at - now == timedelta(days=1, hours=8, minutes=30)  # Tue 17:30
+    form = {"arrived_at": "2026-03-02T15:00:00+08:00", "on_site_measures": "现场检查供水设施。"}
+    driver.do("MD-WHA-1", "confirm_arrival", form, org="qs-zjj")
+    assert open_ids(driver, "MD-WHA-1") == ["handle_case"]
+    [round_] = instance(dispute.db, "MD-WHA-1").data["whistle_history"]
+    assert [a["department"] for a in round_["arrivals"]] == ["qs-zjj"]
