@@ -35,6 +35,7 @@ EXTRA_FIELDS = ("description", "parties", "risk_flags", "difficulty", "master_ca
 def project_case(
     case: Case, data: dict[str, Any], now: datetime, org_path: Callable[[str], str]
 ) -> None:
+    _closing(case, data, now)
     for key, column in TEXT_FIELDS.items():
         value = data.get(key)
         if value is not None and value != "":
@@ -85,3 +86,18 @@ def case_changes(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     keys = [k for k in TRACKED if before.get(k) != after.get(k)]
     return {k: before[k] for k in keys if k in before}, {k: after.get(k) for k in keys}
+
+
+def _closing(case: Case, data: dict[str, Any], now: datetime) -> None:
+    """办结 while the process still waits out its reopening window closes the case now; a
+    reopening (``reopen_count`` up with ``closed_at`` cleared) opens it again."""
+    reopens = data.get("reopen_count")
+    if (
+        case.closed_at is not None
+        and data.get("closed_at") is None
+        and isinstance(reopens, int)
+        and reopens > (case.reopen_count or 0)
+    ):
+        case.closed_at, case.resolved_tier = None, None
+    elif case.closed_at is None and data.get("case_status") == "CLOSED" and data.get("closed_at"):
+        case.closed_at = now

@@ -440,6 +440,8 @@ class _Checker:
 def _message_name(root: Any, node: Any) -> str | None:
     """The name of the message a catching event waits for (its form validates the payload)."""
     definition = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    if definition is None and node.get("messageRef"):  # a receive task names it itself
+        definition = node
     if definition is None or not definition.get("messageRef"):
         return None
     for message in root.iter(f"{{{BPMN_NS}}}message"):

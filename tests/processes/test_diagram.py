@@ -16,7 +16,7 @@ from tests.processes.support import BPMN_FILES, NS, xml
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "userTask", "scriptTask", "businessRuleTask", "callActivity",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "boundaryEvent", "subProcess",
-    "intermediateCatchEvent", "intermediateThrowEvent", "manualTask", "task",
+    "intermediateCatchEvent", "intermediateThrowEvent", "manualTask", "task", "receiveTask",
 }  # fmt: skip
 
 

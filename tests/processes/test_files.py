@@ -141,8 +141,10 @@ def test_every_form_is_used_by_a_task() -> None:
     used = set()
     for _, node in user_tasks():
         used.add(properties(node)["formJsonSchemaFilename"])
-    for path in BPMN_FILES:  # the report (start) and the 延期 request (message start) forms
-        for node in xml(path).iter(f"{{{NS['bpmn']}}}startEvent"):
+    # the report (start), the 延期 request (message start), the reopening request (catch event)
+    for path in BPMN_FILES:
+        events = xml(path).xpath("//bpmn:startEvent|//bpmn:receiveTask", namespaces=NS)
+        for node in events:
             form = properties(node).get("formJsonSchemaFilename")
             if form:
                 used.add(form)
@@ -268,3 +270,13 @@ def test_the_extension_routing_knows_the_tiers_limits_from_the_deadline_policy()
     limits = policy["steps"]["dispute.resolve"]["limits"]
     assert in_model == {k: v[1] for k, v in limits.items() if k != "default" and v[0] == "days"}
     assert limits["default"] == ["days", 7]
+
+
+def test_the_reopening_window_in_the_model_is_the_policys() -> None:
+    """The 办结 case waits for a reopening request for deadlines.yaml's reopen.window."""
+    root = xml(PROCESSES / "dispute.bpmn")
+    (timer,) = root.xpath("//bpmn:boundaryEvent[@id='reopen_window_end']//bpmn:timeDate",
+                          namespaces=NS)  # fmt: skip
+    policy = yaml.safe_load((PROCESSES / "deadlines.yaml").read_text(encoding="utf-8"))
+    unit, amount = policy["reopen"]["window"]
+    assert (unit, timer.text) == ("days", f"add_natural_days(closed_at, {amount})")

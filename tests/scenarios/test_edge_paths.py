@@ -10,7 +10,7 @@ import pytest
 from demo import scenarios as sc
 from demo.scenarios import Driver
 from engine.clock import ManualClock
-from engine.errors import FormInvalid
+from engine.errors import FormInvalid, NotFound
 from engine.runtime import Engine
 from tests.engine.support import case, instance
 from tests.scenarios.support import GRID_WORKER, details
@@ -260,3 +260,65 @@ def test_a_department_that_reported_in_without_arriving_must_arrive_within_the_l
     assert open_ids(driver, "MD-WHA-1") == ["handle_case"]
     [round_] = instance(dispute.db, "MD-WHA-1").data["whistle_history"]
     assert [a["department"] for a in round_["arrivals"]] == ["qs-zjj"]
+
+
+# ---------------------------------------------------------------- reopening after 办结
+
+
+def closed_case(driver: Driver, case_no: str, clock: ManualClock) -> None:
+    start(driver, case_no)
+    driver.run_all(case_no, sc.main_path(clock.now()))
+
+
+def test_a_closed_case_is_reopened_within_the_window_keeping_its_number_and_history(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    closed_case(driver, "MD-REO-1", clock)
+    c = case(dispute.db, "MD-REO-1")
+    assert (c.status, c.resolved_tier) == ("CLOSED", "grid") and c.closed_at is not None
+    clock.advance(timedelta(days=20))
+    assert not driver.fire_timers("MD-REO-1")
+    payload = {"reason_type": "party_complaint", "reason": "噪音问题再次出现。"}
+    driver.message("MD-REO-1", "reopen_request", payload)
+    c = case(dispute.db, "MD-REO-1")
+    assert (c.status, c.closed_at, c.reopen_count, c.resolved_tier) == ("REGISTERED", None, 1, None)
+    assert open_ids(driver, "MD-REO-1") == ["dispatch_case"]
+    [entry] = instance(dispute.db, "MD-REO-1").data["reopen_history"]
+    assert (entry["kind"], entry["tier"]) == ("party_complaint", "grid")
+    # handled again at the same tier, with a fresh handling limit, and closed again
+    driver.run_all("MD-REO-1", [*sc.handling("qs-dc-hp-01", clock.now()), *sc.closing(clock.now())])
+    c = case(dispute.db, "MD-REO-1")
+    assert (c.status, c.reopen_count, c.resolved_tier) == ("CLOSED", 1, "grid")
+    assert c.closed_at is not None and c.closed_at >= clock.now() - timedelta(seconds=1)
+    found = {e["element_id"] for e in details(dispute.db, "MD-REO-1", "task_completed")}
+    assert {"screen_case", "revisit_party"} <= found  # one record: the first round is kept
+
+
+def test_after_the_window_the_case_ends_and_cannot_be_reopened(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    closed_case(driver, "MD-REO-2", clock)
+    clock.advance(timedelta(days=29))
+    assert not driver.fire_timers("MD-REO-2")
+    clock.advance(timedelta(days=2))
+    assert driver.fire_timers("MD-REO-2")
+    assert instance(dispute.db, "MD-REO-2").status == "completed"
+    assert case(dispute.db, "MD-REO-2").status == "CLOSED"
+    with pytest.raises(NotFound):
+        driver.message(
+            "MD-REO-2", "reopen_request", {"reason_type": "new_facts", "reason": "新情况"}
+        )
+
+
+def test_a_second_reopening_moves_the_case_one_tier_up(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    closed_case(driver, "MD-REO-3", clock)
+    for round_ in (1, 2):
+        payload = {"reason_type": "revisit_failed", "reason": f"第{round_}次回访发现未化解。"}
+        driver.message("MD-REO-3", "reopen_request", payload)
+        if round_ == 1:
+            steps = [*sc.handling("qs-dc-hp-01", clock.now()), *sc.closing(clock.now())]
+            driver.run_all("MD-REO-3", steps)
+    c = case(dispute.db, "MD-REO-3")
+    assert (c.reopen_count, c.tier, c.status) == (2, "village", "REGISTERED")

@@ -20,7 +20,13 @@ from engine.clock import ManualClock
 from engine.errors import InstanceNotActive
 from engine.runtime import Engine
 from tests.engine.support import case, event_types, events, instance
-from tests.scenarios.support import GRID_WORKER, counts, details, transitions
+from tests.scenarios.support import (
+    GRID_WORKER,
+    counts,
+    details,
+    end_reopen_window,
+    transitions,
+)
 
 
 @pytest.fixture(params=["reload", "cached"])
@@ -41,6 +47,7 @@ def start(driver: Driver, case_no: str, grid: str = "qs-dc-hp-01", **report: obj
 
 def assert_closed_cleanly(dispute: Engine, driver: Driver, case_no: str) -> None:
     """One ``task_completed`` per step the driver took, one ``instance_completed``, nothing open."""
+    end_reopen_window(dispute, case_no)
     found = counts(dispute.db, case_no, "task_completed", "instance_completed", "task_withdrawn")
     assert found == {
         "task_completed": len(driver.trail(case_no)),
@@ -49,7 +56,10 @@ def assert_closed_cleanly(dispute: Engine, driver: Driver, case_no: str) -> None
     }
     assert driver.open_tasks(case_no) == []
     assert instance(dispute.db, case_no).status == "completed"
-    assert event_types(dispute.db, case_no)[-2:] == ["instance_completed", "case_updated"]
+    assert event_types(dispute.db, case_no)[-2:] in (
+        ["instance_completed", "case_updated"],  # ended at once (不予受理, 合并, 分流)
+        ["timer_fired", "instance_completed"],  # 办结, then the reopening window ran out
+    )
 
 
 def test_resolved_at_the_grid(dispute: Engine, driver: Driver, clock: ManualClock) -> None:
@@ -292,6 +302,7 @@ def test_judicial_confirmation_window_expires(
     driver.run_all("MD-JCX-1", [sc.feedback(), *sc.closing(clock.now())])
     c = case(dispute.db, "MD-JCX-1")
     assert (c.status, c.resolved_tier) == ("CLOSED", "grid")
+    end_reopen_window(dispute, "MD-JCX-1")
     found = counts(dispute.db, "MD-JCX-1", "task_withdrawn", "task_completed", "instance_completed")
     assert found == {
         "task_withdrawn": 1,  # the confirmation task the timer interrupted
