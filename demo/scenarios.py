@@ -219,6 +219,7 @@ def dissatisfaction(decision: str) -> Step:
 MEDIATION = {
     "mediation_type": "people",
     "mediation_mode": "invite",
+    "parties_consent": True,
     "mediator": "和平社区人民调解委员会",
     "mediation_record": "邀请双方亲属参与调解。",
 }
@@ -238,6 +239,13 @@ def mediate(agreement_date: str | None = None, jc_requested: bool = False) -> St
             "jc_requested": jc_requested,
         }
     return ("mediate_case", form)
+
+
+def inform_channels(now: datetime) -> Step:
+    """调解不成: the parties are told the statutory channels (人民调解法 第26条)."""
+    form = {"channels_informed": ["litigation", "arbitration"], "channels_informed_at": _iso(now),
+            "channels_inform_method": "written"}  # fmt: skip
+    return ("inform_channels", form)
 
 
 def judicial_confirmation(now: datetime) -> Step:

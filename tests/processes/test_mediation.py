@@ -23,6 +23,7 @@ pytestmark = pytest.mark.clock
 MEDIATION = {
     "mediation_type": "people",
     "mediation_mode": "invite",
+    "parties_consent": True,
     "mediator": "和平社区人民调解委员会",
     "mediation_record": "邀请双方亲属参与调解。",
 }
@@ -84,7 +85,15 @@ def test_mediation_with_agreement_and_judicial_confirmation(
     d.contact()
     d.handle("mediate")
     d.do("mediate_case", **MEDIATION, mediation_outcome="no_agreement", failure_reason="分歧大。")
-    assert d.ready_ids() == ["handle_case"]  # no agreement: handle again
+    assert d.ready_ids() == ["inform_channels"]  # no agreement: tell the statutory channels
+    d.do(
+        "inform_channels",
+        channels_informed=["litigation", "arbitration"],
+        channels_informed_at=d.now(),
+        channels_inform_method="written",
+    )
+    assert d.data["channels_informed"] == ["litigation", "arbitration"]
+    assert d.ready_ids() == ["handle_case"]  # then handle again
     d.handle("mediate")
     assert d.today() == today
     d.do(

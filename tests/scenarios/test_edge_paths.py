@@ -322,3 +322,37 @@ def test_a_second_reopening_moves_the_case_one_tier_up(
             driver.run_all("MD-REO-3", steps)
     c = case(dispute.db, "MD-REO-3")
     assert (c.reopen_count, c.tier, c.status) == (2, "village", "REGISTERED")
+
+
+# ---------------------------------------------------------------- mediation modes
+
+
+def test_mediation_modes_have_their_rules_and_a_failure_informs_the_statutory_channels(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    now = clock.now()
+    start(driver, "MD-MOD-1")
+    steps = [sc.screen(), *sc.handling("qs-dc-hp-01", now)[:3], sc.handle("mediate")]
+    driver.run_all("MD-MOD-1", steps)
+    element, form = sc.mediate()
+    refusals = {
+        "/parties_consent": {**form, "parties_consent": False},  # 邀请 needs the parties' consent
+        "/referring_court": {**form, "mediation_mode": "delegate", "referral_date": "2026-03-01"},
+    }
+    for path, bad in refusals.items():
+        with pytest.raises(FormInvalid) as refused:
+            driver.run_all("MD-MOD-1", [(element, bad)])
+        assert path in {e.path for e in refused.value.errors}
+    delegated = {**form, "mediation_mode": "delegate", "referring_court": "青山区人民法院"}
+    delegated = {**delegated, "referral_date": "2026-03-01"}
+    delegated.pop("parties_consent")
+    driver.run_all("MD-MOD-1", [(element, delegated)])
+    assert open_ids(driver, "MD-MOD-1") == ["inform_channels"]  # 调解不成: a recorded step
+    driver.run_all("MD-MOD-1", [sc.inform_channels(clock.now())])
+    assert open_ids(driver, "MD-MOD-1") == ["handle_case"]
+    data = instance(dispute.db, "MD-MOD-1").data
+    assert (data["channels_informed"], data["mediation_mode"]) == (
+        ["litigation", "arbitration"], "delegate",
+    )  # fmt: skip
+    found = details(dispute.db, "MD-MOD-1", "task_completed")
+    assert "inform_channels" in {e["element_id"] for e in found}

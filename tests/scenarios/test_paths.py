@@ -257,7 +257,8 @@ def test_mediation_with_agreement_and_judicial_confirmation(
         sc.sign(),
         sc.contact(now),
         sc.handle("mediate"),
-        sc.mediate(),  # no agreement: handle again
+        sc.mediate(),  # no agreement: the statutory channels are told, then handle again
+        sc.inform_channels(now),
         sc.handle("mediate"),
         sc.mediate(now.date().isoformat(), jc_requested=True),
     ]
@@ -268,7 +269,7 @@ def test_mediation_with_agreement_and_judicial_confirmation(
     driver.run_all("MD-MED-1", steps)
     assert driver.holders("MD-MED-1") == [
         "town01", "village01", "grid01", "grid01", "grid01", "grid01", "grid01", "grid01",
-        "grid01", "grid01", "grid01", "village01", "revisit01",
+        "grid01", "grid01", "grid01", "grid01", "village01", "revisit01",
     ]  # fmt: skip
     c = case(dispute.db, "MD-MED-1")
     assert (c.status, c.resolved_tier, c.satisfaction) == ("CLOSED", "grid", 5)
