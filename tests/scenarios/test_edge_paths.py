@@ -356,3 +356,19 @@ def test_mediation_modes_have_their_rules_and_a_failure_informs_the_statutory_ch
     )  # fmt: skip
     found = details(dispute.db, "MD-MOD-1", "task_completed")
     assert "inform_channels" in {e["element_id"] for e in found}
+
+
+# ---------------------------------------------------------------- 包案 from yellow up
+
+
+def test_a_yellow_case_with_a_case_leader_gets_the_leaders_plan_before_dispatch(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    start(driver, "MD-YLW-1", "qs-xh-lt-02")
+    driver.run_all("MD-YLW-1", [sc.screen("yellow", "property_mgmt", case_leader="leader03")])
+    [plan] = driver.open_tasks("MD-YLW-1")
+    assert (plan.element_id, plan.assignee) == ("leader_plan", "leader03")  # 乡镇班子成员包案
+    driver.run_all("MD-YLW-1", [sc.leader_steps(clock.now())[1]])
+    [dispatch] = driver.open_tasks("MD-YLW-1")
+    assert (dispatch.element_id, dispatch.candidate_role) == ("dispatch_case", "township_center")
+    assert case(dispute.db, "MD-YLW-1").case_leader == "leader03"
