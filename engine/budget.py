@@ -22,7 +22,8 @@ class ModelBudget:
     mi_cardinality: int = 500
     """Instances of one multi-instance activity."""
     timer_years: int = 10
-    """The farthest a timer may point ahead: a duration's length, a date's distance, a cycle's span."""
+    """The farthest a timer may point ahead: a duration's length, a date's distance, a cycle's
+    span."""
     timer_repeats: int = 1_000
     """Repetitions of a ``timeCycle`` (``R<n>/…``); an unbounded cycle counts as this many."""
 
