@@ -117,6 +117,16 @@ def leader_steps(now: datetime) -> list[Step]:
     ]
 
 
+def assign_leader(user: str) -> Step:
+    """上报 to a township or the county: the new tier's centre names its 包案领导."""
+    return ("assign_case_leader", {"case_leader": user, "leader_assign_note": "本级包案。"})
+
+
+def escalated_leader(now: datetime, user: str) -> list[Step]:
+    """The new tier's 包案领导 named, then the leader's 化解方案 (before 交办 at that tier)."""
+    return [assign_leader(user), leader_steps(now)[1]]
+
+
 def dispatch(unit: str) -> Step:
     return ("dispatch_case", {"dispatch_action": "dispatch", "handling_unit": unit})
 

@@ -56,6 +56,14 @@ def escalate(unit: str) -> list[StepAt]:
     return [*handling(unit)[:-1], at(sc.feedback(False)), at(sc.review("escalate"))]
 
 
+def leader(user: str) -> list[StepAt]:
+    """上报 to a township or the county: its 包案领导 is named and writes the plan first."""
+    return [
+        lambda now: sc.escalated_leader(now, user)[0],
+        lambda now: sc.escalated_leader(now, user)[1],
+    ]
+
+
 def mediation() -> list[StepAt]:
     return [
         at(sc.dispatch("qs-dc-hp-02")),
@@ -139,7 +147,9 @@ CASES: dict[str, tuple[str, int, list[StepAt]]] = {
             at(sc.screen()),
             *escalate("qs-dc-hp-01"),  # grid → village
             *escalate("qs-dc-hp"),  # → township
+            *leader("leader02"),  # the township's 包案领导
             *escalate("qs-dc-sfs"),  # → county (上行)
+            *leader("leader01"),
             *handling("qs-rsj"),
             *closing(1),
             at(sc.dissatisfaction("close_excluded")),

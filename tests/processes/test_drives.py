@@ -62,9 +62,17 @@ def test_escalation_climbs_grid_village_township_county_and_stops_there() -> Non
         "township": "qs-dc-sfs",
         "county": "qs-rsj",
     }
+    leaders = {"township": "leader02", "county": "leader01"}
     for i, (tier, centre) in enumerate(expected):
         assert d.data["tier"] == tier
         assert d.data["escalation_count"] == i
+        if tier in leaders:  # a 包案领导 at the new tier writes the plan before 交办
+            assert d.candidate("assign_case_leader") == centre
+            d.do("assign_case_leader", case_leader=leaders[tier])
+            assert d.candidate("leader_plan").assignee == leaders[tier]
+            d.do(
+                "leader_plan", resolution_plan="逐户走访，分类化解。", plan_target_date=d.today(10)
+            )
         assert d.candidate("dispatch_case") == centre
         d.dispatch(units[tier])
         assert d.candidate("sign_case").org_id == units[tier]

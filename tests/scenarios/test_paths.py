@@ -87,7 +87,10 @@ def test_escalated_grid_village_township_county(
     now = clock.now()
     start(driver, "MD-ESC-1")
     steps = [sc.screen()]
+    leaders = {"qs-dc-sfs": "leader02", "qs-rsj": "leader01"}  # 包案 at the township, county
     for unit in ("qs-dc-hp-01", "qs-dc-hp", "qs-dc-sfs", "qs-rsj"):
+        if unit in leaders:
+            steps += sc.escalated_leader(now, leaders[unit])
         steps += [*sc.handling(unit, now)[:-1], sc.feedback(False), sc.review("escalate")]
     # the county cannot go higher: 上报 at the top is 返工 for the county's unit
     steps += [sc.handle(), sc.feedback(), *sc.closing(now, 5)]
