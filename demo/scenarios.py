@@ -50,6 +50,7 @@ def screen(
     severity: str = "blue",
     category: str = "neighbourhood",
     difficulty: str = "simple",
+    urgency: str = "normal",
     **extra: Any,
 ) -> Step:
     return (
@@ -60,6 +61,7 @@ def screen(
             "category": category,
             "severity": severity,
             "difficulty": difficulty,
+            "urgency": urgency,
             **extra,
         },
     )
@@ -113,6 +115,16 @@ def leader_steps(now: datetime) -> list[Step]:
             },
         ),
     ]
+
+
+def assign_leader(user: str) -> Step:
+    """上报 to a township or the county: the new tier's centre names its 包案领导."""
+    return ("assign_case_leader", {"case_leader": user, "leader_assign_note": "本级包案。"})
+
+
+def escalated_leader(now: datetime, user: str) -> list[Step]:
+    """The new tier's 包案领导 named, then the leader's 化解方案 (before 交办 at that tier)."""
+    return [assign_leader(user), leader_steps(now)[1]]
 
 
 def dispatch(unit: str) -> Step:
@@ -228,6 +240,7 @@ def dissatisfaction(decision: str) -> Step:
 MEDIATION = {
     "mediation_type": "people",
     "mediation_mode": "invite",
+    "parties_consent": True,
     "mediator": "和平社区人民调解委员会",
     "mediation_record": "邀请双方亲属参与调解。",
 }
@@ -249,15 +262,28 @@ def mediate(agreement_date: str | None = None, jc_requested: bool = False) -> St
     return ("mediate_case", form)
 
 
-def judicial_confirmation(now: datetime, result: str = "confirmed") -> Step:
-    form: dict[str, Any] = {
-        "jc_court": "西河人民法庭",
-        "jc_applied_at": now.date().isoformat(),
-        "jc_result": result,
-    }
+def inform_channels(now: datetime) -> Step:
+    """调解不成: the parties are told the statutory channels (人民调解法 第26条)."""
+    form = {"channels_informed": ["litigation", "arbitration"], "channels_informed_at": _iso(now),
+            "channels_inform_method": "written"}  # fmt: skip
+    return ("inform_channels", form)
+
+
+def judicial_confirmation(now: datetime) -> Step:
+    """司法确认, step 1: both parties apply to the court (within 30 days of the agreement)."""
+    form = {"jc_court": "西河人民法庭", "jc_applied_at": now.date().isoformat(),
+            "jc_joint_application": True}  # fmt: skip
+    return ("judicial_confirmation", form)
+
+
+def jc_ruling(now: datetime, result: str = "confirmed") -> Step:
+    """司法确认, step 2: the court's ruling, recorded when it arrives."""
+    form: dict[str, Any] = {"jc_result": result}
+    if result != "withdrawn":
+        form["jc_ruled_at"] = now.date().isoformat()
     if result == "confirmed":
         form["jc_ruling_no"] = "(2026)青西民特1号"
-    return ("judicial_confirmation", form)
+    return ("jc_ruling", form)
 
 
 def summon(departments: list[str]) -> Step:

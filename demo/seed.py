@@ -89,7 +89,7 @@ def _escalated(now: datetime) -> list[sc.Step]:
     steps: list[sc.Step] = [sc.screen()]
     for unit in ("qs-dc-yq-01", "qs-dc-yq"):
         steps += [*sc.handling(unit, now)[:-1], sc.feedback(False), sc.review("escalate")]
-    return steps
+    return [*steps, *sc.escalated_leader(now, "leader02")]  # the township's 包案领导 planned
 
 
 DEMO_CASES: list[DemoCase] = [

@@ -335,6 +335,7 @@ def test_invalid_reason_on_a_registered_case_is_refused(demo: World) -> None:
         "category": "neighbourhood",
         "severity": "blue",
         "difficulty": "simple",
+        "urgency": "normal",
     }
     r = demo.post(
         "town01",

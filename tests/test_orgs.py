@@ -456,6 +456,27 @@ def test_element_rules_come_before_lane_rules(tree: OrgTree) -> None:
     )
 
 
+def test_a_by_tier_rule_may_read_its_own_tier_field(tree: OrgTree) -> None:
+    """延期 approval: the approver's tier is decided by the process, not the case's tier."""
+    by_tier = {
+        "village": {"role": "village_cmte", "org": {"area": "village"}},
+        "township": {"role": "township_center", "org": {"centre": "township"}},
+    }
+    config = parse_lane_config(
+        {"lanes": {"甲": {"tier_field": "approval_tier", "by_tier": by_tier}}}
+    )
+    r = LaneResolver(tree, config)
+    data = {"grid_code": "qs-dc-hp-01", "tier": "village", "approval_tier": "township"}
+    assert resolve(r, "甲", "x", **data).role == "township_center"
+    assert resolve(r, "甲", "x", **{**data, "approval_tier": "village"}) == Candidate(
+        "qs-dc-hp", "village_cmte"
+    )
+    with pytest.raises(OrgConfigError, match="tier_field: only allowed next to by_tier"):
+        parse_lane_config(
+            {"lanes": {"乙": {"role": "admin", "org": {"org": "qs"}, "tier_field": "t"}}}
+        )
+
+
 def test_lane_file_errors_name_the_key(tree: OrgTree) -> None:
     bad = {
         "lanes": {

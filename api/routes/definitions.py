@@ -22,7 +22,9 @@ from engine.errors import InputInvalid
 from engine.spiff import BundleFile
 
 router = APIRouter(prefix=PREFIX, tags=["definitions"])
-MAX_FILES = 50
+# A bundle: the processes, their decision tables and two files (schema, UI schema) per form;
+# the shipped dispute bundle alone is over 50.
+MAX_FILES = 200
 Files = Annotated[list[UploadFile], File(description="BPMN (.bpmn), DMN (.dmn), forms (.json)")]
 
 

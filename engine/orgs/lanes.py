@@ -68,6 +68,7 @@ class LaneRule:
     role_by_kind: Mapping[str, str] = field(default_factory=dict)
     by_tier: Mapping[str, LaneRule] = field(default_factory=dict)
     fallback: LaneRule | None = None
+    tier_field: str | None = None  # by_tier reads this field instead of the file's tier_field
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def _rule(node: Any, where: str, problems: list[str], *, allow_by_tier: bool) ->
     if not isinstance(node, dict):
         problems.append(f"{where}: expected a mapping")
         return None
-    known = {"role", "org", "assignee", "role_by_kind", "by_tier", "fallback"}
+    known = {"role", "org", "assignee", "role_by_kind", "by_tier", "fallback", "tier_field"}
     for key in node:
         if key not in known:
             problems.append(
@@ -161,7 +162,14 @@ def _rule(node: Any, where: str, problems: list[str], *, allow_by_tier: bool) ->
             if key in node:
                 problems.append(f"{where}.{key}: not allowed next to by_tier (put it in each tier)")
         fallback = _fallback(node, where, problems)
-        return LaneRule(by_tier=by_tier, fallback=fallback) if len(problems) == before else None
+        tier_field = node.get("tier_field")
+        if tier_field is not None and (not isinstance(tier_field, str) or not tier_field):
+            problems.append(f"{where}.tier_field: expected a field name")
+        if len(problems) != before:
+            return None
+        return LaneRule(by_tier=by_tier, fallback=fallback, tier_field=tier_field)
+    if "tier_field" in node:
+        problems.append(f"{where}.tier_field: only allowed next to by_tier")
     role = node.get("role")
     if role is not None and role not in ROLES:
         problems.append(
@@ -298,7 +306,7 @@ class LaneResolver:
 
     def _apply_one(self, rule: LaneRule, data: Mapping[str, Any]) -> Candidate | None:
         if rule.by_tier:
-            tier = data.get(self.config.tier_field)
+            tier = data.get(rule.tier_field or self.config.tier_field)
             sub = rule.by_tier.get(tier) if isinstance(tier, str) else None
             sub = sub or rule.by_tier.get("default")
             return self._apply(sub, data) if sub is not None else None

@@ -34,6 +34,7 @@ from engine.runtime.cache import WorkflowCache
 from engine.runtime.candidates import CandidateResolver, PropertyResolver
 from engine.runtime.context import CommandContext, TaskListener
 from engine.runtime.projection import project_case
+from engine.runtime.references import check_case_references
 from engine.runtime.transaction import Transaction
 from engine.sandbox import Limits, Sandbox, make_helpers
 from engine.spiff import (
@@ -152,6 +153,19 @@ class Engine(Transaction):
                 validator = self.cache.form(s, definition.bundle_id, form)
                 if validator is not None:
                     validator.validate(dict(data))
+
+    def _validate_message(
+        self, s: Session, definition: Definition, name: str, payload: Mapping[str, Any]
+    ) -> None:
+        """A message whose catching event names a form (延期 and 挂账 requests) has its payload
+        validated like a task's form: a bad request is refused, naming the field."""
+        for element in (definition.elements or {}).values():
+            form = (element.get("properties") or {}).get("formJsonSchemaFilename")
+            if element.get("message") == name and form:
+                validator = self.cache.form(s, definition.bundle_id, form)
+                if validator is not None:
+                    validator.validate(dict(payload))
+                return
 
     def _record_start(
         self,
@@ -367,6 +381,9 @@ class Engine(Transaction):
                 validator = self.cache.form(ctx.session, ctx.definition.bundle_id, row.form_ref)
                 if validator is not None:
                     validator.validate(submitted)
+                    check_case_references(
+                        ctx.session, row.form_ref, validator.schema, submitted, row.case_no
+                    )
             elif submitted:  # a task without a form is a confirmation: it takes no data
                 raise InputInvalid(
                     "此任务没有表单，办理时不提交数据"
@@ -436,6 +453,7 @@ class Engine(Transaction):
             )
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
+            self._validate_message(ctx.session, ctx.definition, name, payload)
             wf.send_message(name, dict(payload))
             ctx.audit.add("message_delivered", actor, data_after=dict(payload), message=name)
 

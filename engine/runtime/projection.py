@@ -37,6 +37,7 @@ EXTRA_FIELDS = ("description", "parties", "risk_flags", "difficulty", "master_ca
 def project_case(
     case: Case, data: dict[str, Any], now: datetime, org_path: Callable[[str], str]
 ) -> None:
+    _closing(case, data, now)
     for key, column in TEXT_FIELDS.items():
         value = data.get(key)
         if value is not None and value != "":
@@ -98,3 +99,18 @@ def _project_place(case: Case, data: dict[str, Any]) -> None:
     address = address_of(data)
     if address is not None and case.address != address:
         case.address = address
+
+
+def _closing(case: Case, data: dict[str, Any], now: datetime) -> None:
+    """办结 while the process still waits out its reopening window closes the case now; a
+    reopening (``reopen_count`` up with ``closed_at`` cleared) opens it again."""
+    reopens = data.get("reopen_count")
+    if (
+        case.closed_at is not None
+        and data.get("closed_at") is None
+        and isinstance(reopens, int)
+        and reopens > (case.reopen_count or 0)
+    ):
+        case.closed_at, case.resolved_tier = None, None
+    elif case.closed_at is None and data.get("case_status") == "CLOSED" and data.get("closed_at"):
+        case.closed_at = now

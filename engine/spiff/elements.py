@@ -73,7 +73,23 @@ def element_facts(trees: dict[str, Any]) -> dict[str, Any]:
                     "properties": properties_of(node),
                     "top_level": node.getparent() is proc,
                 }
+                message = _message_name(root, node)
+                if message:
+                    elements[nid]["message"] = message
     return elements
+
+
+def _message_name(root: Any, node: Any) -> str | None:
+    """The name of the message a catching event waits for (its form validates the payload)."""
+    definition = node.find(f"{{{BPMN_NS}}}messageEventDefinition")
+    if definition is None and node.get("messageRef"):  # a receive task names it itself
+        definition = node
+    if definition is None or not definition.get("messageRef"):
+        return None
+    for message in root.iter(f"{{{BPMN_NS}}}message"):
+        if message.get("id") == definition.get("messageRef"):
+            return str(message.get("name") or message.get("id"))
+    return None
 
 
 __all__ = [

@@ -431,18 +431,42 @@ class Workflow:
         # Throw with the catcher's own definition class (SpiffWorkflow compares classes).
         event = BpmnEvent(definition, payload)
         self._moved = True
+        context = self._main_path_data()
         try:
             self._wf.send_event(event)
         except WorkflowException:
             raise NoMessageWaiting(f"the instance is not waiting for message {name!r}") from None
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
+        self._seed_event_subprocesses(context, getattr(definition, "message_var", None))
         if getattr(definition, "message_var", None) is None:
             # Our convention: without a message variable the payload joins the data at top level.
             for task in self._wf.get_tasks(state=TaskState.READY):
                 if name in task.internal_data:
                     task.set_data(**payload)
         self.step()
+
+    def _main_path_data(self) -> dict[str, Any]:
+        """The process's data as it stands: an open top-level task's, else the last completed."""
+        for task in self._wf.get_tasks(state=ACTIVE):
+            if task.workflow is self._wf and not isinstance(task.task_spec, CatchingEvent):
+                return dict(task.data)
+        last = self._wf.last_task
+        return dict(last.data) if last is not None else {}
+
+    def _seed_event_subprocesses(self, context: dict[str, Any], message_var: str | None) -> None:
+        """An event sub-process sees its parent's data as it is when the event occurs (BPMN);
+        SpiffWorkflow gives it the data of the process's start. Refresh the just-started ones,
+        keeping the message payload's own variable."""
+        for task in self._wf.get_tasks(state=TaskState.READY):
+            if task.workflow is self._wf or task.parent is None:
+                continue
+            if task.task_spec not in getattr(task.workflow.spec, "bpmn_start_events", []):
+                continue
+            kept: dict[str, Any] = {}
+            if message_var is not None and message_var in task.data:
+                kept[message_var] = task.data[message_var]
+            task.set_data(**{**context, **kept})
 
     def cancel(self) -> None:
         self._wf.cancel()

@@ -65,7 +65,7 @@ class SupervisionConfig:
     unit_leader_role: str = "case_leader"
     supervisor_role: str = "supervisor"
     party_role: str = "party"
-    extension_tasks: frozenset[str] = frozenset({"approve_extension"})
+    extension_tasks: frozenset[str] = frozenset({"approve_extension", "leader_approve_extension"})
     hang_tasks: frozenset[str] = frozenset({"approve_hang"})
     #: The 退单 review: ``return_approved`` false means the return was improper (通报).
     return_review_tasks: frozenset[str] = frozenset({"return_review"})

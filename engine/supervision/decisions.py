@@ -101,7 +101,12 @@ class Decisions(DeadlineClock, Tiers):
                 )
             current = records.due_result(rec)
             amount = amount_in_unit(current.rule, decision(data, "extension", "days"))
-            new = self.policy.extend(current, amount, requested_at, self.calendar)
+            # 上一级审批 (a second or a longer extension, decided by the process) lifts the
+            # policy's count and length limits for this grant.
+            higher = truthy(decision(data, "extension", "higher_approval"))
+            new = self.policy.extend(
+                current, amount, requested_at, self.calendar, higher_approval=higher
+            )
         except ExtensionRefused as exc:
             sc.audit.add(
                 "extension_refused",

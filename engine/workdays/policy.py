@@ -169,8 +169,9 @@ class DeadlinePolicy:
         """Grant a 延期 (extension) of ``amount`` in the limit's own unit, or refuse it.
 
         Refused (``ExtensionRefused``) when requested at or after the due time, when the
-        extensions since the last fresh limit reach ``max_count`` (unless ``higher_approval``),
-        or when ``amount`` exceeds ``max_amount_ratio`` × the original amount.
+        extensions since the last fresh limit reach ``max_count``, or when ``amount`` exceeds
+        ``max_amount_ratio`` × the original amount — these two unless ``higher_approval`` (the
+        level above the dispatching tier approved it).
         """
         counting.require_aware(requested_at, "requested_at")
         rule = current.rule
@@ -189,7 +190,7 @@ class DeadlinePolicy:
                 reason="max_count",
             )
         cap = self.extension.max_amount_ratio * rule.amount
-        if amount > cap:
+        if amount > cap and not higher_approval:
             raise ExtensionRefused(
                 f"an extension of {rule.describe(amount)} exceeds the maximum "
                 f"{rule.describe(cap)} ({self.extension.max_amount_ratio:g} × the original limit)",

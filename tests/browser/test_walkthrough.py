@@ -68,6 +68,7 @@ def test_the_walkthrough_by_clicking(open_as: Opener, console: Console, screens:
     fill_form(town, "screen", {
         "screen_outcome": "register", "screen_opinion": "经核实，情况属实。",
         "category": "neighbourhood", "severity": "blue", "difficulty": "simple",
+        "urgency": "normal",
     })  # fmt: skip
     screens.shot(town, "task-screen")
     town.get_by_role("button", name="提交办结").click()
@@ -120,7 +121,8 @@ def test_a_422_is_shown_on_the_field_it_names(
     claim(page, console.base, "DEMO-2026-0005", "screen_case")
     # Register without an opinion: the server refuses, naming /screen_opinion.
     fill_form(page, "screen", {"screen_outcome": "register", "category": "housing",
-                               "severity": "yellow", "difficulty": "simple"})  # fmt: skip
+                               "severity": "yellow", "difficulty": "simple",
+                               "urgency": "normal"})  # fmt: skip
     page.get_by_role("button", name="提交办结").click()
     field_error = page.locator("#root_screen_opinion__error")
     expect(field_error).to_be_visible()

@@ -88,6 +88,14 @@ def red() -> list[StepAt]:
     ]
 
 
+def leader(user: str) -> list[StepAt]:
+    """上报 to a township or the county: its 包案领导 is named and writes the plan first."""
+    return [
+        lambda now: sc.escalated_leader(now, user)[0],
+        lambda now: sc.escalated_leader(now, user)[1],
+    ]
+
+
 def mediation() -> list[StepAt]:
     return [
         at(sc.dispatch("qs-dc-hp-02")),
@@ -96,6 +104,7 @@ def mediation() -> list[StepAt]:
         at(sc.handle("mediate")),
         lambda now: sc.mediate(now.date().isoformat(), jc_requested=True),
         sc.judicial_confirmation,
+        sc.jc_ruling,
         at(sc.feedback()),
         at(sc.review()),
         lambda now: sc.revisit(now, 5, agreement_performed=True),
@@ -171,7 +180,9 @@ CASES: dict[str, tuple[str, int, list[StepAt]]] = {
             at(sc.screen()),
             *escalate("qs-dc-hp-01"),  # grid → village
             *escalate("qs-dc-hp"),  # → township
+            *leader("leader02"),  # the township's 包案领导
             *escalate("qs-dc-sfs"),  # → county (上行)
+            *leader("leader01"),
             *handling("qs-rsj"),
             *closing(1),
             at(sc.dissatisfaction("close_excluded")),

@@ -16,7 +16,7 @@ from tests.processes.support import BPMN_FILES, NS, xml
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "userTask", "scriptTask", "businessRuleTask", "callActivity",
     "exclusiveGateway", "parallelGateway", "inclusiveGateway", "boundaryEvent", "subProcess",
-    "intermediateCatchEvent", "intermediateThrowEvent", "manualTask", "task",
+    "intermediateCatchEvent", "intermediateThrowEvent", "manualTask", "task", "receiveTask",
 }  # fmt: skip
 
 
@@ -113,7 +113,20 @@ def test_no_two_shapes_overlap_and_lanes_hold_their_elements(path: Path) -> None
 def test_edges_are_orthogonal_and_touch_their_shapes(path: Path) -> None:
     root = xml(path)
     shapes = _shapes(root)
-    flows = {f.get("id"): f for f in root.iter(f"{{{NS['bpmn']}}}sequenceFlow")}
+    flows = {
+        f.get("id"): (f.get("sourceRef"), f.get("targetRef"))
+        for f in root.iter(f"{{{NS['bpmn']}}}sequenceFlow")
+    }
+    for assoc in root.iter(f"{{{NS['bpmn']}}}dataInputAssociation"):  # data object → task
+        flows[assoc.get("id")] = (
+            assoc.findtext(f"{{{NS['bpmn']}}}sourceRef"),
+            assoc.getparent().get("id"),
+        )
+    for assoc in root.iter(f"{{{NS['bpmn']}}}dataOutputAssociation"):  # task → data object
+        flows[assoc.get("id")] = (
+            assoc.getparent().get("id"),
+            assoc.findtext(f"{{{NS['bpmn']}}}targetRef"),
+        )
     for edge in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge"):
         pts = [
             (float(w.get("x")), float(w.get("y")))
@@ -121,8 +134,8 @@ def test_edges_are_orthogonal_and_touch_their_shapes(path: Path) -> None:
         ]
         for (ax, ay), (bx, by) in pairwise(pts):
             assert ax == bx or ay == by, f"{path.name}: {edge.get('bpmnElement')} is diagonal"
-        flow = flows[edge.get("bpmnElement")]
-        for end, ref in ((pts[0], flow.get("sourceRef")), (pts[-1], flow.get("targetRef"))):
+        source, target = flows[edge.get("bpmnElement")]
+        for end, ref in ((pts[0], source), (pts[-1], target)):
             r = shapes[ref]
             on_border = (r.x - 1 <= end[0] <= r.x + r.w + 1) and (
                 r.y - 1 <= end[1] <= r.y + r.h + 1

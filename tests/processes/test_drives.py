@@ -62,9 +62,17 @@ def test_escalation_climbs_grid_village_township_county_and_stops_there() -> Non
         "township": "qs-dc-sfs",
         "county": "qs-rsj",
     }
+    leaders = {"township": "leader02", "county": "leader01"}
     for i, (tier, centre) in enumerate(expected):
         assert d.data["tier"] == tier
         assert d.data["escalation_count"] == i
+        if tier in leaders:  # a 包案领导 at the new tier writes the plan before 交办
+            assert d.candidate("assign_case_leader") == centre
+            d.do("assign_case_leader", case_leader=leaders[tier])
+            assert d.candidate("leader_plan").assignee == leaders[tier]
+            d.do(
+                "leader_plan", resolution_plan="逐户走访，分类化解。", plan_target_date=d.today(10)
+            )
         assert d.candidate("dispatch_case") == centre
         d.dispatch(units[tier])
         assert d.candidate("sign_case").org_id == units[tier]
@@ -356,9 +364,17 @@ def test_extension_and_hang_requests_are_approved_beside_the_main_path() -> None
     assert d.ready_ids() == ["approve_extension", "handle_case"]
     approval = d.task("approve_extension")
     assert approval.data["extension_request"]["requested_days"] == 5
-    assert d.candidate("approve_extension") == Candidate("qs-zzzx", "county_center")
+    # the dispatching tier approves: a grid's 小事 is dispatched by the village (community)
+    assert d.candidate("approve_extension") == Candidate("qs-dc-hp", "village_cmte")
+    assert approval.data["extension_approval_tier"] == "village"
     d.do("approve_extension", extension_approved=True, extension_days=5, extension_reason="同意。")
-    d.message("extension_request", {"requested_days": 10, "reason": "再次申请。"})
+    d.message("extension_request", {"requested_days": 5, "reason": "再次申请。"})
+    # a second extension goes one level up
+    second = d.task("approve_extension")
+    assert (second.data["extension_prior_count"], second.data["extension_approval_tier"]) == (
+        1, "township",
+    )  # fmt: skip
+    assert d.candidate("approve_extension").role == "township_center"
     d.do("approve_extension", extension_approved=False, extension_reason="不同意二次延期。")
     d.message("hang_request", {"requested_days": 90, "reason": "待法院判决。"})
     d.do("approve_hang", hang_approved=True, hang_days=90, hang_reason="同意挂账。")

@@ -138,9 +138,16 @@ def test_every_form_is_a_valid_closed_json_schema(path: Path) -> None:
 
 
 def test_every_form_is_used_by_a_task() -> None:
-    used = {"report.schema.json"}
+    used = set()
     for _, node in user_tasks():
         used.add(properties(node)["formJsonSchemaFilename"])
+    # the report (start), the 延期 request (message start), the reopening request (catch event)
+    for path in BPMN_FILES:
+        events = xml(path).xpath("//bpmn:startEvent|//bpmn:receiveTask", namespaces=NS)
+        for node in events:
+            form = properties(node).get("formJsonSchemaFilename")
+            if form:
+                used.add(form)
     shipped = {p.name for p in FORM_FILES if p.name.endswith(".schema.json")}
     assert shipped == used
 
@@ -165,6 +172,7 @@ def test_red_cases_require_a_case_leader_at_screening() -> None:
         "category": "labour",
         "severity": "red",
         "difficulty": "complex",
+        "urgency": "urgent",
     }
     assert "'case_leader' is a required property" in errors("screen.schema.json", base)
     ok = {**base, "case_leader": "leader01", "red_criteria": ["group"]}
@@ -249,3 +257,26 @@ def test_scripts_avoid_what_the_sandbox_refuses() -> None:
             ):  # fmt: skip
                 assert "__" not in el.text and "import" not in el.text, path.name
                 assert "+=" not in el.text, "augmented assignment: write x = x + 1"
+
+
+def test_the_extension_routing_knows_the_tiers_limits_from_the_deadline_policy() -> None:
+    """route_extension sends an extension longer than the case's handling limit one level up;
+    its table must say what processes/deadlines.yaml says for dispute.resolve (natural days)."""
+    root = xml(PROCESSES / "dispute.bpmn")
+    (script,) = root.xpath("//bpmn:scriptTask[@id='route_extension']/bpmn:script", namespaces=NS)
+    (line,) = [x for x in script.text.splitlines() if x.startswith("resolve_limits = ")]
+    in_model = ast.literal_eval(line.split("=", 1)[1].strip())
+    policy = yaml.safe_load((PROCESSES / "deadlines.yaml").read_text(encoding="utf-8"))
+    limits = policy["steps"]["dispute.resolve"]["limits"]
+    assert in_model == {k: v[1] for k, v in limits.items() if k != "default" and v[0] == "days"}
+    assert limits["default"] == ["days", 7]
+
+
+def test_the_reopening_window_in_the_model_is_the_policys() -> None:
+    """The 办结 case waits for a reopening request for deadlines.yaml's reopen.window."""
+    root = xml(PROCESSES / "dispute.bpmn")
+    (timer,) = root.xpath("//bpmn:boundaryEvent[@id='reopen_window_end']//bpmn:timeDate",
+                          namespaces=NS)  # fmt: skip
+    policy = yaml.safe_load((PROCESSES / "deadlines.yaml").read_text(encoding="utf-8"))
+    unit, amount = policy["reopen"]["window"]
+    assert (unit, timer.text) == ("days", f"add_natural_days(closed_at, {amount})")

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.clock
 MEDIATION = {
     "mediation_type": "people",
     "mediation_mode": "invite",
+    "parties_consent": True,
     "mediator": "和平社区人民调解委员会",
     "mediation_record": "邀请双方亲属参与调解。",
 }
@@ -63,6 +64,16 @@ def mediated(moment: datetime, **agreement: object) -> Drive:
     return d
 
 
+def apply(d: Drive) -> None:
+    """Both parties apply to the court (the first of the two steps of 司法确认)."""
+    d.do(
+        "judicial_confirmation",
+        jc_court="西河人民法庭",
+        jc_applied_at=d.today(),
+        jc_joint_application=True,
+    )
+
+
 @pytest.mark.parametrize(("moment", "today", "window_end"), MOMENTS)
 def test_mediation_with_agreement_and_judicial_confirmation(
     moment: datetime, today: str, window_end: str
@@ -74,7 +85,15 @@ def test_mediation_with_agreement_and_judicial_confirmation(
     d.contact()
     d.handle("mediate")
     d.do("mediate_case", **MEDIATION, mediation_outcome="no_agreement", failure_reason="分歧大。")
-    assert d.ready_ids() == ["handle_case"]  # no agreement: handle again
+    assert d.ready_ids() == ["inform_channels"]  # no agreement: tell the statutory channels
+    d.do(
+        "inform_channels",
+        channels_informed=["litigation", "arbitration"],
+        channels_informed_at=d.now(),
+        channels_inform_method="written",
+    )
+    assert d.data["channels_informed"] == ["litigation", "arbitration"]
+    assert d.ready_ids() == ["handle_case"]  # then handle again
     d.handle("mediate")
     assert d.today() == today
     d.do(
@@ -88,16 +107,14 @@ def test_mediation_with_agreement_and_judicial_confirmation(
     assert d.ready_ids() == ["judicial_confirmation"]
     assert d.timers() == [window_end]
     d.advance(timedelta(days=3))
+    apply(d)
+    assert d.ready_ids() == ["jc_ruling"]
+    assert not d.timers()  # the window's timer left with the application it guarded
     d.do(
-        "judicial_confirmation",
-        jc_court="西河人民法庭",
-        jc_applied_at=d.today(),
-        jc_result="confirmed",
-        jc_ruling_no="(2026)青西民特1号",
+        "jc_ruling", jc_result="confirmed", jc_ruled_at=d.today(), jc_ruling_no="(2026)青西民特1号"
     )
     assert d.ready_ids() == ["feedback_result"]
     assert d.data["jc_result"] == "confirmed"
-    assert not d.timers()  # the window's timer left with the task it was attached to
     d.feedback()
     d.review()
     d.revisit(5)
@@ -160,3 +177,33 @@ def test_agreement_without_confirmation_goes_to_feedback(
     d = mediated(moment, jc_requested=False)
     assert d.ready_ids() == ["feedback_result"]
     assert not d.timers()
+
+
+@pytest.mark.parametrize(("moment", "today", "window_end"), MOMENTS)
+def test_parties_who_applied_on_day_25_wait_for_the_ruling_past_the_window(
+    moment: datetime, today: str, window_end: str
+) -> None:
+    """The 30-day window bounds the parties' application, not the court's ruling: applied on
+    day 25, the case waits for the ruling on day 40 without expiring."""
+    d = mediated(moment, jc_requested=True)
+    d.advance(timedelta(days=25))
+    apply(d)
+    assert d.ready_ids() == ["jc_ruling"]
+    assert d.data["jc_applied_at"] == (date.fromisoformat(today) + timedelta(days=25)).isoformat()
+    d.advance(timedelta(days=15))  # day 40: long past the window
+    assert d.ready_ids() == ["jc_ruling"]
+    assert d.data["jc_result"] == ""
+    d.do(
+        "jc_ruling", jc_result="confirmed", jc_ruled_at=d.today(), jc_ruling_no="(2026)青西民特2号"
+    )
+    assert d.ready_ids() == ["feedback_result"]
+    assert d.data["jc_result"] == "confirmed"
+
+
+def test_a_rejected_ruling_sends_the_case_back_to_handling() -> None:
+    """驳回: re-mediate or guide the parties to sue — the handling unit decides again."""
+    d = mediated(START, jc_requested=True)
+    apply(d)
+    d.do("jc_ruling", jc_result="rejected", jc_ruled_at=d.today(), jc_note="协议内容违反法律规定。")
+    assert d.ready_ids() == ["handle_case"]
+    assert d.data["jc_result"] == "rejected"

@@ -5,6 +5,7 @@ in the engine's sandbox through a one-task probe process."""
 from __future__ import annotations
 
 from functools import cache
+from itertools import product
 from typing import Any
 
 import pytest
@@ -16,8 +17,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.clock import ManualClock
 from tests.processes.support import PROCESSES, START, form_codes, script_engine, xml
 
-ROUTING_CASES = [
-    # severity, category, difficulty → tier
+ROUTING_CASES: list[tuple[str, ...]] = [
+    # severity, category, difficulty (urgency normal unless "urgent" is appended) → tier
     ("red", "neighbourhood", "simple", "county"),
     ("red", "labour", "complex", "county"),
     ("blue", "land_acquisition", "simple", "county"),
@@ -32,9 +33,15 @@ ROUTING_CASES = [
     ("blue", "family", "complex", "township"),
     ("blue", "neighbourhood", "simple", "grid"),
     ("blue", "family", "simple", "grid"),
-    ("blue", "debt", "simple", "village"),
-    ("blue", "consumer", "simple", "village"),
-    ("blue", "other", "simple", "village"),
+    ("blue", "debt", "simple", "grid"),  # 小事: simple and not urgent
+    ("blue", "other", "simple", "grid"),
+    ("blue", "debt", "simple", "village", "urgent"),  # 急事: decided by urgency
+    ("blue", "neighbourhood", "simple", "village", "urgent"),
+    ("blue", "consumer", "simple", "village", "urgent"),
+    ("blue", "neighbourhood", "complex", "township", "urgent"),
+    ("blue", "labour", "simple", "township", "urgent"),
+    ("yellow", "family", "simple", "township", "urgent"),
+    ("red", "family", "simple", "county", "urgent"),
 ]
 
 ROUTE_WRAPPER = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -61,20 +68,21 @@ def route_probe() -> Any:
     return p.get_spec("route_probe")
 
 
-def route(severity: str, category: str, difficulty: str) -> tuple[dict[str, Any], Any]:
+def route(
+    severity: str, category: str, difficulty: str, urgency: str = "normal"
+) -> tuple[dict[str, Any], Any]:
     wf = BpmnWorkflow(route_probe(), script_engine=script_engine(ManualClock(START)))
     start = wf.get_tasks(state=TaskState.READY)[0]
-    start.set_data(severity=severity, category=category, difficulty=difficulty)
+    start.set_data(severity=severity, category=category, difficulty=difficulty, urgency=urgency)
     wf.do_engine_steps()
     assert wf.is_completed()
     return wf.last_task.data, wf
 
 
-@pytest.mark.parametrize(("severity", "category", "difficulty", "tier"), ROUTING_CASES)
-def test_routing_table_gives_the_expected_tier(
-    severity: str, category: str, difficulty: str, tier: str
-) -> None:
-    data, _ = route(severity, category, difficulty)
+@pytest.mark.parametrize("case", ROUTING_CASES, ids=lambda c: "-".join(c))
+def test_routing_table_gives_the_expected_tier(case: tuple[str, ...]) -> None:
+    severity, category, difficulty, tier, *urgency = case
+    data, _ = route(severity, category, difficulty, *urgency)
     assert data["tier"] == tier
     assert data["routing_rule"]
 
@@ -89,15 +97,18 @@ def test_routing_table_is_complete_and_its_rules_never_overlap() -> None:
     assert categories == form_codes("report.schema.json", "category_hint")
     for severity in form_codes("screen.schema.json", "severity"):
         for category in categories:
-            for difficulty in form_codes("screen.schema.json", "difficulty"):
-                _, wf = route(severity, category, difficulty)
+            for difficulty, urgency in product(
+                form_codes("screen.schema.json", "difficulty"),
+                form_codes("screen.schema.json", "urgency"),
+            ):
+                _, wf = route(severity, category, difficulty, urgency)
                 task = wf.get_tasks(spec_name="rule")[0]
                 table.hit_policy = HitPolicy.COLLECT.value
                 try:
                     matched = engine.decide(task)
                 finally:
                     table.hit_policy = HitPolicy.UNIQUE.value
-                assert len(matched) == 1, (severity, category, difficulty, len(matched))
+                assert len(matched) == 1, (severity, category, difficulty, urgency, len(matched))
 
 
 def test_dmn_labels_are_chinese() -> None:

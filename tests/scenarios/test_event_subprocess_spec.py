@@ -26,7 +26,7 @@ from engine.runtime.definitions import latest, list_definitions
 from engine.settings import Settings
 from engine.spiff import RestoredSpec
 from tests.engine.support import case, instance
-from tests.scenarios.support import GRID_WORKER, counts
+from tests.scenarios.support import GRID_WORKER, counts, end_reopen_window
 
 
 @pytest.fixture(params=["reload", "cached"])
@@ -64,6 +64,7 @@ def finish(driver: Driver, case_no: str, now: datetime) -> None:
 def assert_completed(engine: Engine, case_no: str) -> None:
     c = case(engine.db, case_no)
     assert (c.status, c.closed_at is not None) == ("CLOSED", True)
+    end_reopen_window(engine, case_no)
     assert instance(engine.db, case_no).status == "completed"
     assert counts(engine.db, case_no, "instance_completed") == {"instance_completed": 1}
 

@@ -8,6 +8,7 @@ from engine.audit.log import Actor
 from engine.clock import ManualClock
 from engine.runtime import Engine
 from tests.engine.support import case, event_types
+from tests.scenarios.support import end_reopen_window
 
 GRID_WORKER = Actor("grid01", "grid_worker", "qs-dc-hp-01")
 
@@ -28,4 +29,7 @@ def test_resolved_at_the_grid_and_closed_after_a_satisfied_revisit(
     assert c.org_path == "/qs/qs-dc/qs-dc-hp/qs-dc-hp-01/"
     types = event_types(dispute.db, "MD-2026-0001")
     assert types.count("task_completed") == 8
-    assert types[-2:] == ["instance_completed", "case_updated"]
+    # 办结: the case is closed; the instance waits out the 30-day reopening window, then ends
+    assert "instance_completed" not in types
+    end_reopen_window(dispute, "MD-2026-0001")
+    assert event_types(dispute.db, "MD-2026-0001")[-2:] == ["timer_fired", "instance_completed"]

@@ -20,7 +20,13 @@ from engine.clock import ManualClock
 from engine.errors import InstanceNotActive
 from engine.runtime import Engine
 from tests.engine.support import case, event_types, events, instance
-from tests.scenarios.support import GRID_WORKER, counts, details, transitions
+from tests.scenarios.support import (
+    GRID_WORKER,
+    counts,
+    details,
+    end_reopen_window,
+    transitions,
+)
 
 
 @pytest.fixture(params=["reload", "cached"])
@@ -41,6 +47,7 @@ def start(driver: Driver, case_no: str, grid: str = "qs-dc-hp-01", **report: obj
 
 def assert_closed_cleanly(dispute: Engine, driver: Driver, case_no: str) -> None:
     """One ``task_completed`` per step the driver took, one ``instance_completed``, nothing open."""
+    end_reopen_window(dispute, case_no)
     found = counts(dispute.db, case_no, "task_completed", "instance_completed", "task_withdrawn")
     assert found == {
         "task_completed": len(driver.trail(case_no)),
@@ -49,7 +56,10 @@ def assert_closed_cleanly(dispute: Engine, driver: Driver, case_no: str) -> None
     }
     assert driver.open_tasks(case_no) == []
     assert instance(dispute.db, case_no).status == "completed"
-    assert event_types(dispute.db, case_no)[-2:] == ["instance_completed", "case_updated"]
+    assert event_types(dispute.db, case_no)[-2:] in (
+        ["instance_completed", "case_updated"],  # ended at once (不予受理, 合并, 分流)
+        ["timer_fired", "instance_completed"],  # 办结, then the reopening window ran out
+    )
 
 
 def test_resolved_at_the_grid(dispute: Engine, driver: Driver, clock: ManualClock) -> None:
@@ -77,7 +87,10 @@ def test_escalated_grid_village_township_county(
     now = clock.now()
     start(driver, "MD-ESC-1")
     steps = [sc.screen()]
+    leaders = {"qs-dc-sfs": "leader02", "qs-rsj": "leader01"}  # 包案 at the township, county
     for unit in ("qs-dc-hp-01", "qs-dc-hp", "qs-dc-sfs", "qs-rsj"):
+        if unit in leaders:
+            steps += sc.escalated_leader(now, leaders[unit])
         steps += [*sc.handling(unit, now)[:-1], sc.feedback(False), sc.review("escalate")]
     # the county cannot go higher: 上报 at the top is 返工 for the county's unit
     steps += [sc.handle(), sc.feedback(), *sc.closing(now, 5)]
@@ -247,17 +260,19 @@ def test_mediation_with_agreement_and_judicial_confirmation(
         sc.sign(),
         sc.contact(now),
         sc.handle("mediate"),
-        sc.mediate(),  # no agreement: handle again
+        sc.mediate(),  # no agreement: the statutory channels are told, then handle again
+        sc.inform_channels(now),
         sc.handle("mediate"),
         sc.mediate(now.date().isoformat(), jc_requested=True),
     ]
     driver.run_all("MD-MED-1", steps)
     [jc] = driver.open_tasks("MD-MED-1")
     assert jc.element_id == "judicial_confirmation"
-    driver.run_all("MD-MED-1", [sc.judicial_confirmation(now), sc.feedback(), *sc.closing(now, 5)])
+    steps = [sc.judicial_confirmation(now), sc.jc_ruling(now), sc.feedback(), *sc.closing(now, 5)]
+    driver.run_all("MD-MED-1", steps)
     assert driver.holders("MD-MED-1") == [
         "town01", "village01", "grid01", "grid01", "grid01", "grid01", "grid01", "grid01",
-        "grid01", "grid01", "village01", "revisit01",
+        "grid01", "grid01", "grid01", "grid01", "village01", "revisit01",
     ]  # fmt: skip
     c = case(dispute.db, "MD-MED-1")
     assert (c.status, c.resolved_tier, c.satisfaction) == ("CLOSED", "grid", 5)
@@ -291,6 +306,7 @@ def test_judicial_confirmation_window_expires(
     driver.run_all("MD-JCX-1", [sc.feedback(), *sc.closing(clock.now())])
     c = case(dispute.db, "MD-JCX-1")
     assert (c.status, c.resolved_tier) == ("CLOSED", "grid")
+    end_reopen_window(dispute, "MD-JCX-1")
     found = counts(dispute.db, "MD-JCX-1", "task_withdrawn", "task_completed", "instance_completed")
     assert found == {
         "task_withdrawn": 1,  # the confirmation task the timer interrupted
@@ -463,14 +479,14 @@ def test_extension_request_moves_the_due_time(
     assert due is not None
     driver.message("MD-EXT-1", "extension_request", {"requested_days": 5, "reason": "外出务工。"})
     approval = driver.open_task("MD-EXT-1", "approve_extension")
-    assert (approval.candidate_org, approval.candidate_role) == ("qs-zzzx", "county_center")
+    assert (approval.candidate_org, approval.candidate_role) == ("qs-dc-hp", "village_cmte")
     driver.run_all("MD-EXT-1", [sc.approve_extension(True, 5)])
     extended = case(dispute.db, "MD-EXT-1").due_at
     assert extended is not None and extended - due == timedelta(days=7)  # 5 days, 民法典 203
     [event] = details(dispute.db, "MD-EXT-1", "deadline_extended")
     assert (event["amount"], event["step"], event["extensions"]) == (5, "dispute.resolve", 1)
     assert event["due_after"] == extended.isoformat()
-    # a second request is refused by the approver: the due time stays
+    # a second request goes one level up (township); its approver refuses it: the due time stays
     driver.message("MD-EXT-1", "extension_request", {"requested_days": 10, "reason": "再次申请。"})
     driver.run_all("MD-EXT-1", [sc.approve_extension(False)])
     assert case(dispute.db, "MD-EXT-1").due_at == extended
@@ -480,8 +496,8 @@ def test_extension_request_moves_the_due_time(
     }
     driver.run_all("MD-EXT-1", [sc.handle(), sc.feedback(), *sc.closing(now)])
     assert [u for e, u in driver.trail("MD-EXT-1") if e == "approve_extension"] == [
-        "county01",
-        "county01",
+        "village01",
+        "town01",
     ]
     c = case(dispute.db, "MD-EXT-1")
     assert (c.status, c.resolved_tier, c.due_at) == ("CLOSED", "grid", extended)

@@ -25,7 +25,7 @@ from engine.settings import Settings
 from engine.storage.models import DueItem
 from engine.supervision import Supervision
 from tests.engine.support import case, events, instance
-from tests.scenarios.support import GRID_WORKER, counts, details, transitions
+from tests.scenarios.support import GRID_WORKER, counts, details, end_reopen_window, transitions
 
 TIER_GRID = """  dispute.tier_grid:
     title: 网格办理时限
@@ -120,6 +120,7 @@ def test_a_grid_case_not_resolved_in_time_moves_up_to_the_village(
     assert (c.status, c.tier, c.resolved_tier, c.escalation_count) == (
         "CLOSED", "village", "village", 1,
     )  # fmt: skip
+    end_reopen_window(dispute, "MD-TTO-1")
     assert counts(dispute.db, "MD-TTO-1", "instance_completed") == {"instance_completed": 1}
 
 
