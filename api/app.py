@@ -21,7 +21,6 @@ from api import errors
 from api.deps import PREFIX, AppState
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.limits import BodyLimitMiddleware
-from api.logs import log_config
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import (
     admin_calendar,
@@ -38,6 +37,7 @@ from api.routes import (
 )
 from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
+from api.serving import die_with_parent
 from api.threads import limit_threads
 from engine.access import Access, JwksCache
 from engine.bootstrap import build_engine
@@ -160,6 +160,7 @@ def app_from_env() -> FastAPI:
     Every worker also runs the scheduler in the background with leader election, so exactly one
     of them sweeps due timers, deadlines and ladder rungs at a time (``scheduler_enabled``).
     """
+    die_with_parent()  # a worker under `bihuan serve` never outlives its supervisor
     settings = Settings()
     if settings.secret_is_unsafe():
         raise UnsafeSecret(_UNSAFE)
@@ -188,18 +189,9 @@ _UNSAFE = (
 
 
 def serve(settings: Settings) -> None:
-    """Run the API under uvicorn with ``settings.workers`` worker processes."""
+    """Run the API with ``settings.workers`` worker processes (see :mod:`api.serving`)."""
     if settings.secret_is_unsafe():
         raise UnsafeSecret(_UNSAFE)
-    import uvicorn
+    from api.serving import serve as supervise
 
-    uvicorn.run(
-        "api.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=max(1, settings.workers),
-        proxy_headers=True,
-        log_level="info",
-        log_config=log_config(),  # tokens in URLs are redacted from the access log
-    )
+    supervise(settings)

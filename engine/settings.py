@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # Scheduler
     scheduler_enabled: bool = True
     poll_interval_seconds: float = 2.0
-    lease_seconds: int = 60
+    lease_seconds: int = 10  # claimed items and leadership; takeover ≤ lease + poll (issue 13)
     # Calendar
     # A year without an official 调休 table never blocks casework: ``provisional`` counts the
     # statutory holidays and weekends, ``weekends_only`` weekends alone (docs/deadlines.md).
@@ -110,3 +110,11 @@ class Settings(BaseSettings):
 
     def secret_is_unsafe(self) -> bool:
         return not self.demo and (self.secret_key == DEMO_SECRET or len(self.secret_key) < 32)
+
+    # Process supervision and failover (issue 13)
+    # How long `bihuan serve` waits for a worker to answer its health ping (at start-up and
+    # while serving) before killing and replacing it: generous, a loaded machine starves workers.
+    worker_healthcheck_seconds: int = Field(default=60, ge=5)
+    # On SIGTERM: in-flight requests get this long to finish; then they are abandoned (their
+    # transactions roll back) and every worker is killed.
+    shutdown_grace_seconds: int = Field(default=20, ge=1)
