@@ -194,7 +194,8 @@ class Load:
     def one(self, client: httpx.Client, n: int, give_up: float) -> None:
         key = f"{self.prefix}-{n}"
         turn = n
-        while time.monotonic() < give_up:
+        pause = threading.Event()
+        while time.monotonic() < give_up and not self.stop.is_set():
             node = self.nodes[turn % len(self.nodes)]
             turn += 1
             with self._lock:
@@ -204,6 +205,7 @@ class Load:
             except httpx.HTTPError:
                 with self._lock:
                     self.errors += 1
+                pause.wait(0.05)  # a client's retry back-off
                 continue
             with self._lock:
                 self.statuses[r.status_code] += 1
@@ -212,9 +214,11 @@ class Load:
                     self.acked[key] = r.json()
                 return
             if r.status_code == 409 and r.json().get("code") == "request_in_progress":
+                pause.wait(0.05)
                 continue
             if r.status_code != 503:
                 return
+            pause.wait(0.05)
 
     def run(self, count: int, threads: int = 4, deadline: float = 120) -> None:
         give_up = time.monotonic() + deadline

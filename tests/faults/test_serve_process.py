@@ -12,8 +12,16 @@ import pytest
 from sqlalchemy import text
 
 from engine.storage.database import Database
-from tests.faults.harness import Load, Node, case_counts, descendants, prepare, record, token
-from tests.faults.harness import wait_for
+from tests.faults.harness import (
+    Load,
+    Node,
+    case_counts,
+    descendants,
+    prepare,
+    record,
+    token,
+    wait_for,
+)
 
 pytestmark = pytest.mark.faults
 
