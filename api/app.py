@@ -1,6 +1,8 @@
 """The HTTP API: ``create_app(settings)`` builds everything; nothing happens at import time.
 
-    request → metrics (count, time) → body limit (413) → idempotency (replay) → routes
+    request → metrics (count, time) → body limit (413) → reads (GET: deferred transactions)
+            → idempotency (replay; the keyed command and its answer in one transaction)
+            → routes
     routes:  parse → authorise (engine.access) → call the engine → answer a schema
 
 ``serve(settings)`` runs uvicorn with ``settings.workers`` workers on the factory
@@ -19,9 +21,11 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.deps import PREFIX, AppState
-from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.idempotency import IdempotencyStore
+from api.idempotent_requests import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware
+from api.read_requests import ReadRequestsMiddleware
 from api.routes import (
     admin_calendar,
     audit,
@@ -100,8 +104,11 @@ def create_app(
     app.include_router(console_router(settings.console_dir))  # last: it answers /{file}
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(
-        IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
+        IdempotencyMiddleware,
+        access=access,
+        store=IdempotencyStore(engine.db, clock, lease_seconds=settings.idempotency_lease_seconds),
     )
+    app.add_middleware(ReadRequestsMiddleware, db=engine.db)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:  # off by default; outermost, so a preflight is answered first

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     # CORS: front-ends on other origins allowed to call the API; none by default. In the
     # environment a comma-separated list: BIHUAN_CORS_ORIGINS=https://a.example,https://b.example
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Storage faults (docs/reliability.md, "Storage faults"). PostgreSQL session timeouts, set on
+    # every pooled connection (0 turns one off): a frozen node holding a case's row lock delays
+    # the others by at most ``db_lock_timeout_seconds`` (they answer 409 ``busy``, retryable).
+    db_lock_timeout_seconds: float = Field(default=5.0, ge=0)
+    db_statement_timeout_seconds: float = Field(default=30.0, ge=0)
+    db_idle_in_transaction_timeout_seconds: float = Field(default=60.0, ge=0)
+    # An ``Idempotency-Key`` reservation is leased to the process running its request and
+    # renewed while it runs; one whose owner died can be taken over once the lease lapses.
+    idempotency_lease_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -179,6 +179,9 @@ class Scheduler:
             DueItem.due_at <= now,
             (DueItem.lease_until.is_(None)) | (DueItem.lease_until < now),
         )
+        with self.db.session(reading=True) as s:  # most ticks find nothing: no write lock
+            if s.scalar(select(DueItem.id).where(*due).limit(1)) is None:
+                return []
         with self.db.session() as s:
             query = select(DueItem.id).where(*due).order_by(DueItem.due_at).limit(self.batch_size)
             query = skip_locked(query, s)
@@ -291,7 +294,7 @@ class Scheduler:
                 self._defer(item, now + self.suspended_recheck, "instance suspended")
                 return "deferred"
             return self._settle(item, "cancelled", f"instance {exc.details.get('status')}")
-        with self.db.session() as s:
+        with self.db.session(reading=True) as s:
             state = s.scalar(select(DueItem.state).where(DueItem.id == item.id))
         if state == "pending":
             # The workflow did not see the timer as due (its time differs from ours): retry.

@@ -52,7 +52,7 @@ def test_transactions_per_request(world: World) -> None:
     with checkouts(world) as complete:
         first = world.post("handler_a", f"/api/v1/tasks/{task}/complete", json=body, headers=key)
     assert first.status_code == 200, first.text
-    assert (len(inbox), len(claim), len(complete)) == (1, 2, 4)
+    assert (len(inbox), len(claim), len(complete)) == (1, 2, 2)
     # the answer stored with the route's last read is what a retry gets
     with checkouts(world) as retry:
         again = world.post("handler_a", f"/api/v1/tasks/{task}/complete", json=body, headers=key)
