@@ -181,6 +181,7 @@ class Load:
     acked: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent: int = 0
     errors: int = 0
+    keys: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -220,8 +221,9 @@ class Load:
                 return
             pause.wait(0.05)
 
-    def run(self, count: int, threads: int = 4, deadline: float = 120) -> None:
+    def run(self, count: int, threads: int = 4, deadline: float = 90) -> None:
         give_up = time.monotonic() + deadline
+        self.keys += count
         numbers = iter(range(count))
         lock = threading.Lock()
 
@@ -281,3 +283,59 @@ def tool(name: str) -> str | None:
     return shutil.which(name) or next(
         (str(p) for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}")), None
     )
+
+
+# ------------------------------------------------------------------------ after each fault
+def check(name: str, load: Load, url: str, replay_on: Node, **figures: object) -> None:
+    """The invariants every fault must keep, and the run's figures."""
+    db = Database(url)
+    counts = case_counts(db, load.prefix)
+    db.dispose()
+    lost = [k for k in load.acked if counts[k] == 0]
+    duplicated = [k for k, n in counts.items() if n > 1]
+    differ = load.replays(replay_on.base)
+    verify = audit_verify(url)
+    integrity = sqlite_integrity(url)
+    fivexx = sum(n for status, n in load.statuses.items() if status >= 500)
+    record(
+        name, requests=load.sent, keys=load.keys, acknowledged=len(load.acked), lost=len(lost),
+        duplicated=len(duplicated), replays_differing=differ, status_5xx=fivexx,
+        http_500=load.statuses[500], statuses=dict(load.statuses), **figures,
+    )  # fmt: skip
+    assert lost == [] and duplicated == []
+    assert len(load.acked) == load.keys, "a keyed request was never answered"
+    assert differ == 0, "a retry with the same Idempotency-Key did not get the original answer"
+    assert load.statuses[500] == 0, dict(load.statuses)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert integrity in (None, "ok"), integrity
+
+
+def loaded(cluster: list[Node], prefix: str, count: int = 160) -> tuple[Load, threading.Thread]:
+    load = Load([n.base for n in cluster], prefix, token(cluster[0].base))
+    runner = threading.Thread(target=load.run, args=(count,), kwargs={"deadline": 90})
+    runner.start()
+    wait_for("the load to be acknowledged", lambda: len(load.acked) >= 20, 60)
+    return load, runner
+
+
+def recovery(load: Load, acked_before: int, runner: threading.Thread | None = None) -> float:
+    """Seconds until the load is acknowledged again (or has finished) after a fault."""
+    started = time.monotonic()
+
+    def again() -> bool:
+        return len(load.acked) > acked_before + 5 or (runner is not None and not runner.is_alive())
+
+    wait_for("acknowledgements after the fault", again, 60)
+    return round(time.monotonic() - started, 2)
+
+
+def sqlite_integrity(url: str) -> str | None:
+    """``PRAGMA integrity_check`` of a SQLite database (None for PostgreSQL)."""
+    if not url.startswith("sqlite"):
+        return None
+    db = Database(url)
+    try:
+        with db.session() as s:
+            return str(s.execute(text("PRAGMA integrity_check")).scalar())
+    finally:
+        db.dispose()

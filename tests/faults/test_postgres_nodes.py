@@ -9,7 +9,6 @@ original result, no 500, the audit chain verified; timers fired once within the 
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -22,16 +21,7 @@ from engine.runtime import Engine
 from engine.storage.database import Database
 from engine.storage.models import AuditEvent, DueItem, Firing
 from tests.engine.support import ALICE, DESIGNER, bundle
-from tests.faults.harness import (
-    Load,
-    Node,
-    audit_verify,
-    case_counts,
-    prepare,
-    record,
-    token,
-    wait_for,
-)
+from tests.faults.harness import Node, check, loaded, prepare, record, recovery, wait_for
 from tests.faults.private_pg import PrivatePostgres, missing_tools
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
@@ -78,46 +68,6 @@ def cluster(nodes: list[Node], server: PrivatePostgres) -> list[Node]:
     for n in nodes:
         n.ready()
     return nodes
-
-
-def check(name: str, load: Load, url: str, replay_on: Node, **figures: object) -> None:
-    """The invariants every fault must keep, and the run's figures."""
-    db = Database(url)
-    counts = case_counts(db, load.prefix)
-    db.dispose()
-    lost = [k for k in load.acked if counts[k] == 0]
-    duplicated = [k for k, n in counts.items() if n > 1]
-    differ = load.replays(replay_on.base)
-    verify = audit_verify(url)
-    fivexx = sum(n for status, n in load.statuses.items() if status >= 500)
-    record(
-        name, requests=load.sent, acknowledged=len(load.acked), lost=len(lost),
-        duplicated=len(duplicated), replays_differing=differ, status_5xx=fivexx,
-        http_500=load.statuses[500], statuses=dict(load.statuses), **figures,
-    )  # fmt: skip
-    assert lost == [] and duplicated == []
-    assert differ == 0, "a retry with the same Idempotency-Key did not get the original answer"
-    assert load.statuses[500] == 0, dict(load.statuses)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-
-
-def loaded(cluster: list[Node], prefix: str, count: int = 240) -> tuple[Load, threading.Thread]:
-    load = Load([n.base for n in cluster], prefix, token(cluster[0].base))
-    runner = threading.Thread(target=load.run, args=(count,), kwargs={"deadline": 120})
-    runner.start()
-    wait_for("the load to be acknowledged", lambda: len(load.acked) >= 20, 60)
-    return load, runner
-
-
-def recovery(load: Load, acked_before: int, runner: threading.Thread | None = None) -> float:
-    """Seconds until the load is acknowledged again (or has finished) after a fault."""
-    started = time.monotonic()
-
-    def again() -> bool:
-        return len(load.acked) > acked_before + 5 or (runner is not None and not runner.is_alive())
-
-    wait_for("acknowledgements after the fault", again, 60)
-    return round(time.monotonic() - started, 2)
 
 
 def test_kill_9_of_one_node_under_load(cluster: list[Node], url: str) -> None:
