@@ -228,7 +228,7 @@ class Load:
         lock = threading.Lock()
 
         def worker() -> None:
-            with httpx.Client(timeout=30) as client:
+            with httpx.Client(timeout=10) as client:  # a client's patience
                 while not self.stop.is_set():
                     with lock:
                         n = next(numbers, None)
