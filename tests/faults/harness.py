@@ -171,14 +171,16 @@ def token(base: str, user: str = "grid01") -> str:
 @dataclass
 class Load:
     """Reports cases (``POST /api/v1/cases``), each under its own ``Idempotency-Key``, spread
-    over the nodes; a request that fails (connection refused or reset, 503) is retried with the
-    same key on the next node until acknowledged or the deadline passes."""
+    over the nodes; a request that fails (connection refused or reset, or an answer with
+    ``Retry-After``: 503 in an outage, 409 ``request_in_progress`` or ``busy``) is retried with
+    the same key on the next node until acknowledged or the deadline passes."""
 
     nodes: list[str]
     prefix: str
     bearer: str
     statuses: Counter[int] = field(default_factory=Counter)
     acked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # key → a final answer that is no ack
     sent: int = 0
     errors: int = 0
     keys: int = 0
@@ -214,11 +216,12 @@ class Load:
                 with self._lock:
                     self.acked[key] = r.json()
                 return
-            if r.status_code == 409 and r.json().get("code") == "request_in_progress":
-                pause.wait(0.05)
+            if r.status_code == 503 or "retry-after" in r.headers:
+                pause.wait(0.05)  # in progress elsewhere, busy, or an outage: retry the key
                 continue
-            if r.status_code != 503:
-                return
+            with self._lock:
+                self.refused[key] = f"{r.status_code} {r.text[:300]}"
+            return
             pause.wait(0.05)
 
     def run(self, count: int, threads: int = 4, deadline: float = 90) -> None:
@@ -303,7 +306,7 @@ def check(name: str, load: Load, url: str, replay_on: Node, **figures: object) -
         http_500=load.statuses[500], statuses=dict(load.statuses), **figures,
     )  # fmt: skip
     assert lost == [] and duplicated == []
-    assert len(load.acked) == load.keys, "a keyed request was never answered"
+    assert len(load.acked) == load.keys, f"keys not acknowledged: {load.refused}"
     assert differ == 0, "a retry with the same Idempotency-Key did not get the original answer"
     assert load.statuses[500] == 0, dict(load.statuses)
     assert verify.returncode == 0, verify.stdout + verify.stderr
