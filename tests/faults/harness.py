@@ -73,6 +73,12 @@ def prepare(url: str) -> None:
         )  # fmt: skip
 
 
+def copy_of(template: Path, where: Path) -> str:
+    """A fresh copy of a prepared SQLite database at ``where``; its URL."""
+    shutil.copy(template, where)
+    return f"sqlite:///{where}"
+
+
 @dataclass
 class Node:
     """One ``bihuan serve`` process tree (its own session, so cleanup reaches every child)."""
@@ -313,7 +319,7 @@ def check(name: str, load: Load, url: str, replay_on: Node, **figures: object) -
     assert integrity in (None, "ok"), integrity
 
 
-def loaded(cluster: list[Node], prefix: str, count: int = 160) -> tuple[Load, threading.Thread]:
+def loaded(cluster: list[Node], prefix: str, count: int = 120) -> tuple[Load, threading.Thread]:
     load = Load([n.base for n in cluster], prefix, token(cluster[0].base))
     runner = threading.Thread(target=load.run, args=(count,), kwargs={"deadline": 90})
     runner.start()

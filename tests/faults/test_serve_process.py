@@ -16,8 +16,8 @@ from tests.faults.harness import (
     Load,
     Node,
     case_counts,
+    copy_of,
     descendants,
-    prepare,
     record,
     token,
     wait_for,
@@ -28,11 +28,9 @@ pytestmark = pytest.mark.faults
 GRACE = 5
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('serve') / 'bihuan.db'}"
-    prepare(url)
-    return url
+@pytest.fixture
+def sqlite_url(demo_sqlite: Path, tmp_path: Path) -> str:
+    return copy_of(demo_sqlite, tmp_path / "bihuan.db")
 
 
 @pytest.fixture

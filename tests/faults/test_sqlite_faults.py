@@ -17,26 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Node, check, loaded, prepare, recovery, wait_for
+from tests.faults.harness import Node, check, copy_of, loaded, recovery, wait_for
 
 pytestmark = pytest.mark.faults
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with the schema and demo data, copied for each test."""
-    path = tmp_path_factory.mktemp("sqlite") / "template.db"
-    prepare(f"sqlite:///{path}")
-    return path
-
-
-def test_kill_9_of_the_sqlite_server_mid_write(template: Path, tmp_path: Path) -> None:
-    db_file = tmp_path / "bihuan.db"
-    shutil.copy(template, db_file)
-    url = f"sqlite:///{db_file}"
+def test_kill_9_of_the_sqlite_server_mid_write(demo_sqlite: Path, tmp_path: Path) -> None:
+    url = copy_of(demo_sqlite, tmp_path / "bihuan.db")
     node = Node(url, tmp_path / "serve.log", workers=2).start().ready()
     try:
-        load, runner = loaded([node], "SQLK", count=120)
+        load, runner = loaded([node], "SQLK", count=80)
         before = len(load.acked)
         started = time.monotonic()
         os.killpg(node.pid, signal.SIGKILL)  # the supervisor and its workers, mid-write
@@ -83,13 +73,11 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def test_a_full_disk_mid_load(template: Path, small_disk: Path, tmp_path: Path) -> None:
-    db_file = small_disk / "bihuan.db"
-    shutil.copy(template, db_file)
-    url = f"sqlite:///{db_file}"
+def test_a_full_disk_mid_load(demo_sqlite: Path, small_disk: Path, tmp_path: Path) -> None:
+    url = copy_of(demo_sqlite, small_disk / "bihuan.db")
     node = Node(url, tmp_path / "serve.log", workers=2).start().ready()
     try:
-        load, runner = loaded([node], "DISK", count=120)
+        load, runner = loaded([node], "DISK", count=80)
         filler = fill(small_disk)
         wait_for("the full disk to be refused (503)", lambda: load.statuses[503] > 0 or not runner.is_alive(), 60)  # fmt: skip
         refused = load.statuses[503]
