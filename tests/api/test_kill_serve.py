@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2 as httpx
-import pytest
 from sqlalchemy import select
 
 from engine.audit.log import Actor
