@@ -3,6 +3,7 @@ keyed request run on a thread of its own."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,10 +50,14 @@ class Background:
         return self.response[0]
 
 
+def keyed_body(title: str) -> bytes:
+    """The exact bytes a keyed report sends (its request hash is taken over them)."""
+    return json.dumps(case_body(title=title)).encode()
+
+
 def report_keyed(world: World, key: str, title: str, user: str = "grid_a") -> httpx.Response:
-    return world.post(
-        user, "/api/v1/cases", json=case_body(title=title), headers={"Idempotency-Key": key}
-    )
+    headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+    return world.post(user, "/api/v1/cases", content=keyed_body(title), headers=headers)
 
 
 def in_background(world: World, key: str, title: str) -> Background:
@@ -73,6 +78,6 @@ def count_cases(world: World, title: str) -> int:
 
     from engine.storage.models import Case
 
-    with world.db.session() as s:
+    with world.db.session(reading=True) as s:
         found: Any = s.scalar(select(func.count()).select_from(Case).where(Case.title == title))
         return int(found)

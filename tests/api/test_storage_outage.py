@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -45,11 +47,12 @@ def outage_world(server: PrivatePostgres) -> Iterator[tuple[World, Gate, Private
     gate = Gate()
     world, _ = make_world(server.url, ManualClock(START), db=db, listeners=[gate])
     with world.client:
-        yield world, gate, server
-    try:
+        try:
+            yield world, gate, server
+        finally:
+            gate.release.set()
+    with contextlib.suppress(subprocess.CalledProcessError):
         server.start()  # a test that failed half-way may have left it stopped
-    except Exception:
-        pass
     db.dispose()
 
 
