@@ -68,7 +68,7 @@ _C = _TABLE.c
 _WHERE = (_C.principal == bindparam("p"), _C.key == bindparam("k"))
 _MINE = (*_WHERE, _C.owner == bindparam("me"), _C.status_code.is_(None))
 _SELECT = select(_C.request_hash, _C.status_code, _C.response_body, _C.content_type,
-                 _C.owner).where(*_WHERE)  # fmt: skip
+                 _C.owner, _C.lease_until).where(*_WHERE)  # fmt: skip
 _STORE = update(_TABLE).where(*_MINE).values(
     status_code=bindparam("status"), response_body=bindparam("body"),
     content_type=bindparam("type"), lease_until=None,
@@ -88,6 +88,7 @@ _TAKE_OVER = (
     .execution_options(preserve_rowcount=True)
 )
 
+_REUSED = "该幂等键已用于另一个请求 (this Idempotency-Key was used for a different request)"
 _IN_PROGRESS = "使用该幂等键的请求仍在处理中 (the first request with this key is still running)"
 
 
@@ -138,6 +139,22 @@ class IdempotencyStore:
     def renew_every(self) -> float:
         return self.lease.total_seconds() / 3
 
+    def look(self, s: Session, principal: str, key: str, digest: str) -> Stored | None:
+        """A read first (no write lock): the stored answer; 409 while the first request holds
+        its lease; 422 for another request's key; None when the key is free to reserve."""
+        row = s.connection().execute(_SELECT, {"p": principal, "k": key}).first()
+        if row is None:
+            return None
+        if row.request_hash != digest:
+            raise IdempotencyKeyReused(_REUSED)
+        if row.status_code is not None:
+            return Stored(row.status_code, bytes(row.response_body or b""),
+                          row.content_type or "application/json")  # fmt: skip
+        lapsed = row.lease_until is None or row.lease_until <= self.clock.now()
+        if not lapsed and not owner_is_dead(row.owner):
+            raise RequestInProgress(_IN_PROGRESS)
+        return None
+
     def begin(self, s: Session, owner: str, key: str, method: str, path: str, digest: str,
               *, principal: str) -> Stored | None:  # fmt: skip
         """Reserve the key for ``owner`` in the caller's transaction (or take over a lapsed
@@ -153,9 +170,7 @@ class IdempotencyStore:
         if row is None:  # released after a 5xx in between: try once more
             raise RequestInProgress(_IN_PROGRESS)
         if row.request_hash != digest:
-            raise IdempotencyKeyReused(
-                "该幂等键已用于另一个请求 (this Idempotency-Key was used for a different request)"
-            )
+            raise IdempotencyKeyReused(_REUSED)
         if row.status_code is not None:
             return Stored(row.status_code, bytes(row.response_body or b""),
                           row.content_type or "application/json")  # fmt: skip

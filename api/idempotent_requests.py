@@ -130,9 +130,13 @@ class IdempotencyMiddleware:
         owner = new_owner()
 
         def reserve() -> tuple[Principal, Stored | None]:
-            # the caller and the reservation in one transaction
-            with self.store.db.session() as s:
+            # the caller and a look at the key in a read; the reservation (a write) if free
+            with self.store.db.session(reading=True) as s:
                 caller = self.access.verify_in(s, token)
+                found = self.store.look(s, caller.user_id, key, digest)
+            if found is not None:
+                return caller, found
+            with self.store.db.session(reading=False) as s:
                 found = self.store.begin(s, owner, key, "POST", path, digest,
                                          principal=caller.user_id)  # fmt: skip
                 return caller, found

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -51,12 +51,16 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
-def _postgres_timeouts(lock: float, statement: float, idle: float) -> dict[str, str]:
+def _postgres_timeouts(url: str, lock: float, statement: float, idle: float) -> dict[str, str]:
     """``-c`` options for every PostgreSQL connection: a lock wait, a statement and a
-    transaction left idle (a frozen node) are each bounded; 0 turns one off."""
-    options = (("lock_timeout", lock), ("statement_timeout", statement),
-               ("idle_in_transaction_session_timeout", idle))  # fmt: skip
-    return {"options": " ".join(f"-c {name}={round(s * 1000)}" for name, s in options)}
+    transaction left idle (a frozen node) are each bounded; 0 turns one off. Options the URL
+    already gives (``?options=-csearch_path%3D…``) are kept, before ours."""
+    settings = (("lock_timeout", lock), ("statement_timeout", statement),
+                ("idle_in_transaction_session_timeout", idle))  # fmt: skip
+    ours = " ".join(f"-c {name}={round(s * 1000)}" for name, s in settings)
+    given = make_url(url).query.get("options")
+    before = " ".join(given) if isinstance(given, tuple) else (given or "")
+    return {"options": f"{before} {ours}".strip()}
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,9 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             args = (
-                _postgres_timeouts(timeouts.lock, timeouts.statement, timeouts.idle_in_transaction)
+                _postgres_timeouts(
+                    url, timeouts.lock, timeouts.statement, timeouts.idle_in_transaction
+                )  # fmt: skip
                 if timeouts is not None
                 else {}
             )

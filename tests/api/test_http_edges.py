@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from collections.abc import Iterator
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
