@@ -288,12 +288,6 @@ def record(name: str, **figures: Any) -> None:
     print(line)
 
 
-def tool(name: str) -> str | None:
-    return shutil.which(name) or next(
-        (str(p) for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}")), None
-    )
-
-
 # ------------------------------------------------------------------------ after each fault
 def check(name: str, load: Load, url: str, replay_on: Node, **figures: object) -> None:
     """The invariants every fault must keep, and the run's figures."""

@@ -16,7 +16,7 @@ import pytest
 
 from engine.storage.database import Database
 from tests.faults.harness import Node, check, loaded, prepare, record, recovery, wait_for
-from tests.faults.private_pg import PrivatePostgres, missing_tools
+from tests.faults.private_pg import FaultyPostgres
 from tests.faults.timers import Timers, db_now, leader_pid
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
@@ -25,16 +25,13 @@ TAKEOVER_BOUND = 15.0  # seconds: lease (10 s) + poll (here 1 s) + a firing
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PrivatePostgres]:
-    reason = missing_tools()
-    if reason:
-        pytest.skip(reason)
-    with PrivatePostgres.temporary() as pg:
+def server() -> Iterator[FaultyPostgres]:
+    with FaultyPostgres.temporary() as pg:
         yield pg
 
 
 @pytest.fixture(scope="module")
-def url(server: PrivatePostgres) -> str:
+def url(server: FaultyPostgres) -> str:
     url = server.create_database("bihuan")
     prepare(url)
     return url
@@ -52,7 +49,7 @@ def nodes(url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[N
 
 
 @pytest.fixture
-def cluster(nodes: list[Node], server: PrivatePostgres) -> list[Node]:
+def cluster(nodes: list[Node], server: FaultyPostgres) -> list[Node]:
     """The three nodes, each running and answering (a node a previous test killed is restarted)."""
     if not server.accepting():
         server.start()
@@ -74,7 +71,7 @@ def test_kill_9_of_one_node_under_load(cluster: list[Node], url: str) -> None:
 
 
 def test_postgres_crash_and_restart_mid_load(
-    cluster: list[Node], url: str, server: PrivatePostgres
+    cluster: list[Node], url: str, server: FaultyPostgres
 ) -> None:
     load, runner = loaded(cluster, "PGRS")
     before = len(load.acked)
@@ -89,7 +86,7 @@ def test_postgres_crash_and_restart_mid_load(
 
 
 def test_connections_killed_mid_commit(
-    cluster: list[Node], url: str, server: PrivatePostgres
+    cluster: list[Node], url: str, server: FaultyPostgres
 ) -> None:
     load, runner = loaded(cluster, "TERM")
     killed = 0
