@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from engine.audit import Actor
+from engine.runtime import Engine, files_from_paths
 from engine.storage.database import Database
+from engine.storage.models import Case, IdempotencyRecord
+from tests.engine.support import FIXTURES
 from tests.faults.harness import (
     Load,
     Node,
@@ -121,3 +127,69 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+SPINS = 60_000_000  # tens of seconds of script work: far longer than the grace period
+
+
+def test_sigterm_abandons_a_command_longer_than_the_grace_period_cleanly(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A command still running when the grace period ends is abandoned: nothing of it commits,
+    its key is not left "in progress", and the retry on a fresh server runs it once."""
+    db = Database(sqlite_url)
+    Engine(db).deploy(
+        files_from_paths([FIXTURES / "bpmn" / "slow.bpmn", FIXTURES / "forms" / "handle.schema.json"]),
+        Actor("designer", "designer", "county"),
+    )  # fmt: skip
+    limits = {"BIHUAN_SCRIPT_TIMEOUT_SECONDS": "600", "BIHUAN_SCRIPT_MAX_STEPS": str(SPINS * 4),
+              "BIHUAN_SCRIPT_MAX_SIZE": str(SPINS * 2), "BIHUAN_SHUTDOWN_GRACE_SECONDS": "1"}  # fmt: skip
+    body = {"process_id": "slow", "title": "SIGTERM 中的长命令", "data": {"spins": SPINS}}
+    node = Node(sqlite_url, tmp_path / "serve.log", workers=2, env=limits).start().ready()
+    try:
+        auth = {"Authorization": f"Bearer {token(node.base)}", "Idempotency-Key": "term-long"}
+        answers: list[int] = []
+
+        def send() -> None:
+            try:
+                with httpx.Client(timeout=120) as c:
+                    answers.append(
+                        c.post(f"{node.base}/api/v1/cases", json=body, headers=auth).status_code
+                    )
+            except httpx.HTTPError:
+                answers.append(0)  # the server went away under it
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        wait_for("the command to be running", lambda: _reserved(db, "term-long"), 60)
+        started = time.monotonic()
+        node.signal(signal.SIGTERM)
+        assert node.proc is not None
+        node.proc.wait(timeout=60)
+        stopped = round(time.monotonic() - started, 2)
+        sender.join(60)
+        assert descendants(node.pid) == []
+        assert _titles(db, body["title"]) == 0  # abandoned: its transaction rolled back
+        record("sigterm-long-command", grace_s=1, stopped_after_s=stopped, answer=answers)
+        assert stopped <= 1 + 5 + 10  # grace + the supervisor's margin + start-up slack
+        fresh = Node(sqlite_url, tmp_path / "fresh.log", workers=1, env=limits).start().ready()
+        try:
+            with httpx.Client(timeout=300) as c:
+                retry = c.post(f"{fresh.base}/api/v1/cases", json=body, headers=auth)
+            assert retry.status_code == 201, retry.text  # the key was not left "in progress"
+        finally:
+            fresh.stop()
+        assert _titles(db, body["title"]) == 1
+    finally:
+        node.stop()
+        db.dispose()
+
+
+def _reserved(db: Database, key: str) -> bool:
+    with db.session(reading=True) as s:  # a reader: the running command holds the write lock
+        return s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == key)) is not None
+
+
+def _titles(db: Database, title: str) -> int:
+    with db.session(reading=True) as s:
+        return int(s.scalar(select(func.count()).select_from(Case).where(Case.title == title)) or 0)
