@@ -1,7 +1,8 @@
 """The HTTP API: ``create_app(settings)`` builds everything; nothing happens at import time.
 
-    request → metrics (count, time) → body limit (413) → JSON values (422) → idempotency
-              (replay) → routes
+    request → metrics (count, time) → body limit (413) → reads (GET: deferred transactions)
+            → JSON values (422) → idempotency (replay; the keyed command and its answer in one
+            transaction) → routes
     routes:  parse → authorise (engine.access) → call the engine → answer a schema
 
 ``serve(settings)`` runs uvicorn with ``settings.workers`` workers on the factory
@@ -20,10 +21,11 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.deps import PREFIX, AppState
-from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.idempotency import IdempotencyStore
+from api.idempotent_requests import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware, JsonValuesMiddleware
-from api.logs import log_config
 from api.metrics import Metrics, MetricsMiddleware
+from api.read_requests import ReadRequestsMiddleware
 from api.routes import (
     admin_calendar,
     audit,
@@ -43,6 +45,7 @@ from api.routes import (
 )
 from api.routes.pages import console_router, docs_router
 from api.schemas import Problem
+from api.serving import die_with_parent
 from api.threads import limit_threads
 from engine.access import Access, JwksCache, load_message_policy
 from engine.bootstrap import build_engine, build_evidence
@@ -111,9 +114,12 @@ def create_app(
     app.include_router(console_router(settings.console_dir))  # last: it answers /{file}
     # Added innermost first: the last one added is the outermost.
     app.add_middleware(
-        IdempotencyMiddleware, access=access, store=IdempotencyStore(engine.db, clock)
+        IdempotencyMiddleware,
+        access=access,
+        store=IdempotencyStore(engine.db, clock, lease_seconds=settings.idempotency_lease_seconds),
     )
     app.add_middleware(JsonValuesMiddleware)  # after the size limit, before idempotency
+    app.add_middleware(ReadRequestsMiddleware, db=engine.db)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_request_bytes,
@@ -177,6 +183,7 @@ def app_from_env() -> FastAPI:
     Every worker also runs the scheduler in the background with leader election, so exactly one
     of them sweeps due timers, deadlines and ladder rungs at a time (``scheduler_enabled``).
     """
+    die_with_parent()  # a worker under `bihuan serve` never outlives its supervisor
     settings = Settings()
     if settings.secret_is_unsafe():
         raise UnsafeSecret(_UNSAFE)
@@ -205,18 +212,9 @@ _UNSAFE = (
 
 
 def serve(settings: Settings) -> None:
-    """Run the API under uvicorn with ``settings.workers`` worker processes."""
+    """Run the API with ``settings.workers`` worker processes (see :mod:`api.serving`)."""
     if settings.secret_is_unsafe():
         raise UnsafeSecret(_UNSAFE)
-    import uvicorn
+    from api.serving import serve as supervise
 
-    uvicorn.run(
-        "api.app:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=max(1, settings.workers),
-        proxy_headers=True,
-        log_level="info",
-        log_config=log_config(),  # tokens in URLs are redacted from the access log
-    )
+    supervise(settings)

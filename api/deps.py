@@ -62,6 +62,16 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def get_write_session(state: StateDep) -> Iterator[Session]:
+    """A transaction that writes even on a GET (a report bringing its facts up to date):
+    on SQLite it takes the write lock at once instead of a read snapshot it cannot upgrade."""
+    with state.engine.db.session(reading=False) as s:
+        yield s
+
+
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+
+
 async def get_now(state: StateDep) -> datetime:
     return state.clock.now()
 

@@ -15,11 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import BihuanError, Conflict, InputInvalid, StorageError
+from engine.errors import BihuanError, Conflict, InputInvalid
 from engine.jsondata import printable
+from engine.storage import storage_fault
 
 log = logging.getLogger("bihuan.api")
 PROBLEM_JSON = "application/problem+json"
@@ -61,6 +62,7 @@ class RequestInProgress(Conflict):
 
     code = "request_in_progress"
     retryable = True
+    retry_after = 1
 
 
 TITLES = {
@@ -88,6 +90,7 @@ def problem(
     *,
     instance: str | None = None,
     extra: dict[str, Any] | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     """A problem response; members of ``extra`` that clash with RFC 9457's go under
     ``context``."""
@@ -110,7 +113,9 @@ def problem(
             body[key] = value
     if context:
         body["context"] = context
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(
         _printable(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -132,7 +137,18 @@ def problem_for(exc: BihuanError, instance: str | None = None) -> JSONResponse:
     data = exc.to_dict()
     data.pop("code", None)
     data.pop("message", None)
-    return problem(exc.status, exc.code, exc.message.split("\n")[0], instance=instance, extra=data)
+    return problem(exc.status, exc.code, exc.message.split("\n")[0], instance=instance,
+                   extra=data, retry_after=exc.retry_after)  # fmt: skip
+
+
+def storage_problem(exc: BaseException, instance: str | None = None) -> JSONResponse | None:
+    """The 503 (or 409 ``busy``) with ``Retry-After`` for a storage fault, else None. For the
+    layers outside the routes' handlers (middleware, streams) as well as for the handlers."""
+    fault = storage_fault(exc)
+    if fault is None:
+        return None
+    log.error("database error on %s: %s", instance, exc)
+    return problem_for(fault, instance)
 
 
 def install(app: FastAPI) -> None:
@@ -164,11 +180,9 @@ def install(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
-    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
-        log.error("database error on %s: %s", request.url.path, exc)
-        return problem_for(
-            StorageError("the database is unavailable; retry later"), request.url.path
-        )
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        answer = storage_problem(exc, request.url.path)
+        return answer if answer is not None else await on_unexpected(request, exc)
 
     async def on_bad_value(request: Request, exc: Exception) -> JSONResponse:
         log.warning("the database refused a value on %s: %s", request.url.path, exc)
@@ -178,6 +192,11 @@ def install(app: FastAPI) -> None:
         return problem_for(refused, request.url.path)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Also the handler of errors raised outside the routes (middleware): a storage fault
+        # there is still a 503, never a 500.
+        answer = storage_problem(exc, request.url.path)
+        if answer is not None:
+            return answer
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "an unexpected error occurred",
                        instance=request.url.path)  # fmt: skip
@@ -185,7 +204,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BihuanError, on_engine_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(OperationalError, on_database_down)
+    app.add_exception_handler(SQLAlchemyError, on_database_error)
     app.add_exception_handler(DataError, on_bad_value)
     app.add_exception_handler(Exception, on_unexpected)
 

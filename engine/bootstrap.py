@@ -19,7 +19,7 @@ from engine.runtime import CandidateResolver, Engine, PropertyResolver
 from engine.sandbox import Limits, Sandbox, make_helpers
 from engine.scheduler import FiringRecorder
 from engine.settings import Settings
-from engine.storage.database import Database
+from engine.storage.database import Database, Timeouts
 from engine.supervision import build_supervision
 from engine.workdays import WorkCalendar, make_workday_helpers
 
@@ -95,7 +95,11 @@ def build_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
     """The engine with everything wired: lanes → candidates, deadlines and the supervision
     ladder (督办) as a listener, firing proofs for timers, and working-day helpers."""
     clock = clock or SystemClock()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeouts=Timeouts(
+        lock=settings.db_lock_timeout_seconds,
+        statement=settings.db_statement_timeout_seconds,
+        idle_in_transaction=settings.db_idle_in_transaction_timeout_seconds,
+    ))  # fmt: skip
     calendar = build_calendar(settings)
     supervision = build_supervision(
         settings, db, clock=clock, calendar=calendar, policy_path=settings.deadlines_file

@@ -21,7 +21,8 @@ mapping from the classes (``api/errors.py``). Messages are written for the perso
     │   ├── InstanceNotActive     instance_not_active   409        suspended, cancelled, completed
     │   ├── NoMessageWaiting      no_message_waiting    409
     │   ├── AuditChainBroken      audit_chain_broken    409        a purge met a broken chain
-    │   └── ExtensionRefused      (its parent's)        409        engine/workdays/policy.py
+    │   ├── ExtensionRefused      (its parent's)        409        engine/workdays/policy.py
+    │   └── StorageBusy           busy                  409   yes  a lock wait timed out
     ├── ScriptError               script_error          422        an expression failed at run time
     ├── BudgetExceeded            budget_exceeded       422        a command over its work budget
     ├── CommandTimedOut           command_timeout       503        a command over its wall time
@@ -46,6 +47,8 @@ class BihuanError(Exception):
     status: ClassVar[int] = 400
     #: whether the same request, sent again later, may succeed
     retryable: ClassVar[bool] = False
+    #: seconds a client should wait before that retry (the API's ``Retry-After``), if known
+    retry_after: ClassVar[int | None] = None
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -212,3 +215,12 @@ class StorageError(BihuanError):
     code = "storage_error"
     status = 503
     retryable = True
+    retry_after = 5
+
+
+class StorageBusy(Conflict):
+    """Another transaction holds a row this one needs (PostgreSQL's ``lock_timeout``)."""
+
+    code = "busy"
+    retryable = True
+    retry_after = 1

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # Scheduler
     scheduler_enabled: bool = True
     poll_interval_seconds: float = 2.0
-    lease_seconds: int = 60
+    lease_seconds: int = 10  # claimed items and leadership; takeover ≤ lease + poll (issue 13)
     # Calendar
     # A year without an official 调休 table never blocks casework: ``provisional`` counts the
     # statutory holidays and weekends, ``weekends_only`` weekends alone (docs/deadlines.md).
@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     # 疑似重复: an open case of the same category sharing a party within this distance is flagged.
     duplicate_radius_m: float = Field(default=500.0, gt=0, le=50_000)
+    # Storage faults (docs/reliability.md, "Storage faults"). PostgreSQL session timeouts, set on
+    # every pooled connection (0 turns one off): a frozen node holding a case's row lock delays
+    # the others by at most ``db_lock_timeout_seconds`` (they answer 409 ``busy``, retryable).
+    db_lock_timeout_seconds: float = Field(default=5.0, ge=0)
+    db_statement_timeout_seconds: float = Field(default=30.0, ge=0)
+    db_idle_in_transaction_timeout_seconds: float = Field(default=60.0, ge=0)
+    # An ``Idempotency-Key`` reservation is leased to the process running its request and
+    # renewed while it runs; one whose owner died can be taken over once the lease lapses.
+    idempotency_lease_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -141,3 +150,10 @@ class Settings(BaseSettings):
     # -- inputs: the messages a client may send through the API (engine/access/messages.py)
     #: message name → roles that may send it; a message not listed there is refused (403)
     messages_file: Path = ROOT / "processes" / "messages.yaml"
+    # Process supervision and failover (issue 13)
+    # How long `bihuan serve` waits for a worker to answer its health ping (at start-up and
+    # while serving) before killing and replacing it: generous, a loaded machine starves workers.
+    worker_healthcheck_seconds: int = Field(default=60, ge=5)
+    # On SIGTERM: in-flight requests get this long to finish; then they are abandoned (their
+    # transactions roll back) and every worker is killed.
+    shutdown_grace_seconds: int = Field(default=20, ge=1)

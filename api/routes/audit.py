@@ -4,14 +4,24 @@ verification, and KPIs for dashboards — all limited to the caller's jurisdicti
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
-from api.deps import PREFIX, EngineDep, NowDep, PrincipalDep, SessionDep, StateDep
+from api.deps import (
+    PREFIX,
+    EngineDep,
+    NowDep,
+    PrincipalDep,
+    SessionDep,
+    StateDep,
+    WriteSessionDep,
+)
 from api.schemas import AuditPage, KpiReportOut, TimelineOut, VerifyOut
 from engine import access
 from engine.audit import AuditQuery, case_timeline, csv_lines, jsonl_lines, search, verify
@@ -102,8 +112,11 @@ def audit_export(
     def lines() -> Iterator[str]:
         if format == "csv":
             yield "\ufeff"  # a byte order mark: Excel then reads the Chinese text as UTF-8
-        with engine.db.session() as s:
-            yield from (csv_lines if format == "csv" else jsonl_lines)(s, q)
+        # a short read transaction per page: a client that stops reading holds none
+        yield from (csv_lines if format == "csv" else jsonl_lines)(read, q)
+
+    def read() -> AbstractContextManager[Session]:
+        return engine.db.session(reading=True)
 
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     name = f"audit-events.{format}"
@@ -158,7 +171,7 @@ def audit_verify(
 
 @router.get("/kpis", response_model=KpiReportOut)
 def kpis(
-    s: SessionDep,
+    s: WriteSessionDep,
     principal: PrincipalDep,
     now: NowDep,
     period: Annotated[str, Query(min_length=4, max_length=10, examples=["2026-10"])],

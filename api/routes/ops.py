@@ -10,6 +10,7 @@ from api.routes.admin_calendar import calendar_refresher
 from api.schemas import Health, Readiness
 from engine import reads
 from engine.calendar_admin import calendar_status
+from engine.errors import StorageError
 from engine.storage import is_at_head
 
 router = APIRouter(tags=["operations"])
@@ -19,6 +20,9 @@ router = APIRouter(tags=["operations"])
 def healthz() -> Health:
     """The process answers (no dependencies checked)."""
     return Health()
+
+
+RETRY = StorageError.retry_after or 5
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
@@ -41,7 +45,9 @@ def readyz(state: StateDep) -> Response:
         migrations_at_head=migrated,
         warnings=_calendar_warnings(state) if ready else [],
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    if ready:
+        return JSONResponse(body.model_dump())
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": str(RETRY)})
 
 
 def _calendar_warnings(state: AppState) -> list[str]:

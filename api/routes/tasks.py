@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from api import responses
 from api.deps import JSON, PREFIX, CallerDep, EngineDep, NowDep
-from api.idempotency import reservation_of
 from api.schemas import (
     AssignIn,
     CommentIn,
@@ -24,16 +23,11 @@ from engine.runtime import Engine
 router = APIRouter(prefix=PREFIX, tags=["tasks"])
 
 
-def _out(engine: Engine, task_id: str, request: Request) -> Response:
-    """The task as stored after the command; with an ``Idempotency-Key`` the answer is kept
-    for retries in the same transaction."""
+def _out(engine: Engine, task_id: str) -> Response:
+    """The task as stored after the command."""
     with engine.db.session() as s:
         view = reads.task_view(s, task_id, engine.clock.now())
-        response = responses.json(TaskOut.model_validate(view))
-        reservation = reservation_of(request)
-        if reservation is not None:
-            reservation.store(s, response)
-        return response
+        return responses.json(TaskOut.model_validate(view))
 
 
 @router.get("/tasks", response_model=TaskPage)
@@ -85,34 +79,30 @@ def claim(task_id: str, engine: EngineDep, caller: CallerDep) -> Response:
 
 
 @router.post("/tasks/{task_id}/unclaim", response_model=TaskOut)
-def unclaim(task_id: str, engine: EngineDep, caller: CallerDep, request: Request) -> Response:
+def unclaim(task_id: str, engine: EngineDep, caller: CallerDep) -> Response:
     """退回: the assignee gives the task back (centre staff may take it back from anyone)."""
     with engine.db.session() as s:
         actor, force = access.can_unclaim(s, caller.principal(s), task_id)
     engine.unclaim(task_id, actor, force=force)
-    return _out(engine, task_id, request)
+    return _out(engine, task_id)
 
 
 @router.post("/tasks/{task_id}/assign", response_model=TaskOut, dependencies=[JSON])
-def assign(
-    task_id: str, body: AssignIn, engine: EngineDep, caller: CallerDep, request: Request
-) -> Response:
+def assign(task_id: str, body: AssignIn, engine: EngineDep, caller: CallerDep) -> Response:
     """转派 with a reason, to another holder of the task's unit and role."""
     with engine.db.session() as s:
         actor = access.can_assign(s, caller.principal(s), task_id, body.assignee)
     engine.assign(task_id, body.assignee, body.reason, actor)
-    return _out(engine, task_id, request)
+    return _out(engine, task_id)
 
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskOut, dependencies=[JSON])
-def complete(
-    task_id: str, body: CompleteIn, engine: EngineDep, caller: CallerDep, request: Request
-) -> Response:
+def complete(task_id: str, body: CompleteIn, engine: EngineDep, caller: CallerDep) -> Response:
     """办结 the task with its form data (validated against the form on the server)."""
     with engine.db.session() as s:
         _, actor = access.can_work_on(s, caller.principal(s), task_id)
     engine.complete(task_id, body.data, actor, expected_version=body.expected_version)
-    return _out(engine, task_id, request)
+    return _out(engine, task_id)
 
 
 @router.post(

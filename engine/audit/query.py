@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -155,22 +156,48 @@ def search(
     return Page(tuple(rows), cursor)
 
 
-def iter_records(session: Session, query: AuditQuery, *, batch: int = BATCH) -> Iterator[Row[Any]]:
-    """Every matching row, streamed (server-side cursor on PostgreSQL).
-
-    The JSON columns come back as their JSON text (not parsed): exports copy them as they are.
-    """
-    stmt = statement(query)
+def _raw(stmt: Select[Any]) -> Select[Any]:
+    """The JSON columns as their JSON text (not parsed): exports copy them as they are."""
     raw = [
         cast(column, Text) if name in _JSON else column
         for name, column in zip(COLUMNS, stmt.selected_columns, strict=True)
     ]
-    stmt = stmt.with_only_columns(*raw, maintain_column_froms=True)
+    return stmt.with_only_columns(*raw, maintain_column_froms=True)
+
+
+def iter_records(session: Session, query: AuditQuery, *, batch: int = BATCH) -> Iterator[Row[Any]]:
+    """Every matching row, streamed in one transaction (server-side cursor on PostgreSQL)."""
+    stmt = _raw(statement(query))
     result = session.execute(stmt.execution_options(yield_per=batch))
     try:  # a consumer that stops early (a dropped download) must not leave the cursor open
         yield from result
     finally:
         result.close()
+
+
+SessionSource = Callable[[], AbstractContextManager[Session]]
+
+
+def iter_pages(open_session: SessionSource, query: AuditQuery, *, batch: int = BATCH
+               ) -> Iterator[Row[Any]]:  # fmt: skip
+    """Every matching row, a page of ``batch`` rows per short transaction (keyset on the
+    event's time and id): a slow or abandoned consumer holds no transaction between pages."""
+    base = _raw(statement(query))
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = base
+        if after is not None:
+            at, last_id = after
+            stmt = stmt.where(
+                or_(AuditEvent.at > at, and_(AuditEvent.at == at, AuditEvent.id > last_id))
+            )
+        with open_session() as s:
+            rows = list(s.execute(stmt.limit(batch)))
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1]
+        after = (last.at, last.id)
 
 
 def _cell(name: str, value: Any) -> Any:
@@ -194,20 +221,27 @@ class _Line:
         return len(text)
 
 
-def csv_lines(session: Session, query: AuditQuery) -> Iterator[str]:
-    """The CSV export line by line (header first): for streamed HTTP responses."""
+def _rows(source: Session | SessionSource, query: AuditQuery) -> Iterator[Row[Any]]:
+    if isinstance(source, Session):
+        return iter_records(source, query)
+    return iter_pages(source, query)
+
+
+def csv_lines(source: Session | SessionSource, query: AuditQuery) -> Iterator[str]:
+    """The CSV export line by line (header first): for streamed HTTP responses. ``source``: a
+    session (one transaction), or a way to open one (a short transaction per page)."""
     line = _Line()
     writer = csv.writer(line, lineterminator="\n")
     writer.writerow(COLUMNS)
     yield line.text
-    for row in iter_records(session, query):
+    for row in _rows(source, query):
         writer.writerow([_cell(name, value) for name, value in zip(COLUMNS, row, strict=True)])
         yield line.text
 
 
-def jsonl_lines(session: Session, query: AuditQuery) -> Iterator[str]:
-    """The JSON Lines export line by line (one JSON object a line)."""
-    for row in iter_records(session, query):
+def jsonl_lines(source: Session | SessionSource, query: AuditQuery) -> Iterator[str]:
+    """The JSON Lines export line by line (one JSON object a line); ``source`` as above."""
+    for row in _rows(source, query):
         parts = []
         for name, value in zip(COLUMNS, row, strict=True):
             if name in _JSON:

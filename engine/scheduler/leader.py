@@ -49,6 +49,23 @@ class LeaderLease:
                 return True
             return False
 
+    def renew(self, now: datetime) -> bool:
+        """Extend the lease only if this owner still holds it (the heartbeat's fenced renewal:
+        a leader that froze and lost the lease does not take it back by renewing)."""
+        now = as_utc(now)
+        with self.db.session() as s:
+            result = s.execute(
+                update(SchedulerLease)
+                .where(
+                    SchedulerLease.name == self.name,
+                    SchedulerLease.owner == self.owner,
+                    SchedulerLease.lease_until >= now,
+                )
+                .values(lease_until=now + self.ttl)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
     def release(self, now: datetime) -> None:
         """Give the lease up (on shutdown) so another worker takes over at once."""
         with self.db.session() as s:

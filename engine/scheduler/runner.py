@@ -104,6 +104,17 @@ class SchedulerService:
             self.on_tick(stats)
         return stats
 
+    def heartbeat(self, now: datetime | None = None) -> None:
+        """Renew, while a tick runs, the leadership and the leases of the items still held, so a
+        long sweep keeps them while a dead or frozen node loses them within one lease."""
+        at = now or self.scheduler.clock.now()
+        try:
+            if self.leader is not None and self.leading:
+                self.leading = self.leader.renew(at)
+            self.scheduler.renew_leases(at)
+        except Exception:  # the database may be away: the leases lapse, others take over
+            log.exception("scheduler heartbeat failed")
+
     def stop(self) -> None:
         if self.leader is not None and self.leading:
             self.leader.release(self.scheduler.clock.now())
@@ -125,7 +136,7 @@ def build_service(
         engine=engine,
         clock=clock or engine.clock,
         owner=owner,
-        lease_seconds=min(float(settings.lease_seconds), 60.0),
+        lease_seconds=lease_seconds(settings),
     )
     jobs: list[PeriodicJob] = []
     for listener in list(engine.listeners):
@@ -138,8 +149,7 @@ def build_service(
         scheduler.register("job", periodic)
     leader = None
     if elect:
-        ttl = max(10.0, 5 * settings.poll_interval_seconds)
-        leader = LeaderLease(engine.db, scheduler.owner, ttl_seconds=ttl)
+        leader = LeaderLease(engine.db, scheduler.owner, ttl_seconds=lease_seconds(settings))
     return SchedulerService(
         scheduler,
         periodic=periodic,
@@ -150,12 +160,21 @@ def build_service(
     )
 
 
+def lease_seconds(settings: Settings) -> float:
+    """The lease on claimed items and on leadership. Takeover after a node dies or freezes
+    takes at most one lease plus one poll interval (10 s + 2 s by default); the heartbeat renews
+    every third of a lease, so the lease must span a few poll intervals to survive a slow tick."""
+    return min(max(float(settings.lease_seconds), 3 * settings.poll_interval_seconds), 60.0)
+
+
 class BackgroundRunner:
     """The service ticking on an APScheduler background thread; ``stop()`` ends it.
 
     A tick that ran longer than the interval is followed at once by another (up to
     ``max_catch_up`` in a row) instead of waiting for the next interval: APScheduler skips the
     ticks that fell inside a long one (``max_instances=1``), and items due meanwhile would wait.
+    A heartbeat thread renews the leader lease and the held item leases every third of a lease
+    while a tick runs (:meth:`SchedulerService.heartbeat`).
     """
 
     def __init__(
@@ -167,6 +186,9 @@ class BackgroundRunner:
         self.interval = poll_interval_seconds
         self.max_catch_up = max(1, max_catch_up)
         self._stopping = threading.Event()
+        self._ticking = threading.Event()
+        self._beat = max(0.2, service.scheduler.lease.total_seconds() / 3)
+        self._heart = threading.Thread(target=self._heartbeat, name="bihuan-heartbeat", daemon=True)
         self._aps = BackgroundScheduler(timezone=UTC)
         self._aps.add_job(
             self._run,
@@ -179,18 +201,30 @@ class BackgroundRunner:
         )
 
     def _run(self) -> None:
-        for _ in range(self.max_catch_up):
-            started = time.monotonic()
-            self.service.tick()
-            if self._stopping.is_set() or time.monotonic() - started < self.interval:
-                return
+        self._ticking.set()
+        try:
+            for _ in range(self.max_catch_up):
+                started = time.monotonic()
+                self.service.tick()
+                if self._stopping.is_set() or time.monotonic() - started < self.interval:
+                    return
+        finally:
+            self._ticking.clear()
+
+    def _heartbeat(self) -> None:
+        while not self._stopping.wait(self._beat):
+            if self._ticking.is_set():
+                self.service.heartbeat()
 
     def start(self) -> BackgroundRunner:
         self._aps.start()
+        self._heart.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._heart.is_alive():
+            self._heart.join(timeout=self._beat + 5)
         if self._aps.running:
             self._aps.shutdown(wait=True)
         self.service.stop()

@@ -7,7 +7,8 @@ One sweep::
                                  AND (lease_until IS NULL OR lease_until < now)
              (ix_due_items_sweep; PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED; SQLite: the
               writer lock of BEGIN IMMEDIATE) and lease them: lease_owner = me,
-              lease_until = now + lease_seconds (≤ 60 s)
+              lease_until = now + lease_seconds (10 s by default, ≤ 60 s), renewed by a
+              heartbeat while the sweep still holds them (:mod:`engine.scheduler.held`)
         for each claimed row, in its own transaction:
              lock the instance row (when the item belongs to one);
              UPDATE the item SET state = 'done' WHERE still pending AND still leased to me
@@ -43,6 +44,7 @@ from engine.audit import SCHEDULER, Actor
 from engine.clock import Clock, SystemClock, as_utc
 from engine.errors import InstanceNotActive, NotFound
 from engine.runtime import TaskListener
+from engine.scheduler.held import HeldLeases
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.recorder import AlreadyFired, install
 from engine.storage.database import Database
@@ -142,6 +144,7 @@ class Scheduler:
         self.recheck_after = recheck_after
         self.handlers: dict[str, Handler] = dict(handlers or {})
         self.before_fire: Callable[[ClaimedItem], None] | None = None  # a test hook
+        self.held = HeldLeases()
         if engine is not None:
             install(engine.listeners)
 
@@ -176,6 +179,9 @@ class Scheduler:
             DueItem.due_at <= now,
             (DueItem.lease_until.is_(None)) | (DueItem.lease_until < now),
         )
+        with self.db.session(reading=True) as s:  # most ticks find nothing: no write lock
+            if s.scalar(select(DueItem.id).where(*due).limit(1)) is None:
+                return []
         with self.db.session() as s:
             query = select(DueItem.id).where(*due).order_by(DueItem.due_at).limit(self.batch_size)
             query = skip_locked(query, s)
@@ -199,15 +205,30 @@ class Scheduler:
                 )
                 .order_by(DueItem.due_at, DueItem.id)
             ).all()
-            return [ClaimedItem.of(row) for row in rows]
+            claimed = [ClaimedItem.of(row) for row in rows]
+        self.held.hold((item.id, item.lease_until) for item in claimed)
+        return claimed
+
+    def renew_leases(self, now: datetime | None = None) -> int:
+        """The heartbeat: extend the leases of the items this scheduler still holds (those not
+        taken over meanwhile); :class:`~engine.scheduler.runner.BackgroundRunner` calls it every
+        third of a lease while a sweep runs. Returns how many leases were extended."""
+        at = as_utc(now) if now is not None else self.clock.now()
+        return self.held.renew(self.db, self.owner, at, self.lease)
 
     # ------------------------------------------------------------------ one firing
     def fire(self, item: ClaimedItem, now: datetime) -> Outcome:
         """Fire one claimed item in its own transaction; never raises for a handler's error."""
+        try:
+            return self._fire_held(item, now)
+        finally:
+            self.held.drop(item.id)
+
+    def _fire_held(self, item: ClaimedItem, now: datetime) -> Outcome:
         if self.before_fire is not None:
             self.before_fire(item)
-        if self.clock.now() >= item.lease_until:
-            return "skipped"  # our lease ran out while earlier items fired: leave it to a claim
+        if self.clock.now() >= self.held.until(item.id, item.lease_until):
+            return "skipped"  # our lease ran out (frozen, not renewed): leave it to a claim
         try:
             if item.kind == "bpmn_timer":
                 outcome = self._fire_timer(item, now)
@@ -273,7 +294,7 @@ class Scheduler:
                 self._defer(item, now + self.suspended_recheck, "instance suspended")
                 return "deferred"
             return self._settle(item, "cancelled", f"instance {exc.details.get('status')}")
-        with self.db.session() as s:
+        with self.db.session(reading=True) as s:
             state = s.scalar(select(DueItem.state).where(DueItem.id == item.id))
         if state == "pending":
             # The workflow did not see the timer as due (its time differs from ours): retry.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -35,17 +37,51 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function("bihuan_audit_maintenance", 0, lambda: 0)
 
 
-_READ_ONLY = "bihuan_read_only"
+#: Set for the code that only reads (GET routes, streams, the scheduler's scans): SQLite then
+#: begins a *deferred* transaction, which in WAL mode runs beside the one writer instead of
+#: queueing behind it for the write lock.  ``session(reading=False)`` writes anyway.
+_READING: ContextVar[bool] = ContextVar("bihuan_reading", default=False)
+_DEFERRED = "bihuan_deferred"
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # Take the write lock at BEGIN so that two writers serialise instead of deadlocking on upgrade.
-    # A read-only session (Database.read_session) begins deferred: in WAL mode it reads its
-    # snapshot while a writer holds the lock, instead of queueing behind it.
-    if conn.get_execution_options().get(_READ_ONLY):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the write lock at BEGIN, so that two writers serialise instead of
+    # deadlocking on upgrade; a reader's transaction is deferred (a snapshot, no lock).
+    deferred = conn.get_execution_options().get(_DEFERRED, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def _postgres_timeouts(url: str, lock: float, statement: float, idle: float) -> dict[str, str]:
+    """``-c`` options for every PostgreSQL connection: a lock wait, a statement and a
+    transaction left idle (a frozen node) are each bounded; 0 turns one off. Options the URL
+    already gives (``?options=-csearch_path%3D…``) are kept, before ours."""
+    settings = (("lock_timeout", lock), ("statement_timeout", statement),
+                ("idle_in_transaction_session_timeout", idle))  # fmt: skip
+    ours = " ".join(f"-c {name}={round(s * 1000)}" for name, s in settings)
+    given = make_url(url).query.get("options")
+    before = " ".join(given) if isinstance(given, tuple) else (given or "")
+    return {"options": f"{before} {ours}".strip()}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """PostgreSQL's bounds on waiting, in seconds (``engine.settings``: ``db_*_seconds``)."""
+
+    lock: float = 5.0
+    statement: float = 30.0
+    idle_in_transaction: float = 60.0
+
+
+@dataclass(frozen=True)
+class _Unit:
+    db: Database
+    session: Session
+
+
+#: The transaction a whole request runs in (:meth:`Database.join`): every ``session()`` opened
+#: in the context becomes a savepoint of it, so that the request's commands and what is
+#: recorded about the request (an idempotent answer) commit together or not at all.
+_UNIT: ContextVar[_Unit | None] = ContextVar("bihuan_unit", default=None)
 
 
 #: A pooled PostgreSQL connection idle for this long is pinged before it is handed out, so one
@@ -87,6 +123,7 @@ class Database:
         pool_size: int = 5,
         pooled: bool = True,
         ping_after_idle: float = PING_AFTER_IDLE,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -110,32 +147,49 @@ class Database:
             )
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            args = (
+                _postgres_timeouts(
+                    url, timeouts.lock, timeouts.statement, timeouts.idle_in_transaction
+                )
+                if timeouts is not None
+                else {}
+            )
             self.engine = (
                 create_engine(
                     url,
                     echo=echo,
                     pool_size=pool_size,
                     max_overflow=10,
+                    connect_args=args,
                     **JSON_CODEC,
                 )
                 if pooled
-                else create_engine(url, echo=echo, poolclass=NullPool, **JSON_CODEC)
+                else create_engine(
+                    url, echo=echo, poolclass=NullPool, connect_args=args, **JSON_CODEC
+                )
             )
             if pooled:
                 event.listen(self.engine, "checkin", _idle_since)
                 event.listen(self.engine, "checkout", _ping_after_idle(ping_after_idle))
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_factory = sessionmaker(
-            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
-        )
+        self._reader = self.engine.execution_options(**{_DEFERRED: True})
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        s = self._factory()
+    def session(self, *, reading: bool | None = None) -> Iterator[Session]:
+        """One transaction, committed when the block ends (rolled back if it raises). Inside
+        :meth:`join` it is a savepoint of the joined transaction instead. ``reading``: only
+        reads (a deferred transaction on SQLite); None: as :meth:`reading` says."""
+        unit = _UNIT.get()
+        if unit is not None and unit.db is self:
+            with unit.session.begin_nested():
+                yield unit.session
+            return
+        deferred = _READING.get() if reading is None else reading
+        s = self._factory(bind=self._reader) if deferred else self._factory()
         try:
             yield s
             s.commit()
@@ -149,12 +203,34 @@ class Database:
     def read_session(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it does not wait for (or hold) the write
         lock, so sign-in and other reads go on while a command writes. Never write in it."""
-        s = self._read_factory()
+        s = self._factory(bind=self._reader)
         try:
             yield s
         finally:
             s.rollback()
             s.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within the block, transactions only read: deferred on SQLite (no write lock)."""
+        token = _READING.set(True)
+        try:
+            yield
+        finally:
+            _READING.reset(token)
+
+    def new_session(self) -> Session:
+        """A session for :meth:`join`; the caller commits, rolls back and closes it."""
+        return self._factory()
+
+    def join(self, s: Session) -> Token[_Unit | None]:
+        """Make every ``session()`` in this context (and the threads it starts) a savepoint of
+        ``s``; undo with :meth:`leave`."""
+        return _UNIT.set(_Unit(self, s))
+
+    @staticmethod
+    def leave(token: Token[_Unit | None]) -> None:
+        _UNIT.reset(token)
 
     def dispose(self) -> None:
         self.engine.dispose()

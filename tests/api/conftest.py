@@ -17,7 +17,7 @@ The loop process's lanes map to candidates through data fields: ``handler`` → 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from api.app import create_app
 from engine.access import Access, hash_password, load_principal
 from engine.audit.log import Actor
 from engine.clock import ManualClock
-from engine.runtime import Candidate, Engine, files_from_paths
+from engine.runtime import Candidate, Engine, TaskListener, files_from_paths
 from engine.settings import Settings
 from engine.storage.database import Database
 from engine.storage.models import OrgUnit, User, UserRole
@@ -194,9 +194,11 @@ def make_world(
     *,
     deploy_as: str = "loop",
     settings_kw: Mapping[str, Any] | None = None,
+    db: Database | None = None,
+    listeners: Sequence[TaskListener] = (),
     **app_kw: Any,
 ) -> tuple[World, Database]:
-    db = Database(db_url)
+    db = db or Database(db_url)
     settings = Settings(
         **{
             "database_url": db_url, "secret_key": SECRET, "demo": False,
@@ -205,7 +207,7 @@ def make_world(
             **(settings_kw or {}),
         }
     )  # fmt: skip
-    engine = Engine(db, clock=clock, resolver=LaneResolver())
+    engine = Engine(db, clock=clock, resolver=LaneResolver(), listeners=listeners)
     seed_people(db, clock)
     engine.deploy(loop_bundle(deploy_as), Actor("designer", "designer", "county"))
     app = create_app(settings, engine=engine, clock=clock, sse_poll_seconds=0.01, **app_kw)

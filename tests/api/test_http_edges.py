@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -67,6 +68,8 @@ def test_in_progress_and_bad_keys(world: World) -> None:
                 path="/api/v1/cases",
                 request_hash="?",
                 created_at=world.clock.now(),
+                owner="elsewhere:1:x",  # another host's process, running
+                lease_until=world.clock.now() + timedelta(seconds=15),
             )
         )
     r = world.post("grid_a", "/api/v1/cases", json=case_body(), headers={"Idempotency-Key": "busy"})
@@ -90,6 +93,7 @@ def test_in_progress_and_bad_keys(world: World) -> None:
         },
     )
     assert r.status_code == 409 and r.json()["code"] == "request_in_progress"
+    assert r.headers["Retry-After"] == "1"
     r = world.post(
         "grid_a", "/api/v1/cases", json=case_body(), headers={"Idempotency-Key": "k" * 201}
     )

@@ -3,8 +3,8 @@
 Each pooled connection checkout is a transaction of its own (on PostgreSQL a ping, BEGIN and
 COMMIT round trips besides the statements). The hot task requests were cut to: the inbox one
 transaction, a claim two (the caller and the check, then the command), a complete with an
-``Idempotency-Key`` four (the caller and the reservation, the check, the command, the answer read
-and stored for retries). The caller is still read from the database on every request: a role
+``Idempotency-Key`` three (the caller and a read of the key; the reservation; then the check, the
+command and the answer stored for retries in one transaction). The caller is still read from the database on every request: a role
 taken away or a deactivated user takes effect on the next request, on every path.
 """
 
@@ -52,7 +52,7 @@ def test_transactions_per_request(world: World) -> None:
     with checkouts(world) as complete:
         first = world.post("handler_a", f"/api/v1/tasks/{task}/complete", json=body, headers=key)
     assert first.status_code == 200, first.text
-    assert (len(inbox), len(claim), len(complete)) == (1, 2, 4)
+    assert (len(inbox), len(claim), len(complete)) == (1, 2, 3)
     # the answer stored with the route's last read is what a retry gets
     with checkouts(world) as retry:
         again = world.post("handler_a", f"/api/v1/tasks/{task}/complete", json=body, headers=key)

@@ -61,6 +61,7 @@ def test_only_what_a_retry_can_mend_is_retryable() -> None:
         "CalendarDataMissing",
         "RequestInProgress",
         "StaleVersion",
+        "StorageBusy",
         "StorageError",
     ]
     assert StaleVersion("changed").retryable

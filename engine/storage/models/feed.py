@@ -62,3 +62,8 @@ class IdempotencyRecord(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     content_type: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    # The process running the first request, and until when it holds the key: renewed while
+    # it runs; once lapsed (its owner died) a retry takes the key over. NULL (rows from before
+    # leases): lapsed.
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]

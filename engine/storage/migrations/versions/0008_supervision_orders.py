@@ -1,7 +1,7 @@
 """human 督办: supervision orders; notice receipts
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 22:00:00
 
 * ``supervision_orders``: 督办单, 挂牌督办, 通报, 约谈, 督查 issued by people or by the rule
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
