@@ -93,7 +93,7 @@ def test_a_transaction_left_idle_is_ended_and_its_locks_freed(bounded: World) ->
         _lock_case_of(s, task)  # ... and the node freezes: its transaction sits idle
         with waiter.session() as w:
             _lock_case_of(w, task)  # granted once the server ends the idle transaction
-        with pytest.raises(Exception, match="idle-in-transaction|terminat|closed"):
+        with pytest.raises(Exception, match=r"idle-in-transaction|terminat|closed"):
             s.commit()
         s.close()
     finally:
