@@ -7,6 +7,7 @@ refuses root). Tests that need one skip, saying why, when the binaries are missi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -80,8 +81,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     try:
         yield server
     finally:
-        try:
-            server.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped by the test
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server.stop()  # unless the test stopped it already
         shutil.rmtree(directory, ignore_errors=True)
