@@ -165,6 +165,7 @@ class IdempotencyMiddleware:
         beat = (_Heartbeat(lambda: self.store.renew(owner, principal, key),
                            self.store.renew_every) if self.store.renews else None)  # fmt: skip
         answer = _Answer()
+        deferred: list[Callable[[], None]] = []
         try:
             await anyio.to_thread.run_sync(unit.connection)  # SQLite: the write lock from here
             await self.app(scope, receive, answer.capture)
@@ -173,7 +174,7 @@ class IdempotencyMiddleware:
                 await anyio.to_thread.run_sync(self._abandon, unit, owner, principal, key)
             raise
         finally:
-            db.leave(joined)
+            deferred = db.leave(joined)
             if beat is not None:
                 beat.stop()
         path = str(scope.get("path", ""))
@@ -186,6 +187,8 @@ class IdempotencyMiddleware:
                     kept = await anyio.to_thread.run_sync(
                         self._commit, unit, owner, principal, key, stored
                     )
+                    for action in deferred if kept else ():
+                        action()  # what the commands kept for after their commit (caches)
                     if not kept:
                         await problem_for(RequestInProgress(_TAKEN), path)(scope, receive, send)
                         return

@@ -81,6 +81,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     try:
         yield server
     finally:
-        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped by the test
-            server.stop()
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server.stop()  # unless the test stopped it already
         shutil.rmtree(directory, ignore_errors=True)

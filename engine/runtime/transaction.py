@@ -204,9 +204,12 @@ class Transaction:
 
     def _keep(self, instance: Instance, wf: Workflow) -> None:
         """Keep a committed workflow for the instance's next command. A finished instance's is
-        not kept: no command loads it again (they refuse a completed or cancelled instance)."""
+        not kept: no command loads it again (they refuse a completed or cancelled instance).
+        Inside a request's joined transaction, only once that commits (a rolled-back version
+        must not be taken for the next one committed)."""
         if instance.status in (InstanceStatus.RUNNING, InstanceStatus.SUSPENDED):
-            self.workflows.put(instance.id, instance.version, wf, approx_bytes(instance.state))
+            version, size = instance.version, approx_bytes(instance.state)
+            self.db.after_commit(lambda: self.workflows.put(instance.id, version, wf, size))
 
     def _task_command(
         self,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ class Timeouts:
 class _Unit:
     db: Database
     session: Session
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 #: The transaction a whole request runs in (:meth:`Database.join`): every ``session()`` opened
@@ -229,8 +230,21 @@ class Database:
         return _UNIT.set(_Unit(self, s))
 
     @staticmethod
-    def leave(token: Token[_Unit | None]) -> None:
+    def leave(token: Token[_Unit | None]) -> list[Callable[[], None]]:
+        """Undo :meth:`join`; returns what :meth:`after_commit` deferred: run it only once the
+        joined transaction committed."""
+        unit = _UNIT.get()
         _UNIT.reset(token)
+        return unit.after_commit if unit is not None else []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the work so far is committed: now, or after a joined
+        transaction's commit (never, if it rolls back)."""
+        unit = _UNIT.get()
+        if unit is not None and unit.db is self:
+            unit.after_commit.append(action)
+        else:
+            action()
 
     def dispose(self) -> None:
         self.engine.dispose()

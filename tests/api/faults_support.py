@@ -81,3 +81,28 @@ def count_cases(world: World, title: str) -> int:
     with world.db.session(reading=True) as s:
         found: Any = s.scalar(select(func.count()).select_from(Case).where(Case.title == title))
         return int(found)
+
+
+def hit_every_operation(world: World, user: str) -> dict[tuple[str, str, bool], int]:
+    """Send every operation of the API (its OpenAPI document; path parameters filled in; POSTs
+    with and without an Idempotency-Key) and return the statuses. None may be 500, and every
+    503 must say when to retry."""
+    import re
+
+    headers = world.h(user)
+    answers: dict[tuple[str, str, bool], int] = {}
+    for template, item in world.app.openapi()["paths"].items():
+        path = re.sub(r"\{[^}]+\}", "x", template)
+        for method in (m.upper() for m in item):
+            for keyed in (False, True) if method == "POST" else (False,):
+                extra = {"Idempotency-Key": f"{method}-{path}"} if keyed else {}
+                finite = {"until": "caught_up"} if path.endswith("/events") else {}  # a stream
+                r = world.client.request(method, path, headers={**headers, **extra}, json={},
+                                         params=finite)  # fmt: skip
+                where = f"{method} {path} (keyed: {keyed})"
+                assert r.status_code != 500, f"{where} answered 500: {r.text}"
+                if r.status_code == 503:
+                    assert r.headers.get("Retry-After", "").isdigit(), where
+                answers[(method, path, keyed)] = r.status_code
+    assert len(answers) > 40  # the whole API, not a sample
+    return answers

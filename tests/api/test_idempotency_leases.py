@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from api.idempotency import IdempotencyStore, request_hash
 from engine.clock import ManualClock
-from engine.storage.models import IdempotencyRecord
+from engine.storage.models import HumanTask, IdempotencyRecord, Instance
 from tests.api.conftest import World, make_world
 from tests.api.faults_support import (
     Gate,
@@ -142,3 +143,47 @@ def test_an_owner_taken_over_rolls_its_command_back(gated: tuple[World, Gate]) -
     done = report_keyed(world, "frozen-1", "冻结节点")
     assert done.status_code == 201, done.text
     assert count_cases(world, "冻结节点") == 1
+
+
+@pytest.mark.postgres
+def test_a_rolled_back_command_leaves_nothing_cached(gated: tuple[World, Gate]) -> None:
+    """The late owner's complete stepped the workflow to a new version, then rolled back: that
+    version must not be kept for the next command (another node may commit its own)."""
+    world, gate = gated
+    if world.db.is_sqlite:
+        pytest.skip("on SQLite the owner's transaction holds the write lock: no take-over")
+    task = world.open_task(world.report(title="缓存回滚"))
+    assert world.post("handler_a", f"/api/v1/tasks/{task}/claim").status_code == 200
+    with world.db.session(reading=True) as s:
+        found = s.get(HumanTask, task)
+        assert found is not None
+        instance = s.get(Instance, found.instance_id)
+        assert instance is not None
+        instance_id, version = instance.id, instance.version
+    gate.armed = True
+    out: list[int] = []
+    url = f"/api/v1/tasks/{task}/complete"
+    keyed = {"Idempotency-Key": "complete-late"}
+
+    def complete() -> None:
+        r = world.post("handler_a", url, json={"data": {"result": "已处置"}}, headers=keyed)
+        out.append(r.status_code)
+
+    thread = threading.Thread(target=complete, daemon=True)
+    thread.start()
+    assert gate.entered.wait(60)
+    world.clock.advance(timedelta(seconds=world.settings.idempotency_lease_seconds + 1))
+    row = _row(world, "complete-late")
+    assert row is not None
+    with world.db.session() as s:
+        IdempotencyStore(world.db, world.clock).begin(
+            s, "another-host:1:dd", "complete-late", "POST", row.path, row.request_hash,
+            principal="handler_a",
+        )  # fmt: skip
+    gate.release.set()
+    thread.join(60)
+    assert out == [409]
+    assert world.engine.workflows.take(instance_id, version + 1) is None
+    with world.db.session(reading=True) as s:
+        again = s.get(Instance, instance_id)
+        assert again is not None and again.version == version  # nothing committed
