@@ -33,6 +33,7 @@ from engine.runtime import definitions as defs
 from engine.runtime.cache import WorkflowCache
 from engine.runtime.candidates import CandidateResolver, PropertyResolver
 from engine.runtime.context import CommandContext, TaskListener
+from engine.runtime.payloads import validate_message, validate_start
 from engine.runtime.projection import project_case
 from engine.runtime.references import check_case_references
 from engine.runtime.transaction import Transaction
@@ -113,7 +114,7 @@ class Engine(Transaction):
                 else defs.latest(s, process_id)
             )
             self._refuse_existing(s, business_key)
-            self._validate_start(s, definition, data)
+            validate_start(self.cache, s, definition, data)
             # 疑似重复: open cases this report may repeat, for the screener (甄别) to judge.
             duplicates = place.possible_duplicates(s, data, radius_m=self.duplicate_radius_m)
             restored = self.cache.spec(definition)
@@ -138,34 +139,6 @@ class Engine(Transaction):
     def _refuse_existing(s: Session, business_key: str) -> None:
         if s.get(Case, business_key) is not None:
             raise Conflict(f"case {business_key} already exists", case_no=business_key)
-
-    def _validate_start(self, s: Session, definition: Definition, data: Mapping[str, Any]) -> None:
-        """A start event with a form (the report form) validates the start data like a task."""
-        for element in (definition.elements or {}).values():
-            if (
-                element.get("type") != "startEvent"
-                or element.get("process") != definition.process_id
-                or not element.get("top_level")
-            ):
-                continue
-            form = (element.get("properties") or {}).get("formJsonSchemaFilename")
-            if form:
-                validator = self.cache.form(s, definition.bundle_id, form)
-                if validator is not None:
-                    validator.validate(dict(data))
-
-    def _validate_message(
-        self, s: Session, definition: Definition, name: str, payload: Mapping[str, Any]
-    ) -> None:
-        """A message whose catching event names a form (延期 and 挂账 requests) has its payload
-        validated like a task's form: a bad request is refused, naming the field."""
-        for element in (definition.elements or {}).values():
-            form = (element.get("properties") or {}).get("formJsonSchemaFilename")
-            if element.get("message") == name and form:
-                validator = self.cache.form(s, definition.bundle_id, form)
-                if validator is not None:
-                    validator.validate(dict(payload))
-                return
 
     def _record_start(
         self,
@@ -453,7 +426,7 @@ class Engine(Transaction):
             )
 
         def apply(ctx: CommandContext, wf: Workflow) -> None:
-            self._validate_message(ctx.session, ctx.definition, name, payload)
+            validate_message(self.cache, ctx.session, ctx.definition, name, payload)
             wf.send_message(name, dict(payload))
             ctx.audit.add("message_delivered", actor, data_after=dict(payload), message=name)
 

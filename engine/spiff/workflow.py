@@ -150,6 +150,7 @@ class Workflow:
         # each of those marks it; stepping a workflow at rest again (three times a command,
         # before) walked the whole task tree for nothing.
         self._moved = True
+        self._ran = 0  # engine tasks run so far (a pass that runs none cannot progress)
         self._memo = TaskMemo()
 
     # ---------------------------------------------------------------- life cycle
@@ -181,15 +182,24 @@ class Workflow:
         """Run the engine's own tasks until only human tasks and waits are left (no-op at rest)."""
         if not self._moved:
             return
-        try:
-            self._wf.do_engine_steps(did_complete_task=self._transition)
-            while self._compact():
+        stuck: Any = None
+        while True:
+            ran = self._ran
+            try:
                 self._wf.do_engine_steps(did_complete_task=self._transition)
-        except SpiffWorkflowException as exc:
-            raise _wrap(exc) from None
-        stranded = self._stranded()
-        if stranded is not None:
-            raise runaway(stranded)
+                while self._compact():
+                    self._wf.do_engine_steps(did_complete_task=self._transition)
+            except SpiffWorkflowException as exc:
+                raise _wrap(exc) from None
+            stranded = self._stranded()
+            if stranded is None:
+                break
+            # do_engine_steps ends by refreshing the timers: a timer that fell due meanwhile is
+            # READY and runs on the next pass. A task still READY after a pass that had it and
+            # ran nothing is stranded.
+            if stranded is stuck and self._ran == ran:
+                raise runaway(stranded)
+            stuck = stranded
         self._moved = False
 
     def _stranded(self) -> Any:
@@ -208,6 +218,7 @@ class Workflow:
         self._moved = True
 
     def _transition(self, task: Any) -> None:
+        self._ran += 1
         meter = current_meter()
         if meter is not None:
             meter.engine_step(task)
