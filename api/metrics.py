@@ -88,6 +88,10 @@ class Metrics:
             "# HELP bihuan_timer_lag_seconds Age of the oldest pending due item past its time.",
             "# TYPE bihuan_timer_lag_seconds gauge",
             f"bihuan_timer_lag_seconds {gauges.timer_lag_seconds:.3f}",
+            "# HELP bihuan_failed_due_items Due items that failed for good (incidents: the model"
+            " or its data is wrong; see the case's timer_failed event).",
+            "# TYPE bihuan_failed_due_items gauge",
+            f"bihuan_failed_due_items {gauges.failed_due_items}",
             "# HELP bihuan_cases Cases by status.",
             "# TYPE bihuan_cases gauge",
         ]

@@ -72,11 +72,12 @@ def gauges(s: Session, now: datetime) -> Gauges:
         select(func.min(DueItem.due_at)).where(DueItem.state == "pending", DueItem.due_at <= now)
     )
     lag = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    failed = s.scalar(select(func.count()).where(DueItem.state == "failed")) or 0
     by_status = {
         str(status): int(n)
         for status, n in s.execute(select(Case.status, func.count()).group_by(Case.status))
     }
-    return Gauges(int(open_tasks), int(overdue), lag, by_status)
+    return Gauges(int(open_tasks), int(overdue), lag, int(failed), by_status)
 
 
 def ping(s: Session) -> None:

@@ -214,6 +214,7 @@ class Gauges:
     open_tasks: int
     overdue_tasks: int
     timer_lag_seconds: float
+    failed_due_items: int = 0  # incidents: due items that failed for good (engine/scheduler)
     cases_by_status: dict[str, int] = field(default_factory=dict)
 
 

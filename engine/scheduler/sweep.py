@@ -45,6 +45,7 @@ from engine.clock import Clock, SystemClock, as_utc
 from engine.errors import InstanceNotActive, NotFound
 from engine.runtime import TaskListener
 from engine.scheduler.held import HeldLeases
+from engine.scheduler.incidents import is_model_error, record_incident
 from engine.scheduler.items import ClaimedItem
 from engine.scheduler.recorder import AlreadyFired, install
 from engine.storage.database import Database
@@ -340,6 +341,9 @@ class Scheduler:
         )
 
     def _failed(self, item: ClaimedItem, now: datetime, exc: BaseException) -> None:
+        if is_model_error(exc):
+            record_incident(self.db, item, now, exc, self._still_ours(item))
+            return
         attempts = item.attempts + 1
         delay = backoff(attempts, self.retry_base_seconds)
         message = f"{type(exc).__name__}: {exc}"[:2000]

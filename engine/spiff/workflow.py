@@ -127,13 +127,17 @@ def _wrap(exc: SpiffWorkflowException) -> BihuanError:
     if meter is not None and meter.expired():
         return meter.timeout(task)  # a script stopped at the command's deadline
     where = ""
+    details: dict[str, Any] = {}
     if task is not None:
         where = f" at element {_element_id(task)}"
+        details["element_id"] = _element_id(task)
+        details["element_name"] = getattr(task.task_spec, "bpmn_name", None)
     line = getattr(exc, "line_number", None)
     if line:
         where += f", line {line}"
+        details["line"] = line
     message = getattr(exc, "error", None) or str(exc)
-    return ScriptError(f"the process failed{where}: {message}")
+    return ScriptError(f"the process failed{where}: {message}", **details)
 
 
 class Workflow:

@@ -250,3 +250,58 @@ def test_a_timer_computed_by_a_later_command_fails_that_command(world: World, ye
     detail = world.get("county_staff", f"/api/v1/cases/{case_no}").json()  # nothing committed
     assert [t["id"] for t in detail["open_tasks"]] == [task["id"]]
     assert detail["elements"].get("plan") is None
+
+
+def first_timer_then_computed() -> bytes:
+    """A timer ``first`` (one hour), then a timer ``wait`` whose value a script computes: the
+    scheduler's firing of ``first`` is the command that meets the bad value."""
+    return (
+        HEAD
+        + """  <bpmn:process id="chained" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="first"/>
+    <bpmn:intermediateCatchEvent id="first" name="先等一小时">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="first" targetRef="plan"/>
+    <bpmn:scriptTask id="plan"><bpmn:script>when = "P" + str(years) + "Y"</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="plan" targetRef="wait"/>
+    <bpmn:intermediateCatchEvent id="wait" name="等待">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>when</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    ).encode()
+
+
+def test_a_timer_the_scheduler_cannot_fire_becomes_an_incident_not_a_retry(world: World) -> None:
+    """The model's error meets the scheduler, not a client: the due item fails for good (no
+    endless retries), the case's chain records ``timer_failed`` naming the element, /metrics
+    counts it, and nothing of the failed firing is committed."""
+    assert deploy(world, first_timer_then_computed()).status_code == 201
+    r = start(world, "chained", {"years": 999999999})
+    assert r.status_code == 201, r.text
+    case_no = r.json()["case"]["case_no"]
+    scheduler = Scheduler(world.db, engine=world.engine, clock=world.clock)
+    world.clock.advance(timedelta(hours=1, seconds=1))
+    assert scheduler.sweep_once(world.clock.now()).failed == 1
+    with world.db.session() as s:
+        [item] = s.scalars(select(DueItem).where(DueItem.case_no == case_no)).all()
+        assert item.state == "failed" and "wait" in (item.last_error or "")
+    world.clock.advance(timedelta(days=2))  # past any backoff: it is not tried again
+    assert scheduler.sweep_once(world.clock.now()).claimed == 0
+    world.tokens.clear()
+    history = world.get("county_staff", f"/api/v1/cases/{case_no}/history").json()["items"]
+    failed = [e for e in history if e["event_type"] == "timer_failed"]
+    assert len(failed) == 1 and failed[0]["element_id"] == "wait"
+    detail = world.get("county_staff", f"/api/v1/cases/{case_no}").json()
+    assert detail["elements"].get("plan") is None  # the failed firing changed nothing
+    assert "bihuan_failed_due_items 1" in world.client.get("/metrics").text
+    r = world.get("auditor_a", "/api/v1/audit/verify", params={"case_no": case_no})
+    assert r.json()["ok"] is True, r.text

@@ -26,7 +26,8 @@ class DueItem(Base):
     case_no: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
     due_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|cancelled
+    # pending | done | cancelled | failed (an incident: engine/scheduler/incidents.py)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
