@@ -1,9 +1,7 @@
 """A running workflow behind our own small interface: the only place tasks are touched.
 
-Loop compaction: when a token re-enters an element that already ran earlier on the same path
-(rework, reopen, escalate again), the tree is reset to that element's first occurrence with the
-current data. The tree therefore stays as deep as one round, however many rounds a case takes;
-the history of earlier rounds lives in the audit record, not in the tree.
+Loop compaction: a token re-entering an element that ran earlier on its path (rework, reopen,
+escalate again) resets the tree there with the current data; earlier rounds live in the audit.
 """
 
 from __future__ import annotations
@@ -16,6 +14,8 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -251,10 +251,11 @@ class Workflow:
             if not all(self._safe_to_drop(a, first, repeat) for a in active):
                 continue
             data = copy.deepcopy(repeat.data)
-            # A reset task inherits its parent's data when it becomes ready: carry the new
-            # round's data through the parent, so nothing the last round wrote is lost.
+            # a reset task inherits its parent's data when ready: carry this round's through it
             first.parent.data = copy.deepcopy(data)
             wf.reset_from_task_id(first.id, data=data)
+            for gone in [k for k, t in wf.event_manager.tasks.items() if t.id not in wf.tasks]:
+                del wf.event_manager.tasks[gone]  # a dropped round's timer (委派调解 extended)
             self.compactions += 1
             return True
         return False
@@ -283,6 +284,8 @@ class Workflow:
         if _is_completed(wf):
             return dict(wf.data)
         last = wf.last_task
+        if last is not None and last.workflow is wf and isinstance(last.task_spec, EndEvent):
+            return self._main_path_data()  # a parallel branch ended (稳控): its data is stale
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:
@@ -449,10 +452,9 @@ class Workflow:
     def _main_path_data(self) -> dict[str, Any]:
         """The process's data as it stands: an open top-level task's, else the last completed."""
         for task in self._wf.get_tasks(state=ACTIVE):
-            if task.workflow is self._wf and not isinstance(task.task_spec, CatchingEvent):
+            if task.workflow is self._wf and not isinstance(task.task_spec, CatchingEvent | _EndJoin):
                 return dict(task.data)
-        last = self._wf.last_task
-        return dict(last.data) if last is not None else {}
+        return dict(self._wf.last_task.data) if self._wf.last_task is not None else {}
 
     def _seed_event_subprocesses(self, context: dict[str, Any], message_var: str | None) -> None:
         """An event sub-process sees its parent's data as it is when the event occurs (BPMN);
