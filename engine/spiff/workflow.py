@@ -14,7 +14,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -23,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import BihuanError, NoMessageWaiting, ScriptError
+from engine.spiff.branches import BESIDE_MAIN, hand_over_branch_keys
 from engine.spiff.metering import budget_error, current_meter, runaway
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
@@ -185,6 +185,7 @@ class Workflow:
             self._wf.do_engine_steps(did_complete_task=self._transition)
             while self._compact():
                 self._wf.do_engine_steps(did_complete_task=self._transition)
+            hand_over_branch_keys(self._wf)
         except SpiffWorkflowException as exc:
             raise _wrap(exc) from None
         stranded = self._stranded()
@@ -193,9 +194,8 @@ class Workflow:
         self._moved = False
 
     def _stranded(self) -> Any:
-        """A READY engine task left after stepping: SpiffWorkflow walks the tree only 1,000
-        levels deep, so a loop with no wait that got that deep stops silently (the case would
-        sit "running" with nothing to do). None in the usual case."""
+        """A READY engine task left after stepping (SpiffWorkflow walks only 1,000 levels
+        deep: a loop without a wait that deep stops silently). None in the usual case."""
         wf = self._wf
         for tasks in (wf.tasks, *(sub.tasks for sub in wf.subprocesses.values())):
             for task in tasks.values():
@@ -452,7 +452,7 @@ class Workflow:
     def _main_path_data(self) -> dict[str, Any]:
         """The process's data as it stands: an open top-level task's, else the last completed."""
         for task in self._wf.get_tasks(state=ACTIVE):
-            if task.workflow is self._wf and not isinstance(task.task_spec, CatchingEvent | _EndJoin):
+            if task.workflow is self._wf and not isinstance(task.task_spec, BESIDE_MAIN):
                 return dict(task.data)
         return dict(self._wf.last_task.data) if self._wf.last_task is not None else {}
 

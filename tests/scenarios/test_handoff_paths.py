@@ -33,7 +33,11 @@ def signed_at_grid(driver: Driver, case_no: str, clock: ManualClock, steps: int 
 
 
 def transfer(driver: Driver, case_no: str, to: str, kind: str = "department", **extra: str) -> None:
-    payload = {"transfer_to": to, "transfer_kind": kind, "transfer_reason": "涉及治安，属派出所职责。"}
+    payload = {
+        "transfer_to": to,
+        "transfer_kind": kind,
+        "transfer_reason": "涉及治安，属派出所职责。",
+    }
     driver.message(case_no, "transfer_request", {**payload, **extra}, TOWN)
 
 
@@ -99,7 +103,11 @@ def test_a_transfer_request_is_checked_against_its_form_before_delivery(
     dispute: Engine, driver: Driver, clock: ManualClock
 ) -> None:
     signed_at_grid(driver, "MD-TR-4", clock, steps=2)
-    payload = {"transfer_to": "qs-dc-pcs", "transfer_kind": "department", "transfer_reason": "x理由"}
+    payload = {
+        "transfer_to": "qs-dc-pcs",
+        "transfer_kind": "department",
+        "transfer_reason": "x理由",
+    }
     with pytest.raises(FormInvalid):  # a channel transfer names the channel
         driver.message("MD-TR-4", "transfer_request", {**payload, "transfer_kind": "channel"}, TOWN)
     assert open_ids(driver, "MD-TR-4") == ["sign_case"]
@@ -112,7 +120,9 @@ def test_a_red_cases_stabilization_runs_beside_dispatch_and_overwrites_nothing(
     dispute: Engine, driver: Driver, clock: ManualClock
 ) -> None:
     now = clock.now()
-    driver.start("MD-RED-P", sc.report("MD-RED-P", "qs-xh-sq-01", risk_flags=["group"]), GRID_WORKER)
+    driver.start(
+        "MD-RED-P", sc.report("MD-RED-P", "qs-xh-sq-01", risk_flags=["group"]), GRID_WORKER
+    )
     driver.run_all("MD-RED-P", [sc.screen_red()])
     assert open_ids(driver, "MD-RED-P") == ["leader_plan", "leader_stabilize"]
     stabilize, plan = sc.leader_steps(now)
@@ -125,17 +135,24 @@ def test_a_red_cases_stabilization_runs_beside_dispatch_and_overwrites_nothing(
     for key in ("handling_unit", "tier", "resolution_plan", "first_contact_at", "severity"):
         assert data.get(key) == before.get(key), key
     assert data["handling_unit"] == "qs-rsj"
+    # the branch's own keys reach the main path (and the case); the split's stale copy does not
+    assert data["stabilization_measures"][0]["responsible"] == "西河派出所"
+    assert "stabilization_measures" not in before
     row = case(dispute.db, "MD-RED-P")
     assert (row.handling_unit, row.status, row.owner_org) == ("qs-rsj", "IN_PROGRESS", "qs-rsj")
     assert open_ids(driver, "MD-RED-P") == ["handle_case"]
     driver.run_all("MD-RED-P", [sc.handle(), sc.feedback(), *sc.closing(now)])
     assert case(dispute.db, "MD-RED-P").status == "CLOSED"
+    closed = instance(dispute.db, "MD-RED-P").data
+    assert (closed["stabilized"], closed["handling_unit"]) == (True, "qs-rsj")
 
 
 # ---------------------------------------------------------------- court-referred mediation
 
 
-def court_referred(driver: Driver, case_no: str, clock: ManualClock, referred_days_ago: int) -> None:
+def court_referred(
+    driver: Driver, case_no: str, clock: ManualClock, referred_days_ago: int
+) -> None:
     signed_at_grid(driver, case_no, clock, steps=4)
     referral = (clock.now() - timedelta(days=referred_days_ago)).date().isoformat()
     form = {"handle_action": "court_mediate", "progress_note": "法院委派诉前调解。",
@@ -176,8 +193,13 @@ def test_court_referred_mediation_is_extended_by_the_parties_consent(
     clock.advance(timedelta(days=10))  # day 35 from the referral: within the 45 days
     assert not driver.fire_timers("MD-CM-2")
     assert open_ids(driver, "MD-CM-2") == ["court_mediation"]
-    agreed = {**COURT, "mediation_outcome": "agreement", "jc_requested": False,
-              "agreement_date": clock.now().date().isoformat(), "agreement_summary": "分期支付。"}
+    agreed = {
+        **COURT,
+        "mediation_outcome": "agreement",
+        "jc_requested": False,
+        "agreement_date": clock.now().date().isoformat(),
+        "agreement_summary": "分期支付。",
+    }
     driver.run_all("MD-CM-2", [("court_mediation", agreed)])
     assert open_ids(driver, "MD-CM-2") == ["feedback_result"]
     assert instance(dispute.db, "MD-CM-2").data["mediation_mode"] == "assign"
