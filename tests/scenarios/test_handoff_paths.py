@@ -4,7 +4,7 @@ the database (save → reload at each wait)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -161,6 +161,12 @@ def court_referred(
     driver.run_all(case_no, [("handle_case", form)])
 
 
+def utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 COURT = {"mediator": "和平社区人民调解委员会", "mediation_record": "组织双方调解。"}
 
 
@@ -169,6 +175,9 @@ def test_court_referred_mediation_expires_30_days_from_the_referral_and_informs_
 ) -> None:
     court_referred(driver, "MD-CM-1", clock, referred_days_ago=12)  # day 30: a Friday
     assert open_ids(driver, "MD-CM-1") == ["court_mediation"]
+    # the task is due when the process's timer fires: the end of day 30 from the referral
+    due = utc(driver.open_task("MD-CM-1", "court_mediation").due_at)
+    assert due == datetime(2026, 3, 20, 16, 0, tzinfo=UTC)
     clock.advance(timedelta(days=17))  # day 29 from the referral
     assert not driver.fire_timers("MD-CM-1")
     clock.advance(timedelta(days=2))  # day 31: not 30 days from the task, 30 from the referral
@@ -190,6 +199,8 @@ def test_court_referred_mediation_is_extended_by_the_parties_consent(
     data = instance(dispute.db, "MD-CM-2").data
     [entry] = data["court_mediation_extensions"]
     assert (entry["days"], entry["consent"]) == (15, True)
+    due = utc(driver.open_task("MD-CM-2", "court_mediation").due_at)  # 30 + 15 from 2026-02-05
+    assert due == datetime(2026, 3, 23, 16, 0, tzinfo=UTC)  # day 45 a Sunday: the Monday
     clock.advance(timedelta(days=10))  # day 35 from the referral: within the 45 days
     assert not driver.fire_timers("MD-CM-2")
     assert open_ids(driver, "MD-CM-2") == ["court_mediation"]
