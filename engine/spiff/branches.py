@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
@@ -22,6 +22,10 @@ from SpiffWorkflow.util.task import TaskState
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 BESIDE_MAIN = (CatchingEvent, _EndJoin)  # tasks whose data is not the main path's own
 _HANDED = "branch_keys_handed_over"
+# The last completed task's data is not the process's as it stands after these: a branch's end
+# (its copy from the split), or an interrupting boundary event's join, which SpiffWorkflow
+# reports completed again after the flow behind it ran on (a timer's script, e.g. 调解期满).
+STALE_LAST = (EndEvent, BoundaryEventJoin)
 
 
 def hand_over_branch_keys(wf: Any) -> None:

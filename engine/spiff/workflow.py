@@ -14,7 +14,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -22,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import BihuanError, NoMessageWaiting, ScriptError
-from engine.spiff.branches import BESIDE_MAIN, hand_over_branch_keys
+from engine.spiff.branches import BESIDE_MAIN, STALE_LAST, hand_over_branch_keys
 from engine.spiff.metering import budget_error, current_meter, runaway
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
@@ -284,8 +283,8 @@ class Workflow:
         if _is_completed(wf):
             return dict(wf.data)
         last = wf.last_task
-        if last is not None and last.workflow is wf and isinstance(last.task_spec, EndEvent):
-            return self._main_path_data()  # a parallel branch ended (稳控): its data is stale
+        if last is not None and last.workflow is wf and isinstance(last.task_spec, STALE_LAST):
+            return self._main_path_data()  # see engine/spiff/branches.py
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:

@@ -183,6 +183,7 @@ def test_court_referred_mediation_expires_30_days_from_the_referral_and_informs_
     clock.advance(timedelta(days=2))  # day 31: not 30 days from the task, 30 from the referral
     assert driver.fire_timers("MD-CM-1")
     assert open_ids(driver, "MD-CM-1") == ["inform_channels"]
+    assert instance(dispute.db, "MD-CM-1").data["mediation_outcome"] == "expired"
     driver.run_all("MD-CM-1", [sc.inform_channels(clock.now())])
     assert open_ids(driver, "MD-CM-1") == ["handle_case"]
 
