@@ -116,7 +116,8 @@ def test_the_message_file_is_checked(tmp_path: Path, text: str, words: str) -> N
 
 def test_the_shipped_file_loads_and_keeps_engine_messages_out() -> None:
     policy = load_message_policy(Settings().messages_file, {"tier_timeout"})
-    assert set(policy.senders) == {"extension_request", "hang_request"}
+    assert set(policy.senders) == {"extension_request", "hang_request", "transfer_request"}
+    assert set(policy.senders["transfer_request"]) == {"township_center", "county_center"}
     assert "auditor" not in policy.senders["extension_request"]
     with pytest.raises(PermissionDenied):
         policy.senders_of("tier_timeout")

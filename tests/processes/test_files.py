@@ -142,7 +142,8 @@ def test_every_form_is_used_by_a_task() -> None:
     used = set()
     for _, node in user_tasks():
         used.add(properties(node)["formJsonSchemaFilename"])
-    # the report (start), the 延期 request (message start), the reopening request (catch event)
+    # the report (start), the 延期 request (message start), the reopening request (catch event),
+    # the 分流转办 request (boundary message events)
     for path in BPMN_FILES:
         events = xml(path).xpath(
             "//bpmn:startEvent|//bpmn:receiveTask|//bpmn:boundaryEvent", namespaces=NS
