@@ -157,14 +157,14 @@ class Engine(Transaction):
     def _validate_message(
         self, s: Session, definition: Definition, name: str, payload: Mapping[str, Any]
     ) -> None:
-        """A message whose catching event names a form (延期 and 挂账 requests) has its payload
-        validated like a task's form: a bad request is refused, naming the field."""
+        """A message's payload is validated like a task's form when its catching event names one."""
         for element in (definition.elements or {}).values():
             form = (element.get("properties") or {}).get("formJsonSchemaFilename")
             if element.get("message") == name and form:
                 validator = self.cache.form(s, definition.bundle_id, form)
                 if validator is not None:
                     validator.validate(dict(payload))
+                    check_case_references(s, form, validator.schema, payload, None)
                 return
 
     def _record_start(

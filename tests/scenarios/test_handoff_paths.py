@@ -110,6 +110,9 @@ def test_a_transfer_request_is_checked_against_its_form_before_delivery(
     }
     with pytest.raises(FormInvalid):  # a channel transfer names the channel
         driver.message("MD-TR-4", "transfer_request", {**payload, "transfer_kind": "channel"}, TOWN)
+    with pytest.raises(FormInvalid) as refused:  # a receiver that is no unit of the tree
+        driver.message("MD-TR-4", "transfer_request", {**payload, "transfer_to": "qs-nosuch"}, TOWN)
+    assert "/transfer_to" in str(refused.value.errors)
     assert open_ids(driver, "MD-TR-4") == ["sign_case"]
 
 
