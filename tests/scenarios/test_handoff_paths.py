@@ -218,3 +218,21 @@ def test_court_referred_mediation_is_extended_by_the_parties_consent(
     driver.run_all("MD-CM-2", [("court_mediation", agreed)])
     assert open_ids(driver, "MD-CM-2") == ["feedback_result"]
     assert instance(dispute.db, "MD-CM-2").data["mediation_mode"] == "assign"
+
+
+def test_a_red_cases_stabilization_outlives_the_main_paths_loops(
+    dispute: Engine, driver: Driver, clock: ManualClock
+) -> None:
+    now = clock.now()
+    driver.start(
+        "MD-RED-L", sc.report("MD-RED-L", "qs-xh-sq-01", risk_flags=["group"]), GRID_WORKER
+    )
+    stabilize, plan = sc.leader_steps(now)
+    steps = [sc.screen_red(), plan, sc.dispatch("qs-zjj"), sc.request_return("function_mismatch")]
+    driver.run_all("MD-RED-L", [*steps, sc.review_return(True)])  # back to 交办: a loop
+    assert open_ids(driver, "MD-RED-L") == ["dispatch_case", "leader_stabilize"]
+    driver.run_all("MD-RED-L", [sc.dispatch("qs-rsj"), stabilize, sc.sign()])
+    data = instance(dispute.db, "MD-RED-L").data
+    assert (data["handling_unit"], data["return_count"]) == ("qs-rsj", 1)
+    assert data["stabilization_measures"][0]["measure"] == "派出所驻点稳控"
+    assert open_ids(driver, "MD-RED-L") == ["first_contact"]
