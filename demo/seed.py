@@ -119,7 +119,7 @@ DEMO_CASES: list[DemoCase] = [
     ),
     DemoCase(
         "DEMO-2026-0004",
-        "red case at the county, waiting for its case leader's 稳控措施",
+        "red case at the county, waiting for its case leader's 稳控措施 and 化解方案 (in parallel)",
         _report(
             "农民工欠薪纠纷",
             "qs-xh-sq-01",

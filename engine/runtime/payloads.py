@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.runtime.definitions import DefinitionCache
+from engine.runtime.references import check_case_references
 from engine.storage.models import Definition
 
 
@@ -38,12 +39,13 @@ def validate_message(
     name: str,
     payload: Mapping[str, Any],
 ) -> None:
-    """A message whose catching event names a form (延期 and 挂账 requests) has its payload
-    validated like a task's form: a bad request is refused, naming the field."""
+    """A message whose catching event names a form (延期, 挂账, reopening and transfer requests)
+    has its payload validated like a task's form: a bad request is refused, naming the field."""
     for element in (definition.elements or {}).values():
         form = (element.get("properties") or {}).get("formJsonSchemaFilename")
         if element.get("message") == name and form:
             validator = cache.form(s, definition.bundle_id, form)
             if validator is not None:
                 validator.validate(dict(payload))
+                check_case_references(s, form, validator.schema, payload, None)
             return

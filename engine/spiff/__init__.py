@@ -3,6 +3,7 @@
 The sandbox its script engine runs expressions in is engine/sandbox/ (no SpiffWorkflow there).
 """
 
+from engine.spiff.branches import hand_over_branch_keys
 from engine.spiff.bundle import BundleFile, CompiledBundle, CompiledProcess, compile_bundle
 from engine.spiff.metering import Meter, metered
 from engine.spiff.scripting import SandboxScriptEngine, engine_time
@@ -24,5 +25,6 @@ __all__ = [
     "Workflow",
     "compile_bundle",
     "engine_time",
+    "hand_over_branch_keys",
     "metered",
 ]

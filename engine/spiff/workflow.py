@@ -1,9 +1,7 @@
 """A running workflow behind our own small interface: the only place tasks are touched.
 
-Loop compaction: when a token re-enters an element that already ran earlier on the same path
-(rework, reopen, escalate again), the tree is reset to that element's first occurrence with the
-current data. The tree therefore stays as deep as one round, however many rounds a case takes;
-the history of earlier rounds lives in the audit record, not in the tree.
+Loop compaction: a token re-entering an element that ran earlier on its path (rework, reopen,
+escalate again) resets the tree there with the current data; earlier rounds live in the audit.
 """
 
 from __future__ import annotations
@@ -22,8 +20,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import BihuanError, NoMessageWaiting, ScriptError
-from engine.spiff.metering import budget_error, current_meter, runaway
+from engine.errors import NoMessageWaiting
+from engine.spiff.branches import BESIDE_MAIN, STALE_LAST, hand_over_branch_keys
+from engine.spiff.failures import element_id_of, wrap_error
+from engine.spiff.metering import current_meter, runaway
 from engine.spiff.scripting import TIMER_ZONE
 from engine.spiff.serializer import RestoredSpec, TaskMemo, state_from_dict, state_to_dict
 from engine.spiff.timers import due_of
@@ -87,11 +87,6 @@ def _spent_cycle(task: Any) -> bool:
     return isinstance(value, dict) and value.get("cycles") == 0
 
 
-def _element_id(task: Any) -> str:
-    spec = task.task_spec
-    return str(getattr(spec, "bpmn_id", None) or spec.name)
-
-
 def _loop_on_path(task: Any) -> tuple[Any, Any] | None:
     """(first, again): the earliest element on the task's path from the root that occurs twice
     there, at its first occurrence and its second (a loop re-entered); None if none does."""
@@ -116,28 +111,6 @@ def _is_completed(wf: BpmnWorkflow) -> bool:
     if any(not t.state & TaskState.FINISHED_MASK for t in wf.tasks.values()):
         return False
     return bool(wf.is_completed())
-
-
-def _wrap(exc: SpiffWorkflowException) -> BihuanError:
-    over = budget_error(exc)
-    if over is not None:
-        return over
-    task = getattr(exc, "task", None)
-    meter = current_meter()
-    if meter is not None and meter.expired():
-        return meter.timeout(task)  # a script stopped at the command's deadline
-    where = ""
-    details: dict[str, Any] = {}
-    if task is not None:
-        where = f" at element {_element_id(task)}"
-        details["element_id"] = _element_id(task)
-        details["element_name"] = getattr(task.task_spec, "bpmn_name", None)
-    line = getattr(exc, "line_number", None)
-    if line:
-        where += f", line {line}"
-        details["line"] = line
-    message = getattr(exc, "error", None) or str(exc)
-    return ScriptError(f"the process failed{where}: {message}", **details)
 
 
 class Workflow:
@@ -193,8 +166,9 @@ class Workflow:
                 self._wf.do_engine_steps(did_complete_task=self._transition)
                 while self._compact():
                     self._wf.do_engine_steps(did_complete_task=self._transition)
+                hand_over_branch_keys(self._wf)
             except SpiffWorkflowException as exc:
-                raise _wrap(exc) from None
+                raise wrap_error(exc) from None
             stranded = self._stranded()
             if stranded is None:
                 break
@@ -207,9 +181,8 @@ class Workflow:
         self._moved = False
 
     def _stranded(self) -> Any:
-        """A READY engine task left after stepping: SpiffWorkflow walks the tree only 1,000
-        levels deep, so a loop with no wait that got that deep stops silently (the case would
-        sit "running" with nothing to do). None in the usual case."""
+        """A READY engine task left after stepping (SpiffWorkflow walks only 1,000 levels
+        deep: a loop without a wait that deep stops silently). None in the usual case."""
         wf = self._wf
         for tasks in (wf.tasks, *(sub.tasks for sub in wf.subprocesses.values())):
             for task in tasks.values():
@@ -246,7 +219,7 @@ class Workflow:
             if any(_spent_cycle(task) for task in events.values()):
                 self._wf.refresh_timers()  # a spent cycle ends now, not at a later refresh
         except SpiffWorkflowException as exc:
-            raise _wrap(exc) from None
+            raise wrap_error(exc) from None
         if any(events.get(task_id) is None
                or (events[task_id].state, repr(events[task_id].internal_data.get("event_value")))
                != seen for task_id, seen in before.items()):  # fmt: skip
@@ -266,10 +239,11 @@ class Workflow:
             if not all(self._safe_to_drop(a, first, repeat) for a in active):
                 continue
             data = copy.deepcopy(repeat.data)
-            # A reset task inherits its parent's data when it becomes ready: carry the new
-            # round's data through the parent, so nothing the last round wrote is lost.
+            # a reset task inherits its parent's data when ready: carry this round's through it
             first.parent.data = copy.deepcopy(data)
             wf.reset_from_task_id(first.id, data=data)
+            for gone in [k for k, t in wf.event_manager.tasks.items() if t.id not in wf.tasks]:
+                del wf.event_manager.tasks[gone]  # a dropped round's timer (委派调解 extended)
             self.compactions += 1
             return True
         return False
@@ -298,6 +272,8 @@ class Workflow:
         if _is_completed(wf):
             return dict(wf.data)
         last = wf.last_task
+        if last is not None and last.workflow is wf and isinstance(last.task_spec, STALE_LAST):
+            return self._main_path_data()  # see engine/spiff/branches.py
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:
@@ -308,8 +284,8 @@ class Workflow:
             out.append(
                 ReadyTask(
                     spiff_id=str(t.id),
-                    element_id=_element_id(t),
-                    name=str(getattr(spec, "bpmn_name", None) or _element_id(t)),
+                    element_id=element_id_of(t),
+                    name=str(getattr(spec, "bpmn_name", None) or element_id_of(t)),
                     lane=getattr(spec, "lane", None),
                     properties=dict(ext.get("properties") or {}),
                     data=dict(t.data),
@@ -362,11 +338,11 @@ class Workflow:
                 if parent is not None:
                     for sibling in parent.children:
                         if sibling is not task and not isinstance(sibling.task_spec, CatchingEvent):
-                            host = _element_id(sibling)
+                            host = element_id_of(sibling)
                 timers.append(
                     PendingTimer(
                         spiff_id=str(task.id),
-                        element_id=_element_id(task),
+                        element_id=element_id_of(task),
                         due_at=_due_text(value, due),
                         interrupting=bool(getattr(spec, "cancel_activity", True)),
                         attached_to=host if attached is None else str(attached),
@@ -375,7 +351,7 @@ class Workflow:
             elif isinstance(definition, MessageEventDefinition):
                 messages.append(
                     PendingMessage(
-                        spiff_id=str(task.id), element_id=_element_id(task), name=definition.name
+                        spiff_id=str(task.id), element_id=element_id_of(task), name=definition.name
                     )
                 )
         for element_id, definition in self._event_subprocess_starts():
@@ -429,7 +405,7 @@ class Workflow:
             task.set_data(**data)
             task.run()
         except SpiffWorkflowException as exc:
-            raise _wrap(exc) from None
+            raise wrap_error(exc) from None
         self.step()
 
     def send_message(self, name: str, payload: dict[str, Any]) -> None:
@@ -452,7 +428,7 @@ class Workflow:
         except WorkflowException:
             raise NoMessageWaiting(f"the instance is not waiting for message {name!r}") from None
         except SpiffWorkflowException as exc:
-            raise _wrap(exc) from None
+            raise wrap_error(exc) from None
         self._seed_event_subprocesses(context, getattr(definition, "message_var", None))
         if getattr(definition, "message_var", None) is None:
             # Our convention: without a message variable the payload joins the data at top level.
@@ -464,10 +440,9 @@ class Workflow:
     def _main_path_data(self) -> dict[str, Any]:
         """The process's data as it stands: an open top-level task's, else the last completed."""
         for task in self._wf.get_tasks(state=ACTIVE):
-            if task.workflow is self._wf and not isinstance(task.task_spec, CatchingEvent):
+            if task.workflow is self._wf and not isinstance(task.task_spec, BESIDE_MAIN):
                 return dict(task.data)
-        last = self._wf.last_task
-        return dict(last.data) if last is not None else {}
+        return dict(self._wf.last_task.data) if self._wf.last_task is not None else {}
 
     def _seed_event_subprocesses(self, context: dict[str, Any], message_var: str | None) -> None:
         """An event sub-process sees its parent's data as it is when the event occurs (BPMN);

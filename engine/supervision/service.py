@@ -28,6 +28,8 @@ held there.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from engine.runtime import CommandContext
@@ -39,6 +41,7 @@ from engine.supervision.core import CLOCK_STARTS, CLOSED, Scope, decision, truth
 from engine.supervision.decisions import Decisions
 from engine.supervision.triggers import Triggers
 from engine.vocabulary import InstanceStatus, TaskState
+from engine.workdays import DueResult
 
 
 class Supervision(Decisions, Triggers):
@@ -62,6 +65,7 @@ class Supervision(Decisions, Triggers):
         severity = self._severity(sc.case)
         hours = self._office_hours(sc, task.candidate_org)
         result = self.policy.due(step, severity, ctx.now, self.calendar, sc.case.category, hours)
+        result = _due_from_data(result, ctx, (properties or {}).get("dueField"))
         rec = records.record(result, step=step, severity=severity, gen=1, fired=[])
         sc.state["tasks"][task.id] = rec
         task.due_at, task.due_rule = result.due, result.text[:200]
@@ -170,3 +174,20 @@ def _suspend_case(ctx: CommandContext, reason: str) -> None:
     case.status = "SUSPENDED"
     ctx.audit.add("instance_suspended", ctx.actor, reason=reason,
                   previous_status=InstanceStatus.RUNNING.value, via="hang_approval")  # fmt: skip
+
+
+def _due_from_data(result: DueResult, ctx: CommandContext, field: str | None) -> DueResult:
+    """A task whose limit the process computed itself (property ``dueField``: the data field
+    holding the due instant, e.g. a court-referred mediation's 30 days from the referral and its
+    consented extensions) is due then, not the step's limit from the task's opening."""
+    value = ctx.data.get(field) if field else None
+    if not isinstance(value, str):
+        return result
+    try:
+        due = datetime.fromisoformat(value)
+    except ValueError:
+        return result
+    if due.tzinfo is None or due <= ctx.now:
+        return result
+    text = f"{result.text[:120]}；按流程计算的期限 ({field}) {due.isoformat()}"
+    return replace(result, due=due, text=text)

@@ -72,6 +72,26 @@ def test_each_message_has_its_senders_and_others_are_denied(demo: World) -> None
     assert "approve_extension" in _state(demo, "MD-SEND-1")[2]
 
 
+def test_only_a_centre_may_hand_a_matter_on(demo: World) -> None:
+    """分流转办: the township and county centres send ``transfer_request``; the handling unit
+    cannot hand its own matter on (it asks for a 退单), and a bad payload names its field."""
+    _waiting_for_tier_timeout(demo, "MD-XFER-1")  # signed: first_contact open at the grid
+    request = {"name": "transfer_request", "correlation_key": "MD-XFER-1",
+               "payload": {"transfer_to": "qs-dc-pcs", "transfer_kind": "department",
+                           "transfer_reason": "涉及治安，属派出所职责。"}}  # fmt: skip
+    r = demo.post("grid01", "/api/v1/messages", json=request)
+    assert r.status_code == 403 and "may not send" in r.json()["detail"], r.text
+    bad = {**request, "payload": {**request["payload"], "transfer_kind": "channel"}}
+    r = demo.post("town01", "/api/v1/messages", json=bad)
+    assert r.status_code == 422 and "transfer_channel" in r.text, r.text
+    assert _state(demo, "MD-XFER-1")[2] == ("first_contact",)
+    r = demo.post("town01", "/api/v1/messages", json=request)
+    assert r.status_code == 200, r.text
+    assert _state(demo, "MD-XFER-1")[2] == ("accept_transfer",)
+    detail = demo.get("county01", "/api/v1/cases/MD-XFER-1").json()["case"]
+    assert detail["owner_org"] == "qs-dc-hp-01"  # 首问负责: not the receiver until it accepts
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
@@ -96,7 +116,8 @@ def test_the_message_file_is_checked(tmp_path: Path, text: str, words: str) -> N
 
 def test_the_shipped_file_loads_and_keeps_engine_messages_out() -> None:
     policy = load_message_policy(Settings().messages_file, {"tier_timeout"})
-    assert set(policy.senders) == {"extension_request", "hang_request"}
+    assert set(policy.senders) == {"extension_request", "hang_request", "transfer_request"}
+    assert set(policy.senders["transfer_request"]) == {"township_center", "county_center"}
     assert "auditor" not in policy.senders["extension_request"]
     with pytest.raises(PermissionDenied):
         policy.senders_of("tier_timeout")

@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import Candidate
 from engine.clock import ManualClock
-from engine.spiff import Workflow, engine_time
+from engine.spiff import Workflow, engine_time, hand_over_branch_keys
 from tests.processes.support import START, beijing, errors, fresh_parser, resolver, script_engine
 
 
@@ -120,6 +120,7 @@ class Drive:
         with self.engine_time():
             t.run()
             self.wf.do_engine_steps()
+            hand_over_branch_keys(self.wf)  # as the engine does (a red case's 稳控)
 
     def message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message the way the engine does (an event sub-process it starts sees the

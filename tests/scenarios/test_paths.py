@@ -133,7 +133,11 @@ def test_red_case_with_a_case_leader_at_the_county(
     now = clock.now()
     start(driver, "MD-RED-1", "qs-xh-sq-01", risk_flags=["group"], party_count=35)
     driver.run_all("MD-RED-1", [sc.screen_red()])
-    [stabilize] = driver.open_tasks("MD-RED-1")
+    # 稳控 runs beside the plan and dispatch (it does not hold them up)
+    assert sorted(t.element_id for t in driver.open_tasks("MD-RED-1")) == [
+        "leader_plan", "leader_stabilize",
+    ]  # fmt: skip
+    stabilize = driver.open_task("MD-RED-1", "leader_stabilize")
     assert (stabilize.element_id, stabilize.assignee, stabilize.state, stabilize.priority) == (
         "leader_stabilize", "leader01", "claimed", 90,
     )  # fmt: skip
