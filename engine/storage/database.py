@@ -208,8 +208,7 @@ class Database:
         try:
             yield s
         finally:
-            s.rollback()
-            s.close()
+            s.close()  # ends the transaction; what was read stays readable (detached, loaded)
 
     @contextmanager
     def reading(self) -> Iterator[None]:

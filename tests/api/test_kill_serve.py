@@ -52,6 +52,7 @@ def serve(db_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         "BIHUAN_SCHEDULER_ENABLED": "false",
         "BIHUAN_ORGANISATIONS_FILE": str(ROOT / "no-such-organisations.yaml"),
         "BIHUAN_SCRIPT_TIMEOUT_SECONDS": "300",
+        "BIHUAN_BUDGET_COMMAND_SECONDS": "300",  # the slow command must outlive the kill
         "BIHUAN_SCRIPT_MAX_STEPS": str(SPINS * 4),
         "BIHUAN_SCRIPT_MAX_SIZE": str(SPINS * 2),
     }

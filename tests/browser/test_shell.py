@@ -44,8 +44,9 @@ def test_a_wrong_password_is_said_in_chinese(browser: Browser, console: Console)
 @pytest.mark.browser
 def test_the_menu_follows_the_roles(open_as: Opener) -> None:
     # a grid can be sent a 督办单 to answer: the screen is for every unit that works cases
-    assert nav(open_as("grid01")) == ["待办", "上报", "案件", "督办单", "流程"]
-    assert nav(open_as("auditor")) == ["案件", "统计", "审计", "流程"]
+    # and reads its grid's periodic reports (日排查, with its 零报告)
+    assert nav(open_as("grid01")) == ["待办", "上报", "案件", "督办单", "报表", "流程"]
+    assert nav(open_as("auditor")) == ["案件", "统计", "报表", "审计", "流程"]
     town = nav(open_as("town01"))
     assert {"待办", "上报", "案件", "督办", "统计", "审计"} <= set(town)
     assert "管理" not in town

@@ -142,7 +142,7 @@ def test_sigterm_abandons_a_command_longer_than_the_grace_period_cleanly(
         files_from_paths([FIXTURES / "bpmn" / "slow.bpmn", FIXTURES / "forms" / "handle.schema.json"]),
         Actor("designer", "designer", "county"),
     )  # fmt: skip
-    limits = {"BIHUAN_SCRIPT_TIMEOUT_SECONDS": "600", "BIHUAN_SCRIPT_MAX_STEPS": str(SPINS * 4),
+    limits = {"BIHUAN_SCRIPT_TIMEOUT_SECONDS": "600", "BIHUAN_BUDGET_COMMAND_SECONDS": "600", "BIHUAN_SCRIPT_MAX_STEPS": str(SPINS * 4),
               "BIHUAN_SCRIPT_MAX_SIZE": str(SPINS * 2), "BIHUAN_SHUTDOWN_GRACE_SECONDS": "1"}  # fmt: skip
     body = {"process_id": "slow", "title": "SIGTERM 中的长命令", "data": {"spins": SPINS}}
     node = Node(sqlite_url, tmp_path / "serve.log", workers=2, env=limits).start().ready()
