@@ -92,6 +92,30 @@ def test_only_a_centre_may_hand_a_matter_on(demo: World) -> None:
     assert detail["owner_org"] == "qs-dc-hp-01"  # 首问负责: not the receiver until it accepts
 
 
+def test_a_centre_reopens_a_closed_case_within_its_window(demo: World) -> None:
+    """重新办理: a township centre (or the 回访 agent) sends ``reopen_request`` to a case closed
+    less than 30 days ago; a grid worker may not; the payload is checked against its form."""
+    driver = Driver(demo.engine)
+    driver.start("MD-REOPEN-1", sc.report("MD-REOPEN-1"), GRID_WORKER)
+    driver.run_all("MD-REOPEN-1", sc.main_path(demo.clock.now()))
+    assert _state(demo, "MD-REOPEN-1")[1] == "CLOSED"
+    request = {"name": "reopen_request", "correlation_key": "MD-REOPEN-1",
+               "payload": {"reason_type": "party_complaint", "reason": "噪音问题再次出现。"}}  # fmt: skip
+    r = demo.post("grid01", "/api/v1/messages", json=request)
+    assert r.status_code == 403, r.text
+    bad = {**request, "payload": {"reason_type": "party_complaint"}}
+    r = demo.post("town01", "/api/v1/messages", json=bad)
+    assert r.status_code == 422 and "reason" in r.text, r.text
+    r = demo.post("town01", "/api/v1/messages", json=request)
+    assert r.status_code == 200, r.text
+    detail = demo.get("county01", "/api/v1/cases/MD-REOPEN-1").json()["case"]
+    assert (detail["status"], detail["closed_at"], detail["reopen_count"]) == (
+        "REGISTERED",
+        None,
+        1,
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
@@ -116,7 +140,9 @@ def test_the_message_file_is_checked(tmp_path: Path, text: str, words: str) -> N
 
 def test_the_shipped_file_loads_and_keeps_engine_messages_out() -> None:
     policy = load_message_policy(Settings().messages_file, {"tier_timeout"})
-    assert set(policy.senders) == {"extension_request", "hang_request", "transfer_request"}
+    assert set(policy.senders) == {
+        "extension_request", "hang_request", "transfer_request", "reopen_request",
+    }  # fmt: skip
     assert set(policy.senders["transfer_request"]) == {"township_center", "county_center"}
     assert "auditor" not in policy.senders["extension_request"]
     with pytest.raises(PermissionDenied):
