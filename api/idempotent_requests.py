@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.deps import remember_principal
 from api.errors import RequestInProgress, RequestInvalid, problem_for, storage_problem
 from api.idempotency import IdempotencyStore, Stored, new_owner, request_hash
-from api.limits import replaying
+from api.limits import read_body, replaying
 from api.metrics import ASGIApp, Message, Receive, Scope, Send
 from engine.access import Access, AuthenticationFailed, Principal
 from engine.errors import BihuanError
@@ -106,15 +106,9 @@ class IdempotencyMiddleware:
             return
         authorization = _header(scope, b"authorization") or ""
         token = authorization[7:] if authorization.lower().startswith("bearer ") else ""
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = bool(message.get("more_body", False))
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client went away
         digest = request_hash("POST", path, scope.get("query_string", b""),
                               _header(scope, b"content-type") or "", body)  # fmt: skip
         owner = new_owner()

@@ -83,6 +83,19 @@ class BodyLimitMiddleware:
             await self._refuse(scope)(scope, receive, send)
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body; None when the client disconnects before it is sent."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        more = bool(message.get("more_body", False))
+    return b"".join(chunks)
+
+
 def replaying(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that gives the body already read, then whatever comes next."""
     sent = False
@@ -123,15 +136,9 @@ class JsonValuesMiddleware:
         if not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = bool(message.get("more_body", False))
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client went away
         found = scan_json(body) if body else []
         if found:
             refused = RequestInvalid(

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from api.schemas import Out
+from api.schemas import Out, derived_from
+from engine.supervision import ZeroReportView
 
 
 class ReportSummaryOut(Out):
@@ -24,15 +25,6 @@ class ReportOut(ReportSummaryOut):
     content: dict[str, Any]
 
 
+@derived_from(ZeroReportView, open=bool)
 class ZeroReportOut(Out):
     """A grid worker's 零报告 for one working day: open until the worker attests it."""
-
-    id: int
-    org_id: str
-    org_name: str
-    user_id: str
-    day: str
-    due_at: datetime
-    attested_at: datetime | None
-    note: str | None
-    open: bool

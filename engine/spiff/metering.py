@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -68,49 +68,34 @@ class Meter:
         """One task completed by the engine itself."""
         self.steps += 1
         if self.steps > self.budget.engine_steps:
-            element_id, name = _element(task)
-            raise BudgetExceeded(
+            raise over_budget(task, "engine_steps", self.budget.engine_steps, lambda where: (
                 f"流程在一次操作中运行超过 {self.budget.engine_steps} 步而未等待 "
                 f"(the process ran more than {self.budget.engine_steps} engine steps in one "
-                f"command without waiting, last at element {_named(element_id, name)}: a loop "
-                "with no user task, message or timer in it?)",
-                element_id=element_id,
-                element_name=name,
-                limit="engine_steps",
-                limit_value=self.budget.engine_steps,
-            )
+                f"command without waiting, last at element {where}: a loop "
+                "with no user task, message or timer in it?)"
+            ))  # fmt: skip
         self.check_time(task)
 
     def loop_iteration(self, task: Any, done: int) -> None:
         """Before iteration ``done + 1`` of a standard loop."""
         if done >= self.budget.loop_maximum:
-            element_id, name = _element(task)
-            raise BudgetExceeded(
-                f"循环 {_named(element_id, name)} 超过 {self.budget.loop_maximum} 次 "
-                f"(the standard loop of element {_named(element_id, name)} would run more "
+            raise over_budget(task, "loop_maximum", self.budget.loop_maximum, lambda where: (
+                f"循环 {where} 超过 {self.budget.loop_maximum} 次 "
+                f"(the standard loop of element {where} would run more "
                 f"than {self.budget.loop_maximum} iterations: lower loopMaximum or make its "
-                "loopCondition end)",
-                element_id=element_id,
-                element_name=name,
-                limit="loop_maximum",
-                limit_value=self.budget.loop_maximum,
-            )
+                "loopCondition end)"
+            ))  # fmt: skip
         self.check_time(task)
 
     def instance(self, task: Any, existing: int) -> None:
         """Before instance ``existing + 1`` of a multi-instance activity."""
         if existing >= self.budget.mi_cardinality:
-            element_id, name = _element(task)
-            raise BudgetExceeded(
-                f"多实例 {_named(element_id, name)} 超过 {self.budget.mi_cardinality} 个实例 "
-                f"(the multi-instance element {_named(element_id, name)} would create more "
+            raise over_budget(task, "mi_cardinality", self.budget.mi_cardinality, lambda where: (
+                f"多实例 {where} 超过 {self.budget.mi_cardinality} 个实例 "
+                f"(the multi-instance element {where} would create more "
                 f"than {self.budget.mi_cardinality} instances: check its loopCardinality or "
-                "input collection)",
-                element_id=element_id,
-                element_name=name,
-                limit="mi_cardinality",
-                limit_value=self.budget.mi_cardinality,
-            )
+                "input collection)"
+            ))  # fmt: skip
         self.check_time(task)
 
     def check_time(self, task: Any = None) -> None:
@@ -158,16 +143,23 @@ def runaway(task: Any) -> BudgetExceeded:
     meter = _METER.get()
     budget = meter.budget if meter is not None else DEFAULT_BUDGET
     steps = meter.steps if meter is not None else 0
-    element_id, name = _element(task)
-    return BudgetExceeded(
+    return over_budget(task, "engine_steps", budget.engine_steps, lambda where: (
         f"流程在一次操作中运行了 {steps} 步而未等待，无法继续 (the process ran {steps} engine "
         f"steps in one command without waiting and got deeper than the engine can follow, at "
-        f"element {_named(element_id, name)}: a loop with no user task, message or timer in "
-        "it?)",
+        f"element {where}: a loop with no user task, message or timer in it?)"
+    ))  # fmt: skip
+
+
+def over_budget(task: Any, limit: str, value: int, text: Callable[[str], str]) -> BudgetExceeded:
+    """The 422 for ``limit`` (a field of ModelBudget) run over at ``task``'s element; ``text``
+    words it around the element's id and name."""
+    element_id, name = _element(task)
+    return BudgetExceeded(
+        text(_named(element_id, name)),
         element_id=element_id,
         element_name=name,
-        limit="engine_steps",
-        limit_value=budget.engine_steps,
+        limit=limit,
+        limit_value=value,
     )
 
 

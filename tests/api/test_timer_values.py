@@ -211,16 +211,8 @@ def test_a_literal_timer_that_cannot_run_is_refused_at_deploy(
     assert kind in problem["message"]
 
 
-def confirm_then_wait() -> bytes:
-    """A confirmation ``confirm``, then a timer ``wait`` whose value a script computes."""
-    return (
-        HEAD
-        + """  <bpmn:process id="later" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="confirm"/>
-    <bpmn:userTask id="confirm" name="确认"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="confirm" targetRef="plan"/>
-    <bpmn:scriptTask id="plan"><bpmn:script>when = "P" + str(years) + "Y"</bpmn:script>
+#: A script ``plan`` computes ``when`` from ``years``; the timer ``wait`` waits that long; end.
+PLAN_THEN_WAIT = """    <bpmn:scriptTask id="plan"><bpmn:script>when = "P" + str(years) + "Y"</bpmn:script>
     </bpmn:scriptTask>
     <bpmn:sequenceFlow id="f2" sourceRef="plan" targetRef="wait"/>
     <bpmn:intermediateCatchEvent id="wait" name="等待">
@@ -232,6 +224,19 @@ def confirm_then_wait() -> bytes:
   </bpmn:process>
 </bpmn:definitions>
 """
+
+
+def confirm_then_wait() -> bytes:
+    """A confirmation ``confirm``, then a timer ``wait`` whose value a script computes."""
+    return (
+        HEAD
+        + """  <bpmn:process id="later" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="confirm"/>
+    <bpmn:userTask id="confirm" name="确认"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="confirm" targetRef="plan"/>
+"""
+        + PLAN_THEN_WAIT
     ).encode()
 
 
@@ -265,18 +270,8 @@ def first_timer_then_computed() -> bytes:
       </bpmn:timerEventDefinition>
     </bpmn:intermediateCatchEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="first" targetRef="plan"/>
-    <bpmn:scriptTask id="plan"><bpmn:script>when = "P" + str(years) + "Y"</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="plan" targetRef="wait"/>
-    <bpmn:intermediateCatchEvent id="wait" name="等待">
-      <bpmn:timerEventDefinition><bpmn:timeDuration>when</bpmn:timeDuration>
-      </bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>
-    <bpmn:endEvent id="e"/>
-  </bpmn:process>
-</bpmn:definitions>
 """
+        + PLAN_THEN_WAIT
     ).encode()
 
 
