@@ -104,12 +104,12 @@ class Access:
         # (verify_password) must not hold a pooled connection meanwhile.
         # Both reads are read-only transactions: on SQLite a sign-in does not queue behind a
         # long command holding the write lock.
-        with self.db.read_session() as s:
+        with self.db.session(reading=True) as s:
             user = s.get(User, username)
             stored = user.password_hash if user is not None and user.active else None
         if stored is None or not verify_password(stored, password):
             raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
-        with self.db.read_session() as s:
+        with self.db.session(reading=True) as s:
             user = s.get(User, username)
             if user is None or not user.active or user.password_hash != stored:
                 raise AuthenticationFailed("用户名或密码错误 (wrong user name or password)")
@@ -138,7 +138,7 @@ class Access:
     def verify(self, token: str) -> Principal:
         """The principal a bearer token names, or :class:`AuthenticationFailed`."""
         user_id = self._subject(token)
-        with self.db.read_session() as s:
+        with self.db.session(reading=True) as s:
             return self.principal_in(s, user_id)
 
     def verify_in(self, s: Session, token: str) -> Principal:

@@ -107,7 +107,7 @@ class Engine(Transaction):
         clean(business_key, "case_no")
         data = clean_mapping(data, "data")
         now = self.clock.now()
-        with self.db.read_session() as s:
+        with self.db.session(reading=True) as s:
             definition = (
                 defs.get_version(s, process_id, version)
                 if version is not None

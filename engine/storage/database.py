@@ -201,16 +201,6 @@ class Database:
             s.close()
 
     @contextmanager
-    def read_session(self) -> Iterator[Session]:
-        """A transaction that only reads: on SQLite it does not wait for (or hold) the write
-        lock, so sign-in and other reads go on while a command writes. Never write in it."""
-        s = self._factory(bind=self._reader)
-        try:
-            yield s
-        finally:
-            s.close()  # ends the transaction; what was read stays readable (detached, loaded)
-
-    @contextmanager
     def reading(self) -> Iterator[None]:
         """Within the block, transactions only read: deferred on SQLite (no write lock)."""
         token = _READING.set(True)

@@ -76,7 +76,7 @@ def serve(db_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 
 
 def _reservation(db: Database, key: str) -> IdempotencyRecord | None:
-    with db.read_session() as s:  # a reader: never queues behind the server's write lock
+    with db.session(reading=True) as s:  # a reader: never queues behind the server's write lock
         return s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == key))
 
 
